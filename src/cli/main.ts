@@ -1,0 +1,37 @@
+// `lookalike` — the command line. Each command lives in ./commands/<name>.ts and exports
+// `run(argv): Promise<number>` (the exit code). Output for machines with --json.
+import { CliError } from './args.ts'
+
+type Command = { run(argv: string[]): Promise<number> }
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {}
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  return ['Usage: lookalike <command> [options]', '', 'Commands:', ...lines, '', 'Every command accepts --db FILE (default: the app-data library) and --json.'].join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage())
+    return name ? 0 : 1
+  }
+  const command = commands[name]
+  if (!command) {
+    console.error(`lookalike: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  return (await command.load()).run(rest)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) console.error(`lookalike: ${err.message}`)
+    else console.error(err)
+    process.exitCode = err instanceof CliError ? err.exitCode : 1
+  },
+)

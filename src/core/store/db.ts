@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { migrations } from './migrations.ts'
+
+export type Db = Database.Database
+
+/** Opens (creating if needed) a library file and brings its schema up to date. */
+export function openDb(file: string, options: { readonly?: boolean } = {}): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new Database(file, { readonly: options.readonly ?? false })
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+  }
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  if (!options.readonly) migrate(db)
+  return db
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+/** Runs every migration the file has not seen yet; each one atomically with its version bump. */
+export function migrate(db: Db): void {
+  const from = schemaVersion(db)
+  if (from > migrations.length) {
+    throw new Error(
+      `This library was written by a newer Lookalike (schema ${from}, this build knows ${migrations.length}). ` +
+        'Update Lookalike to open it.',
+    )
+  }
+  for (let v = from; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v])
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+}

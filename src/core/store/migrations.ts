@@ -1,0 +1,84 @@
+// Forward-only schema migrations. Each entry runs once, in order, inside a transaction;
+// `PRAGMA user_version` records how many have run. Never edit a shipped entry: append a new one.
+export const migrations: readonly string[] = [
+  /* 1: the library */ `
+  CREATE TABLE roots (
+    id         INTEGER PRIMARY KEY,
+    path       TEXT NOT NULL UNIQUE,
+    added_at   INTEGER NOT NULL
+  );
+  CREATE TABLE photos (
+    id           INTEGER PRIMARY KEY,
+    root_id      INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    rel_path     TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    mtime_ms     INTEGER NOT NULL,
+    hash         TEXT,                -- sha256 of the file's bytes: identity across moves and renames
+    width        INTEGER,
+    height       INTEGER,
+    taken_at     INTEGER,             -- EXIF DateTimeOriginal, ms since epoch (falls back to mtime in queries)
+    camera       TEXT,
+    orientation  INTEGER,
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'failed')),
+    error        TEXT,                -- why a failed photo failed, in words a user understands
+    indexed_at   INTEGER,
+    UNIQUE (root_id, rel_path)
+  );
+  CREATE INDEX photos_hash ON photos(hash);
+  CREATE INDEX photos_status ON photos(status);
+  CREATE TABLE albums (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE album_photos (
+    album_id  INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+    photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    added_at  INTEGER NOT NULL,
+    PRIMARY KEY (album_id, photo_id)
+  );
+  CREATE INDEX album_photos_photo ON album_photos(photo_id);
+  -- CNN features, once per file content and backbone (model id + layer + preprocessing).
+  CREATE TABLE features (
+    hash      TEXT NOT NULL,
+    backbone  TEXT NOT NULL,
+    dim       INTEGER NOT NULL,
+    vector    BLOB NOT NULL,          -- Float32Array bytes
+    PRIMARY KEY (hash, backbone)
+  );
+  -- DPQ models, versioned. Exactly one row has active = 1 once any model is ready.
+  CREATE TABLE models (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,          -- 'unsupervised' | 'supervised'
+    backbone    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('training', 'encoding', 'ready', 'failed')),
+    active      INTEGER NOT NULL DEFAULT 0,
+    params      TEXT NOT NULL,          -- JSON: M, K, D, gamma, schedule, ...
+    weights     BLOB,                   -- serialized head + codebooks
+    metrics     TEXT                    -- JSON: measured mAP / latency per code length
+  );
+  CREATE UNIQUE INDEX models_one_active ON models(active) WHERE active = 1;
+  -- One code (M bytes) per model and file content.
+  CREATE TABLE codes (
+    model_id  INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    hash      TEXT NOT NULL,
+    code      BLOB NOT NULL,
+    PRIMARY KEY (model_id, hash)
+  );
+  CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,          -- 'index' | 'train' | 'encode'
+    state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    params      TEXT NOT NULL,          -- JSON
+    progress    TEXT,                   -- JSON: last progress event
+    error       TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
+]

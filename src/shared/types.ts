@@ -1,0 +1,111 @@
+// Plain data that crosses every boundary (IPC, HTTP, CLI). No Node, no DOM.
+
+/** Code lengths a DPQ model answers at: M blocks × 8 bits. */
+export const CODE_BITS = [8, 16, 24, 32, 40, 48, 56, 64] as const
+export type CodeBits = (typeof CODE_BITS)[number]
+/** A precision setting: a code length, or 'exact' (re-rank by float embedding). */
+export type Precision = CodeBits | 'exact'
+
+export interface Root {
+  id: number
+  path: string
+  photos: number
+}
+
+export interface PhotoSummary {
+  id: number
+  rootId: number
+  relPath: string
+  width: number | null
+  height: number | null
+  /** EXIF capture time, else file mtime (ms since epoch). */
+  takenAt: number
+}
+
+export interface PhotoDetail extends PhotoSummary {
+  size: number
+  camera: string | null
+  orientation: number | null
+  hash: string | null
+  albums: number[]
+}
+
+export interface Failure {
+  id: number
+  path: string
+  reason: string
+}
+
+export interface Album {
+  id: number
+  name: string
+  photos: number
+}
+
+export interface SimilarResult {
+  id: number
+  score: number
+}
+
+export interface SimilarAnswer {
+  precision: Precision
+  results: SimilarResult[]
+  /** Time spent ranking, in ms. */
+  ms: number
+}
+
+export interface PrecisionInfo {
+  precision: Precision
+  /** Median measured search latency over the library, ms. */
+  ms: number | null
+  /** mAP on the user's albums (held-out photos), once albums exist. */
+  map: number | null
+}
+
+export interface ModelInfo {
+  id: number
+  kind: 'unsupervised' | 'supervised'
+  createdAt: number
+  albums: number
+}
+
+export interface JobProgress {
+  jobId: number
+  kind: 'index' | 'train' | 'encode'
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+  done: number
+  total: number
+  /** Items per second. */
+  rate: number | null
+  /** Seconds left. */
+  eta: number | null
+  current: string | null
+  /** Training only: epoch and loss terms. */
+  epoch?: number
+  loss?: Record<string, number>
+  error?: string
+}
+
+export interface LibraryStatus {
+  photos: number
+  failed: number
+  pending: number
+  roots: Root[]
+  albums: number
+  model: ModelInfo | null
+  backend: string
+  jobs: JobProgress[]
+}
+
+export interface TrainSummary {
+  modelId: number
+  before: Record<string, number | null>
+  after: Record<string, number | null>
+}
+
+/** Events pushed from the engine to every window. */
+export type LibraryEvent =
+  | { type: 'job'; job: JobProgress }
+  | { type: 'library-changed' }
+  | { type: 'model-changed'; model: ModelInfo | null }
+  | { type: 'train-finished'; summary: TrainSummary }
