@@ -45,3 +45,80 @@ export function pooledFeatureModel(tf: Tf, mobilenet: tfType.LayersModel, layers
   const output = pooled.length === 1 ? pooled[0] : (tf.layers.concatenate({}).apply(pooled) as tfType.SymbolicTensor)
   return tf.model({ inputs: mobilenet.inputs, outputs: output })
 }
+
+/** Which activations make the feature, and how pixels are scaled before the network sees them. */
+export interface BackboneSpec {
+  /** Layer names, pooled and concatenated in this order. */
+  layers: readonly string[]
+  /** Pixel range fed to the network. */
+  range: '[0,1]' | '[-1,1]'
+  /** L2-normalise each layer's pooled block before concatenating (keeps one layer from dominating). */
+  blockL2: boolean
+}
+
+/** The nsfwjs package version pins the weights: a different version means different features. */
+export const MODEL_ID = 'mobilenet_v2@nsfwjs4.4'
+
+/**
+ * The feature Lookalike stores (chosen by measurement: docs/backbone.md). Changing anything here
+ * changes backboneId, and stored features of the old id are recomputed instead of mixed in.
+ */
+export const BACKBONE: BackboneSpec = {
+  layers: ['block_13_expand_relu', 'out_relu'],
+  range: '[-1,1]',
+  blockL2: true,
+}
+
+export function backboneId(spec: BackboneSpec = BACKBONE): string {
+  return `${MODEL_ID}:${spec.layers.join('+')}:gap:${spec.blockL2 ? 'l2' : 'raw'}:${spec.range}`
+}
+
+/** Channels of each layer of the spec, in concatenation order. */
+export function layerDims(mobilenet: tfType.LayersModel, spec: BackboneSpec = BACKBONE): number[] {
+  return spec.layers.map((l) => (mobilenet.getLayer(l).output as tfType.SymbolicTensor).shape.at(-1) as number)
+}
+
+/** Pixels (HWC uint8, 224²) → the network's float input, scaled as the spec says. */
+export function scalePixels(inputs: readonly Uint8Array[], size: number, range: BackboneSpec['range']): Float32Array {
+  const per = size * size * 3
+  const out = new Float32Array(inputs.length * per)
+  const [mul, add] = range === '[0,1]' ? [1 / 255, 0] : [2 / 255, -1]
+  inputs.forEach((pixels, i) => {
+    if (pixels.length !== per) throw new Error(`model input must be ${size}×${size} RGB (${per} bytes), got ${pixels.length} bytes`)
+    const base = i * per
+    for (let j = 0; j < per; j++) out[base + j] = pixels[j] * mul + add
+  })
+  return out
+}
+
+/**
+ * Pooled features of a batch, unit length overall. Every intermediate tensor is released before
+ * returning: on wasm one leaked tensor per batch exhausts the heap after ~1,000 photos.
+ */
+export async function extractFeatures(
+  tf: Tf,
+  model: tfType.LayersModel,
+  dims: readonly number[],
+  spec: BackboneSpec,
+  inputs: readonly Uint8Array[],
+  size: number,
+): Promise<Float32Array[]> {
+  if (inputs.length === 0) return []
+  const x = scalePixels(inputs, size, spec.range)
+  const features = tf.tidy(() => {
+    const pooled = model.predict(tf.tensor4d(x, [inputs.length, size, size, 3])) as tfType.Tensor2D
+    const blocks = spec.blockL2 && dims.length > 1 ? tf.split(pooled, dims as number[], 1).map((b) => unit(tf, b as tfType.Tensor2D)) : [pooled]
+    return unit(tf, blocks.length === 1 ? blocks[0] : tf.concat(blocks, 1))
+  })
+  try {
+    const flat = (await features.data()) as Float32Array
+    const dim = features.shape[1]
+    return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim))
+  } finally {
+    features.dispose()
+  }
+}
+
+function unit(tf: Tf, t: tfType.Tensor2D): tfType.Tensor2D {
+  return tf.div(t, tf.maximum(tf.norm(t, 'euclidean', 1, true), 1e-12))
+}

@@ -1,0 +1,118 @@
+// Picks the fastest tfjs backend that works on this machine: CUDA (tfjs-node-gpu), native
+// TensorFlow (tfjs-node), WebAssembly with SIMD, then plain JS. The node packages are optional
+// installs, so their absence is the normal case and is never reported as a problem.
+import * as tf from '@tensorflow/tfjs'
+
+export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu'
+export type BackendKind = 'gpu' | 'cpu' | 'wasm'
+
+export interface BackendChoice {
+  name: BackendName
+  kind: BackendKind
+  /** The tfjs registry name ('tensorflow' for both node packages). */
+  tfBackend: string
+  /** Why each better-ranked backend was passed over (empty when the first choice worked). */
+  skipped: { name: BackendName; reason: string }[]
+}
+
+export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu']
+
+const KIND: Record<BackendName, BackendKind> = { 'node-gpu': 'gpu', node: 'cpu', wasm: 'wasm', cpu: 'cpu' }
+const PACKAGE: Partial<Record<BackendName, string>> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+}
+
+export interface BackendOptions {
+  /** Force one backend; defaults to $LOOKALIKE_BACKEND, else the first that works. */
+  backend?: string
+  /** wasm only: XNNPACK threads inside this thread (default 1: parallelism comes from workers). */
+  threads?: number
+}
+
+export class BackendUnavailableError extends Error {}
+
+let chosen: Promise<BackendChoice> | undefined
+let chosenKey = ''
+
+/**
+ * Selects and activates a backend once per thread; later calls with the same options return the
+ * same answer cheaply, so `lookalike status` and the UI can ask for it.
+ */
+export function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const forced = options.backend ?? process.env.LOOKALIKE_BACKEND ?? ''
+  const key = `${forced}|${options.threads ?? ''}`
+  if (!chosen || chosenKey !== key) {
+    chosenKey = key
+    chosen = choose(forced, options.threads)
+    chosen.catch(() => {
+      chosen = undefined
+    })
+  }
+  return chosen
+}
+
+async function choose(forced: string, threads: number | undefined): Promise<BackendChoice> {
+  if (forced && forced !== 'auto') {
+    if (!BACKEND_ORDER.includes(forced as BackendName)) {
+      throw new BackendUnavailableError(`unknown backend "${forced}" (LOOKALIKE_BACKEND): use one of ${BACKEND_ORDER.join(', ')}`)
+    }
+    const name = forced as BackendName
+    const failure = await activate(name, threads)
+    if (failure) throw new BackendUnavailableError(`backend "${name}" was requested but is unavailable: ${failure}`)
+    return { name, kind: KIND[name], tfBackend: tf.getBackend(), skipped: [] }
+  }
+  const skipped: BackendChoice['skipped'] = []
+  for (const name of BACKEND_ORDER) {
+    const failure = await activate(name, threads)
+    if (!failure) return { name, kind: KIND[name], tfBackend: tf.getBackend(), skipped }
+    skipped.push({ name, reason: failure })
+  }
+  throw new BackendUnavailableError(`no tfjs backend works here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
+}
+
+/** Makes `name` the active backend; returns why it cannot be, or null on success. */
+async function activate(name: BackendName, threads: number | undefined): Promise<string | null> {
+  try {
+    let tfName: string = name
+    const pkg = PACKAGE[name]
+    if (pkg) {
+      if (!(await importOptional(pkg))) return `${pkg} is not installed`
+      tfName = 'tensorflow'
+      // tfjs-node-gpu and tfjs-node register the same name; tell them apart by what was loaded.
+      if (name === 'node' && (await importOptional(PACKAGE['node-gpu']!, true))) return 'the GPU build is installed instead'
+    } else if (name === 'wasm') {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm')
+      if (threads && threads > 0) wasm.setThreadsCount(threads)
+    }
+    if (!(await tf.setBackend(tfName))) return `tfjs could not initialise "${tfName}"`
+    await tf.ready()
+    return selfCheck() ? null : 'self-check gave a wrong product'
+  } catch (err) {
+    return err instanceof Error ? err.message.split('\n')[0] : String(err)
+  }
+}
+
+const loaded = new Map<string, boolean>()
+
+/** Dynamic import that treats "not installed" as a normal answer. */
+async function importOptional(pkg: string, onlyIfLoaded = false): Promise<boolean> {
+  if (loaded.has(pkg) || onlyIfLoaded) return loaded.get(pkg) ?? false
+  let ok = false
+  try {
+    // A variable specifier keeps bundlers and the typechecker from requiring the package.
+    const specifier = pkg
+    await import(specifier)
+    ok = true
+  } catch {
+    ok = false
+  }
+  loaded.set(pkg, ok)
+  return ok
+}
+
+/** [[1,2],[3,4]] × [[5,6],[7,8]] = [[19,22],[43,50]]: catches a backend that loads but computes garbage. */
+function selfCheck(): boolean {
+  const product = tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync())
+  return [19, 22, 43, 50].every((v, i) => Math.abs(product[i] - v) < 1e-4)
+}
