@@ -1,0 +1,67 @@
+// The one object that implements the API contract. Every transport (Electron IPC, web mode,
+// the CLI, tests) calls these methods with input already parsed by `parseInput`; this file only
+// composes the parts under ./service/ and the engine's modules.
+import { ApiError } from '../shared/contract.ts'
+import type { LibraryStatus } from '../shared/types.ts'
+import { listAlbums } from './store/albums.ts'
+import { photoCounts } from './store/photos.ts'
+import { listRoots } from './store/roots.ts'
+import { albumMethods } from './service/albums.ts'
+import type { LookalikeService } from './service/calls.ts'
+import { createContext, type ServiceOptions } from './service/context.ts'
+import { imageFiles } from './service/images.ts'
+import { createJobTracker } from './service/jobs.ts'
+import { libraryReads } from './service/library.ts'
+
+export type { LookalikeService, ImageSize } from './service/calls.ts'
+export { callService, toWireError, httpStatusFor } from './service/calls.ts'
+export type { ServiceOptions } from './service/context.ts'
+
+export async function createService(options: ServiceOptions): Promise<LookalikeService> {
+  const ctx = createContext(options)
+  const jobs = createJobTracker(ctx.db, ctx.events)
+  let closed = false
+
+  const notYet = (what: string) => async (): Promise<never> => {
+    throw new ApiError('unavailable', `${what} is not available in this build yet`)
+  }
+
+  const service: LookalikeService = {
+    ...libraryReads(ctx),
+    ...albumMethods(ctx),
+
+    async status(): Promise<LibraryStatus> {
+      const counts = photoCounts(ctx.db)
+      return {
+        photos: counts.ok,
+        failed: counts.failed,
+        pending: counts.pending,
+        roots: listRoots(ctx.db),
+        albums: listAlbums(ctx.db).length,
+        model: null,
+        backend: ctx.backend(),
+        jobs: jobs.running(),
+      }
+    },
+    addRoot: notYet('Adding folders'),
+    removeRoot: notYet('Removing folders'),
+    similar: notYet('Search'),
+    similarToImage: notYet('Search by image'),
+    precisionInfo: notYet('Precision info'),
+    train: notYet('Retrain'),
+    async cancelJob({ jobId }) {
+      jobs.cancel(jobId)
+      return null
+    },
+
+    onEvent: (listener) => ctx.events.on(listener),
+    imageFile: imageFiles(ctx, () => null),
+    async close() {
+      if (closed) return
+      closed = true
+      await jobs.cancelAll()
+      await ctx.close()
+    },
+  }
+  return service
+}

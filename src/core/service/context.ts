@@ -1,0 +1,67 @@
+// What the service's parts share: the library file, the event hub, the thumbnail folder and the
+// embedder (created on first use: loading the backbone takes seconds and a browse-only session
+// never needs it).
+import { mkdirSync } from 'node:fs'
+import { ApiError } from '../../shared/contract.ts'
+import { createEmbedder } from '../embed/embedder.ts'
+import { createEventHub, type EventHub } from '../events.ts'
+import { thumbnailDirFor } from '../paths.ts'
+import { openDb, type Db } from '../store/db.ts'
+import type { Embedder } from '../types.ts'
+
+export interface ServiceOptions {
+  dbFile: string
+  /** Default: beside the library file (`<db>.thumbnails`). */
+  thumbnailDir?: string
+  /** 'auto' (default) picks the best tfjs backend on first use; null = browse only, no new features. */
+  embedder?: 'auto' | Embedder | null
+  /** Watch library roots for changes (default true). */
+  watch?: boolean
+  /** Passed to DPQ training (epochs, seed, …): tests keep it small. */
+  trainOptions?: Record<string, unknown>
+}
+
+export interface ServiceContext {
+  readonly db: Db
+  readonly events: EventHub
+  readonly thumbnailDir: string
+  readonly options: ServiceOptions
+  /** The embedder, or an ApiError 'unavailable' when this service runs without one. */
+  embedder(): Promise<Embedder>
+  /** The embedder's tfjs backend once it is loaded, else what was asked for. */
+  backend(): string
+  hasEmbedder: boolean
+  close(): Promise<void>
+}
+
+export function createContext(options: ServiceOptions): ServiceContext {
+  const db = openDb(options.dbFile)
+  const thumbnailDir = options.thumbnailDir ?? thumbnailDirFor(options.dbFile)
+  mkdirSync(thumbnailDir, { recursive: true })
+  const setting = options.embedder === undefined ? 'auto' : options.embedder
+  let loading: Promise<Embedder> | null = setting !== null && setting !== 'auto' ? Promise.resolve(setting) : null
+  let loaded: Embedder | null = setting !== null && setting !== 'auto' ? setting : null
+  return {
+    db,
+    events: createEventHub(),
+    thumbnailDir,
+    options,
+    hasEmbedder: setting !== null,
+    embedder() {
+      if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot embed new images'))
+      if (!loading) {
+        loading = createEmbedder().then((e) => (loaded = e))
+        loading.catch(() => (loading = null))
+      }
+      return loading
+    },
+    backend() {
+      return loaded?.backend ?? (setting === null ? 'none' : 'not loaded')
+    },
+    async close() {
+      // Only an embedder we created is ours to close.
+      if (loaded && setting === 'auto') await loaded.close()
+      db.close()
+    },
+  }
+}

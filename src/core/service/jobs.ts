@@ -1,0 +1,78 @@
+// The service's running jobs: each one a row in the jobs table (A's runJob), an AbortController
+// for cancelJob, and a 'job' event for every progress step and for how it ended.
+import { ApiError } from '../../shared/contract.ts'
+import type { JobProgress } from '../../shared/types.ts'
+import { runJob, type JobContext } from '../jobs/run.ts'
+import type { Db } from '../store/db.ts'
+import { cancelJob, getJob, jobProgress, startJob, type JobKind } from '../store/jobs.ts'
+import type { EventHub } from '../events.ts'
+
+export interface JobTracker {
+  /** Starts `work` as a job now; returns its id at once. */
+  start<T>(kind: JobKind, params: Record<string, unknown>, work: (job: JobContext, signal: AbortSignal) => Promise<T>): { jobId: number; done: Promise<T | undefined> }
+  cancel(jobId: number): void
+  /** Jobs running in this process, as the UI shows them. */
+  running(): JobProgress[]
+  /** Resolves when every job started so far has ended. */
+  idle(): Promise<void>
+  cancelAll(): Promise<void>
+}
+
+export function createJobTracker(db: Db, events: EventHub): JobTracker {
+  const active = new Map<number, { controller: AbortController; last: JobProgress; done: Promise<unknown> }>()
+
+  const emit = (job: JobProgress) => events.emit({ type: 'job', job })
+
+  return {
+    start(kind, params, work) {
+      const jobId = startJob(db, kind, params)
+      const controller = new AbortController()
+      const first: JobProgress = { jobId, kind, state: 'running', done: 0, total: 0, rate: null, eta: null, current: null }
+      const entry = { controller, last: first, done: Promise.resolve() as Promise<unknown> }
+      active.set(jobId, entry)
+      emit(first)
+      const done = runJob(db, kind, params, (job) => work(job, controller.signal), {
+        resume: jobId,
+        signal: controller.signal,
+        onProgress: (p) => {
+          entry.last = { ...first, ...p, current: p.current ?? null, rate: p.rate ?? null, eta: p.eta ?? null }
+          emit(entry.last)
+        },
+      }).then(
+        (value) => value,
+        // The ending is recorded in the row and announced below; the error is not lost.
+        () => undefined,
+      )
+      const settled = done.finally(() => {
+        active.delete(jobId)
+        emit(jobProgress(getJob(db, jobId)))
+      })
+      entry.done = settled
+      return { jobId, done: settled }
+    },
+    cancel(jobId) {
+      const entry = active.get(jobId)
+      if (entry) {
+        entry.controller.abort()
+        cancelJob(db, jobId)
+        return
+      }
+      const job = getJob(db, jobId)
+      if (job.state === 'running' || job.state === 'queued') cancelJob(db, jobId)
+      else throw new ApiError('conflict', `Job ${jobId} already ended (${job.state})`)
+    },
+    running() {
+      return [...active.values()].map((e) => e.last)
+    },
+    async idle() {
+      while (active.size > 0) await Promise.all([...active.values()].map((e) => e.done))
+    },
+    async cancelAll() {
+      for (const [jobId, entry] of active) {
+        entry.controller.abort()
+        cancelJob(db, jobId)
+      }
+      await this.idle()
+    },
+  }
+}
