@@ -53,6 +53,8 @@ export function selectBackend(options: BackendOptions = {}): Promise<BackendChoi
 }
 
 async function choose(forced: string, threads: number | undefined): Promise<BackendChoice> {
+  // Production mode: no debug checks, and no "install tfjs-node" banner on the cpu backend.
+  tf.env().set('PROD', true)
   if (forced && forced !== 'auto') {
     if (!BACKEND_ORDER.includes(forced as BackendName)) {
       throw new BackendUnavailableError(`unknown backend "${forced}" (LOOKALIKE_BACKEND): use one of ${BACKEND_ORDER.join(', ')}`)

@@ -1,7 +1,10 @@
 // The one entry point the rest of the app uses to turn photos into backbone features.
 import type { Embedder } from '../types.ts'
 import { decodePhoto } from '../library/decode.ts'
+import { availableParallelism } from 'node:os'
+import { selectBackend } from './backend.ts'
 import { createInProcessEmbedder } from './in-process.ts'
+import { createWorkerPoolEmbedder } from './worker-pool.ts'
 
 export { selectBackend, type BackendChoice } from './backend.ts'
 export { BACKBONE, backboneId } from './backbone.ts'
@@ -9,12 +12,20 @@ export { BACKBONE, backboneId } from './backbone.ts'
 export interface EmbedderOptions {
   /** 'node-gpu' | 'node' | 'wasm' | 'cpu' | 'auto'; default $LOOKALIKE_BACKEND, else the best that works. */
   backend?: string
-  /** Worker threads; 0 runs on the calling thread. */
+  /** Worker threads; 0 embeds on the calling thread. Default: one per core on wasm/cpu, 0 on native TensorFlow. */
   threads?: number
 }
 
+/**
+ * The backbone behind the Embedder seam. On wasm, tfjs cannot use threads inside Node, so
+ * parallelism comes from one worker per core, each with its own single-threaded backend.
+ * Native TensorFlow (tfjs-node, -gpu) parallelises internally and runs on the calling thread.
+ */
 export async function createEmbedder(options: EmbedderOptions = {}): Promise<Embedder> {
-  return createInProcessEmbedder({ backend: options.backend })
+  const choice = await selectBackend({ backend: options.backend })
+  const workers = options.threads ?? (choice.kind === 'wasm' || choice.name === 'cpu' ? availableParallelism() : 0)
+  if (workers <= 0) return createInProcessEmbedder({ backend: choice.name })
+  return createWorkerPoolEmbedder({ workers, backend: choice.name })
 }
 
 let shared: Promise<Embedder> | undefined

@@ -1,0 +1,137 @@
+// Embedding on worker threads: each worker owns a backbone, a batch is cut into one slice per
+// worker, so N cores embed one batch together while the caller's thread decodes the next photos.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Embedder, ModelInput } from '../types.ts'
+import type { WorkerInit, WorkerMessage } from './worker-protocol.ts'
+
+export interface WorkerPoolOptions extends WorkerInit {
+  workers: number
+}
+
+/**
+ * Where the worker's code is: the .ts source when running from source (tsx, vitest), or the
+ * .js a bundler emitted beside this module (Electron build).
+ */
+export function embedWorkerUrl(): URL {
+  const ts = new URL('./embed-worker.ts', import.meta.url)
+  return existsSync(fileURLToPath(ts)) ? ts : new URL('./embed-worker.js', import.meta.url)
+}
+
+/**
+ * A TypeScript worker needs tsx's loader. `execArgv: ['--import', 'tsx']` does not reach a worker's
+ * entry module on Node 20, so a tiny bootstrap registers tsx first, then imports the worker.
+ */
+function spawn(url: URL, workerData: WorkerInit): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData })
+  const require = createRequire(import.meta.url)
+  const manifest = require.resolve('tsx/package.json')
+  const exportsMap = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports
+  const api = new URL(exportsMap['./esm/api'].import.default, pathToFileURL(manifest)).href
+  const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
+  return new Worker(bootstrap, { eval: true, workerData })
+}
+
+interface Slot {
+  worker: Worker
+  pending: Map<number, { resolve: (f: Float32Array[]) => void; reject: (e: Error) => void }>
+  queued: number
+}
+
+export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Promise<Embedder> {
+  const url = embedWorkerUrl()
+  const init: WorkerInit = { backend: options.backend, wasmThreads: options.wasmThreads }
+  const slots: Slot[] = []
+  let nextId = 0
+  let failure: Error | null = null
+
+  const start = (): Promise<{ slot: Slot; ready: Extract<WorkerMessage, { type: 'ready' }> }> =>
+    new Promise((resolve, reject) => {
+      const worker = spawn(url, init)
+      const slot: Slot = { worker, pending: new Map(), queued: 0 }
+      let started = false
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          started = true
+          // An idle pool must not keep the process alive; a busy one must (see send()).
+          worker.unref()
+          resolve({ slot, ready: m })
+        } else if (m.type === 'failed' && m.id === -1) {
+          reject(new Error(m.message))
+        } else {
+          const p = slot.pending.get(m.id)
+          slot.pending.delete(m.id)
+          if (m.type === 'features') p?.resolve(m.features)
+          else p?.reject(new Error(m.message))
+        }
+      })
+      const fail = (err: Error) => {
+        failure ??= err
+        for (const p of slot.pending.values()) p.reject(err)
+        slot.pending.clear()
+        if (!started) reject(err)
+      }
+      worker.on('error', fail)
+      worker.on('exit', (code) => {
+        if (code !== 0) fail(new Error(`embedding worker exited with code ${code}`))
+      })
+    })
+
+  const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.workers) }, start))
+  for (const s of started) if (s.status === 'fulfilled') slots.push(s.value.slot)
+  const firstError = started.find((s) => s.status === 'rejected')
+  if (firstError) {
+    await Promise.all(slots.map((s) => s.worker.terminate()))
+    throw (firstError as PromiseRejectedResult).reason
+  }
+  const info = (started[0] as PromiseFulfilledResult<{ ready: Extract<WorkerMessage, { type: 'ready' }> }>).value.ready
+
+  const send = (slot: Slot, inputs: ModelInput[]): Promise<Float32Array[]> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++
+      slot.queued += inputs.length
+      slot.worker.ref()
+      const settle = () => {
+        slot.queued -= inputs.length
+        if (slot.queued === 0) slot.worker.unref()
+      }
+      slot.pending.set(id, {
+        resolve: (f) => (settle(), resolve(f)),
+        reject: (e) => (settle(), reject(e)),
+      })
+      slot.worker.postMessage({ type: 'embed', id, inputs })
+    })
+
+  return {
+    backboneId: info.backboneId,
+    backend: info.backend,
+    dim: info.dim,
+    async embed(inputs: ModelInput[]): Promise<Float32Array[]> {
+      if (failure) throw failure
+      if (inputs.length === 0) return []
+      // Least-loaded workers first; contiguous slices keep the output order trivial.
+      const order = [...slots].sort((a, b) => a.queued - b.queued)
+      const per = Math.ceil(inputs.length / order.length)
+      const parts = order
+        .map((slot, i) => ({ slot, inputs: inputs.slice(i * per, (i + 1) * per) }))
+        .filter((p) => p.inputs.length > 0)
+      const results = await Promise.all(parts.map((p) => send(p.slot, p.inputs)))
+      return results.flat()
+    },
+    async close() {
+      await Promise.all(
+        slots.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.worker.once('exit', () => resolve())
+              s.worker.postMessage({ type: 'close' })
+              // A worker stuck in a long batch is not worth waiting for on shutdown.
+              setTimeout(() => void s.worker.terminate(), 5000).unref()
+            }),
+        ),
+      )
+    },
+  }
+}
