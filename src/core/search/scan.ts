@@ -1,0 +1,121 @@
+// Lookup-table search over the code matrix: score(photo) = Σ_{m<l} T[m][code[m]] for the first l blocks,
+// top-k kept in a bounded heap. The unfiltered scan is the hot path: one function per prefix length
+// with the lookups unrolled (2× a loop over m, measured), and the heap touched only when a score
+// reaches its threshold.
+
+import type { CodeMatrix } from './code-matrix.ts'
+import { filteredRows, isOpen, type SearchFilter } from './filter.ts'
+import { TopK, type SearchResult } from './top-k.ts'
+
+/** Codes are bytes: the kernels index the table with a fixed stride of 256 per block. */
+const K = 256
+
+export interface SearchOptions {
+  /** Prefix length l = 1…M: bits = 8·l. */
+  blocks: number
+  k: number
+  filter?: SearchFilter
+  /** Leave this photo out (the query photo). */
+  excludeId?: number
+}
+
+export function searchCodes(matrix: CodeMatrix, table: Float32Array, options: SearchOptions): SearchResult {
+  const M = matrix.blocks
+  const l = options.blocks
+  if (!Number.isInteger(l) || l < 1 || l > M) throw new Error(`blocks must be 1…${M}, got ${l}`)
+  const t = byteTable(table, M)
+  const top = new TopK(options.k, options.excludeId)
+  if (isOpen(options.filter)) {
+    const kernel = l <= unrolled.length ? unrolled[l - 1] : undefined
+    if (kernel) kernel(matrix.codes, matrix.ids, matrix.size, M, t, top)
+    else scanRows(matrix.codes, matrix.ids, undefined, matrix.size, M, l, t, top)
+  } else {
+    const rows = filteredRows(matrix, options.filter!)
+    scanRows(matrix.codes, matrix.ids, rows, rows.length, M, l, t, top)
+  }
+  return top.result()
+}
+
+/** The table with K = 256 rows per block, whatever K the model has (a smaller K is padded). */
+function byteTable(table: Float32Array, M: number): Float32Array {
+  if (table.length === M * K) return table
+  if (table.length % M !== 0 || table.length / M > K) throw new Error(`Lookup table has ${table.length} values, expected M × K with M = ${M}, K ≤ ${K}`)
+  const k = table.length / M
+  const padded = new Float32Array(M * K)
+  for (let m = 0; m < M; m++) padded.set(table.subarray(m * k, (m + 1) * k), m * K)
+  return padded
+}
+
+/** Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks. */
+function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK): void {
+  let thr = top.threshold
+  for (let i = 0; i < n; i++) {
+    const row = rows ? rows[i] : i
+    const o = row * stride
+    let s = 0
+    for (let m = 0; m < l; m++) s += t[m * K + codes[o + m]]
+    if (s >= thr) thr = top.offer(s, ids[row])
+  }
+}
+
+type Kernel = (codes: Uint8Array, ids: Int32Array, n: number, stride: number, t: Float32Array, top: TopK) => void
+
+// prettier-ignore
+const unrolled: Kernel[] = [
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+  (c, ids, n, stride, t, top) => {
+    let thr = top.threshold
+    for (let r = 0, o = 0; r < n; r++, o += stride) {
+      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]] + t[1792 + c[o + 7]]
+      if (s >= thr) thr = top.offer(s, ids[r])
+    }
+  },
+]
