@@ -4,7 +4,9 @@ import { CliError } from './args.ts'
 
 type Command = { run(argv: string[]): Promise<number> }
 
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {}
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
+}
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
