@@ -16,7 +16,8 @@ import { ProgressMeter } from './progress.ts'
 
 /** Thrown inside a job's work when it has been cancelled; runJob records it as 'cancelled'. */
 export class JobCancelled extends Error {
-  constructor() {
+  /** What the work had done when it stopped, for callers that report partial results. */
+  constructor(readonly partial?: unknown) {
     super('cancelled')
     this.name = 'JobCancelled'
   }

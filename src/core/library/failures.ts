@@ -1,0 +1,44 @@
+// Why a file could not be indexed, in words a user understands.
+import sharp from 'sharp'
+import { MAX_INPUT_PIXELS } from './decode.ts'
+import { statError } from './scan.ts'
+
+/** Mostly printable ASCII/UTF-8 with no NUL bytes: a text file wearing an image extension. */
+function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0) return false
+  let printable = 0
+  for (const byte of head) {
+    if (byte === 0) return false
+    if (byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127) || byte >= 128) printable++
+  }
+  return printable / head.length > 0.95
+}
+
+async function pixelSize(file: Buffer): Promise<string | null> {
+  try {
+    const meta = await sharp(file, { limitInputPixels: false }).metadata()
+    return meta.width && meta.height ? `${meta.width}×${meta.height} px` : null
+  } catch {
+    return null
+  }
+}
+
+/** The reason for a decode failure of these bytes. */
+export async function decodeFailure(err: unknown, file: Buffer): Promise<string> {
+  const message = err instanceof Error ? err.message : String(err)
+  if (/exceeds pixel limit/i.test(message)) {
+    const size = await pixelSize(file)
+    return `image too large (${size ? `${size}; ` : ''}limit ${MAX_INPUT_PIXELS / 1_000_000} MP)`
+  }
+  if (/unsupported image format/i.test(message)) {
+    return looksLikeText(file.subarray(0, 512)) ? 'not an image (looks like text)' : 'not an image (unrecognised format)'
+  }
+  // libvips repeats its warnings; the first line says it.
+  const first = message.split('\n')[0].replace(/^Input (buffer|file) has corrupt header: /, '').replace(/^Vips\w+: /, '')
+  return `truncated or corrupt image: ${first}`
+}
+
+/** The reason for a failure to read a file (permissions, vanished, loop). */
+export function readFailure(err: unknown): string {
+  return statError(err)
+}

@@ -1,0 +1,298 @@
+// Indexing a root: scan, skip what did not change, then decode → embed → write in batches, with
+// the next batch decoding while the current one embeds. Each batch's rows (and features) land in
+// one transaction, after its thumbnails are on disk, so a kill at any moment leaves a consistent
+// library and a rerun simply carries on with the files that have no row yet.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Embedder, ModelInput } from '../types.ts'
+import type { Db } from '../store/db.ts'
+import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
+import { unfinishedJobs } from '../store/jobs.ts'
+import { deletePhotos, knownFile, knownFiles, movePhoto, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
+import { addRoot, getRoot } from '../store/roots.ts'
+import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
+import { decodePhoto } from './decode.ts'
+import { readExif } from './exif.ts'
+import { decodeFailure, readFailure } from './failures.ts'
+import { scanFolder, type ScannedFile } from './scan.ts'
+import { hasThumbnail, saveThumbnail } from './thumbnails.ts'
+
+export interface IndexSummary {
+  indexed: number
+  skipped: number
+  failed: number
+  failures: { path: string; reason: string }[]
+  seconds: number
+  /** Set when the run was cancelled before it finished; what was written stays. */
+  cancelled?: boolean
+}
+
+export interface IndexProgress {
+  done: number
+  total: number
+  current: string | null
+  rate: number | null
+  eta: number | null
+  jobId: number | null
+}
+
+export interface IndexOptions {
+  thumbnailDir: string
+  /** When given, photos without a feature for its backbone are embedded (once per content hash). */
+  embedder?: Embedder
+  signal?: AbortSignal
+  onProgress?: (progress: IndexProgress) => void
+  /** Called after each batch's transaction, with the ok photos it wrote (new, changed or moved). */
+  onPhotosWritten?: (photos: { id: number; hash: string }[]) => void
+  /** Record the run in the jobs table (default true; the watcher's quiet reconcile passes false). */
+  recordJob?: boolean
+  batchSize?: number
+}
+
+/** One file, read and understood, waiting to be written. */
+interface Prepared {
+  relPath: string
+  facts: PhotoFacts
+  thumbnail?: Buffer
+  modelInput?: ModelInput
+}
+
+const DECODE_CONCURRENCY = 4
+
+/** Indexes one root (a root id, or a folder that becomes a root if it is not one yet). */
+export async function indexRoot(db: Db, root: string | number, options: IndexOptions): Promise<IndexSummary> {
+  const { id: rootId, path: rootPath } = typeof root === 'number' ? getRoot(db, root) : addRoot(db, root)
+  const work = (job: JobContext | null) => indexScan(db, rootId, rootPath, options, job)
+  if (options.recordJob === false) return work(null)
+  const params = { root: rootPath, pid: process.pid }
+  const resume = unfinishedJobs(db, 'index').find((j) => j.params.root === rootPath && !processAlive(j.params.pid))
+  try {
+    return await runJob(db, 'index', params, work, { signal: options.signal, resume: resume?.id })
+  } catch (err) {
+    if (err instanceof JobCancelled && err.partial) return err.partial as IndexSummary
+    throw err
+  }
+}
+
+function processAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number') return false
+  try {
+    process.kill(pid, 0)
+    return pid !== process.pid
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function indexScan(db: Db, rootId: number, rootPath: string, options: IndexOptions, job: JobContext | null): Promise<IndexSummary> {
+  const started = performance.now()
+  const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
+  const { files, unreadableFolders } = await scanFolder(rootPath, options.signal)
+  for (const folder of unreadableFolders) summary.failures.push({ path: join(rootPath, folder.relPath), reason: `folder not readable: ${folder.reason}` })
+
+  const known = knownFiles(db, rootId)
+  const missingFeature = options.embedder ? new Set(hashesWithoutFeature(db, options.embedder.backboneId)) : new Set<string>()
+  const todo: ScannedFile[] = []
+  for (const file of files) {
+    const row = known.get(file.relPath)
+    known.delete(file.relPath)
+    const unchanged = row && row.status !== 'pending' && row.size === file.size && row.mtimeMs === file.mtimeMs && !file.error
+    if (unchanged && !(row.status === 'ok' && row.hash && missingFeature.has(row.hash))) summary.skipped++
+    else todo.push(file)
+  }
+  // Rows left in `known` have no file any more. They stay until the end of the scan so that a
+  // file that moved inside this root can take its old row (and albums) over.
+  const vanished = [...known.values()].map((r) => r.id)
+
+  const progress = reporter(summary, files.length, options, job)
+  progress(null)
+  try {
+    await processFiles(db, rootId, rootPath, todo, options, summary, (current) => {
+      progress(current)
+      job?.checkCancelled()
+      if (options.signal?.aborted) throw new JobCancelled()
+    })
+  } catch (err) {
+    if (!(err instanceof JobCancelled)) throw err
+    summary.cancelled = true
+    summary.seconds = (performance.now() - started) / 1000
+    if (job) throw new JobCancelled(summary) // runJob records the cancellation
+    return summary
+  }
+  deletePhotos(db, vanished.filter((id) => stillGone(db, id)))
+  summary.seconds = (performance.now() - started) / 1000
+  progress(null)
+  return summary
+}
+
+/** A vanished row that no moved file took over is removed; one that was re-pointed is kept. */
+function stillGone(db: Db, id: number): boolean {
+  const row = db.prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?').get(id)
+  return row !== undefined && !existsSync(join(row.root, row.relPath))
+}
+
+function reporter(summary: IndexSummary, total: number, options: IndexOptions, job: JobContext | null) {
+  const started = performance.now()
+  let firstDone: number | null = null
+  return (current: string | null) => {
+    const done = summary.indexed + summary.skipped + summary.failed
+    if (job) {
+      const event = job.report({ done, total, current })
+      options.onProgress?.({ done, total, current, rate: event.rate ?? null, eta: event.eta ?? null, jobId: job.jobId })
+      return
+    }
+    firstDone ??= done
+    const seconds = (performance.now() - started) / 1000
+    const rate = seconds > 0 && done > firstDone ? (done - firstDone) / seconds : null
+    options.onProgress?.({ done, total, current, rate, eta: rate ? (total - done) / rate : null, jobId: null })
+  }
+}
+
+/**
+ * Decodes, embeds and writes the given files of a root in batches; the next batch is prepared
+ * while the current one embeds. `afterBatch` runs after each commit (progress, cancellation).
+ */
+export async function processFiles(
+  db: Db,
+  rootId: number,
+  rootPath: string,
+  files: ScannedFile[],
+  options: IndexOptions,
+  summary: IndexSummary,
+  afterBatch: (current: string | null) => void = () => {},
+): Promise<void> {
+  const batchSize = options.batchSize ?? 16
+  const batches: ScannedFile[][] = []
+  for (let i = 0; i < files.length; i += batchSize) batches.push(files.slice(i, i + batchSize))
+  const prepareBatch = (batch: ScannedFile[]) => mapLimit(batch, DECODE_CONCURRENCY, (file) => prepare(db, rootPath, file, options))
+  let next = batches.length ? prepareBatch(batches[0]) : null
+  for (let i = 0; i < batches.length; i++) {
+    const items = await next!
+    next = i + 1 < batches.length ? prepareBatch(batches[i + 1]) : null
+    try {
+      const features = await embed(db, items, options.embedder)
+      await writeBatch(db, rootId, rootPath, items, features, options, summary)
+      afterBatch(items[items.length - 1]?.relPath ?? null)
+    } catch (err) {
+      await next // let the prepared batch settle before giving up (it never rejects)
+      throw err
+    }
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+function failed(file: { size: number; mtimeMs: number }, reason: string, hash: string | null = null): PhotoFacts {
+  return { size: file.size, mtimeMs: file.mtimeMs, hash, width: null, height: null, takenAt: null, camera: null, orientation: null, status: 'failed', error: reason }
+}
+
+/** Reads one file and turns it into facts; never throws (a bad file becomes a failed row). */
+async function prepare(db: Db, rootPath: string, file: ScannedFile, options: IndexOptions): Promise<Prepared> {
+  const { relPath } = file
+  if (file.error) return { relPath, facts: failed(file, file.error) }
+  if (file.size === 0) return { relPath, facts: failed(file, 'empty file (0 bytes)') }
+  let bytes: Buffer
+  try {
+    bytes = await readFile(join(rootPath, relPath))
+  } catch (err) {
+    return { relPath, facts: failed(file, readFailure(err)) }
+  }
+  if (bytes.length === 0) return { relPath, facts: failed(file, 'empty file (0 bytes)') }
+  const hash = createHash('sha256').update(bytes).digest('hex')
+  const backbone = options.embedder?.backboneId
+  // Same content already indexed (a duplicate, or this file before a move): reuse what we know.
+  const twin = photosWithHash(db, hash)[0]
+  if (twin && hasThumbnail(options.thumbnailDir, hash) && (!backbone || hasFeature(db, hash, backbone))) {
+    return { relPath, facts: { ...twin, size: bytes.length, mtimeMs: file.mtimeMs, status: 'ok', error: null } }
+  }
+  try {
+    const [decoded, exif] = await Promise.all([decodePhoto(bytes), readExif(bytes)])
+    return {
+      relPath,
+      facts: {
+        size: bytes.length,
+        mtimeMs: file.mtimeMs,
+        hash,
+        width: decoded.width,
+        height: decoded.height,
+        takenAt: exif.takenAt,
+        camera: exif.camera,
+        orientation: decoded.orientation,
+        status: 'ok',
+        error: null,
+      },
+      thumbnail: decoded.thumbnail,
+      modelInput: backbone && !hasFeature(db, hash, backbone) ? decoded.modelInput : undefined,
+    }
+  } catch (err) {
+    return { relPath, facts: failed({ size: bytes.length, mtimeMs: file.mtimeMs }, await decodeFailure(err, bytes), hash) }
+  }
+}
+
+/** Features for the batch's new contents, one per hash. */
+async function embed(db: Db, items: Prepared[], embedder: Embedder | undefined): Promise<Map<string, Float32Array>> {
+  const features = new Map<string, Float32Array>()
+  if (!embedder) return features
+  const wanted = new Map<string, ModelInput>()
+  for (const item of items) {
+    const hash = item.facts.hash
+    if (item.modelInput && hash && !wanted.has(hash)) wanted.set(hash, item.modelInput)
+  }
+  if (wanted.size === 0) return features
+  const vectors = await embedder.embed([...wanted.values()])
+  ;[...wanted.keys()].forEach((hash, i) => features.set(hash, vectors[i]))
+  return features
+}
+
+async function writeBatch(
+  db: Db,
+  rootId: number,
+  rootPath: string,
+  items: Prepared[],
+  features: Map<string, Float32Array>,
+  options: IndexOptions,
+  summary: IndexSummary,
+): Promise<void> {
+  for (const item of items) {
+    if (item.thumbnail && item.facts.hash) await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
+  }
+  const written: { id: number; hash: string }[] = []
+  db.transaction(() => {
+    for (const item of items) {
+      const { facts, relPath } = item
+      if (facts.status === 'ok' && facts.hash) {
+        const movedFrom = knownFile(db, rootId, relPath) ? undefined : photosWithHash(db, facts.hash).find((p) => !existsSync(p.file))
+        let id: number
+        if (movedFrom) {
+          movePhoto(db, movedFrom.id, rootId, relPath, facts)
+          id = movedFrom.id
+        } else {
+          id = writePhoto(db, rootId, relPath, facts)
+        }
+        written.push({ id, hash: facts.hash })
+        summary.indexed++
+      } else {
+        writePhoto(db, rootId, relPath, facts)
+        summary.failed++
+        summary.failures.push({ path: join(rootPath, relPath), reason: facts.error ?? 'unknown error' })
+      }
+    }
+    if (features.size && options.embedder) {
+      putFeatures(db, options.embedder.backboneId, [...features].map(([hash, vector]) => ({ hash, vector })))
+    }
+  })()
+  if (written.length) options.onPhotosWritten?.(written)
+}
