@@ -1,0 +1,33 @@
+// How numbers read in the UI.
+import type { Precision } from '../../../shared/types.ts'
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US')
+}
+
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds)) return '—'
+  if (seconds < 60) return `${Math.ceil(seconds)} s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
+}
+
+export function formatMs(ms: number | null | undefined): string {
+  if (ms == null) return '—'
+  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms)} ms`
+}
+
+export function formatMap(map: number | null | undefined): string {
+  return map == null ? '—' : map.toFixed(3)
+}
+
+export function precisionLabel(p: Precision): string {
+  return p === 'exact' ? 'exact' : `${p} bits`
+}
+
+/** The slider's stops, left to right. */
+export const PRECISION_STOPS: Precision[] = [8, 16, 24, 32, 40, 48, 56, 64, 'exact']
+
+export function basename(path: string): string {
+  return path.slice(path.replace(/\\/g, '/').lastIndexOf('/') + 1)
+}

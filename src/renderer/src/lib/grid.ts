@@ -1,0 +1,46 @@
+// Virtual grid geometry: which rows of a fixed-tile grid are on screen. Only those rows are in the
+// DOM, so 100,000 photos cost the same as 100.
+
+export interface GridGeometry {
+  /** Tile edge plus gap, px. */
+  pitch: number
+  columns: number
+  rows: number
+  /** Total scrollable height, px. */
+  height: number
+}
+
+export function gridGeometry(total: number, width: number, tile: number, gap: number): GridGeometry {
+  const pitch = tile + gap
+  const columns = Math.max(1, Math.floor((width - gap) / pitch))
+  const rows = Math.ceil(total / columns)
+  return { pitch, columns, rows, height: rows * pitch + gap }
+}
+
+export interface VisibleRange {
+  /** First and one-past-last photo index to render. */
+  start: number
+  end: number
+}
+
+/** Photos in the rows that intersect the viewport, plus `overscan` rows either side. */
+export function visibleRange(g: GridGeometry, total: number, scrollTop: number, viewport: number, overscan = 2): VisibleRange {
+  const firstRow = Math.max(0, Math.floor(scrollTop / g.pitch) - overscan)
+  const lastRow = Math.min(g.rows, Math.ceil((scrollTop + viewport) / g.pitch) + overscan)
+  return { start: Math.min(total, firstRow * g.columns), end: Math.min(total, lastRow * g.columns) }
+}
+
+/** The scrollTop that brings photo `index` fully into view, or null when it already is. */
+export function scrollToReveal(g: GridGeometry, index: number, scrollTop: number, viewport: number): number | null {
+  const top = Math.floor(index / g.columns) * g.pitch
+  if (top < scrollTop) return top
+  if (top + g.pitch > scrollTop + viewport) return top + g.pitch - viewport + g.pitch / 4
+  return null
+}
+
+/** Index reached from `index` by an arrow key, clamped to the grid. */
+export function moveFocus(index: number, key: string, columns: number, total: number): number {
+  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns, Home: -Infinity, End: Infinity }[key]
+  if (step === undefined || total === 0) return index
+  return Math.max(0, Math.min(total - 1, index + step))
+}
