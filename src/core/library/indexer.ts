@@ -25,6 +25,8 @@ export interface IndexSummary {
   failed: number
   failures: { path: string; reason: string }[]
   seconds: number
+  /** Photos removed because their files are gone. */
+  removed?: number
   /** Set when the run was cancelled before it finished; what was written stays. */
   cancelled?: boolean
 }
@@ -121,7 +123,9 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
     if (job) throw new JobCancelled(summary) // runJob records the cancellation
     return summary
   }
-  deletePhotos(db, vanished.filter((id) => stillGone(db, id)))
+  const gone = vanished.filter((id) => stillGone(db, id))
+  deletePhotos(db, gone)
+  if (gone.length) summary.removed = gone.length
   summary.seconds = (performance.now() - started) / 1000
   progress(null)
   return summary

@@ -1,0 +1,149 @@
+// Keeping the library in step with the folders: chokidar reports adds, changes and deletions as
+// they happen; a periodic reconcile (a quiet rescan) catches whatever the watcher missed, as
+// happens on network shares. Every change goes through one queue, so writes never interleave.
+import { stat } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { basename, join, relative, sep } from 'node:path'
+import { watch, type FSWatcher } from 'chokidar'
+import type { Embedder } from '../types.ts'
+import type { Db } from '../store/db.ts'
+import { deletePhotos, knownFile } from '../store/photos.ts'
+import { isInside, listRoots } from '../store/roots.ts'
+import type { Root } from '../../shared/types.ts'
+import { indexRoot, processFiles, type IndexSummary } from './indexer.ts'
+import { isPhotoName, statError, type ScannedFile } from './scan.ts'
+
+export interface WatchOptions {
+  thumbnailDir: string
+  embedder?: Embedder
+  /** Rescan every root this often (default 5 minutes). */
+  reconcileMs?: number
+  /** A file must stop growing for this long before it is indexed (default 2 s). */
+  stabilityMs?: number
+  /** Poll instead of native events (network shares that send none). */
+  usePolling?: boolean
+  onPhotosWritten?: (photos: { id: number; hash: string }[]) => void
+  /** Something in the library changed (photos added, changed, moved or removed). */
+  onChange?: () => void
+  /** A change could not be applied; watching goes on. */
+  onError?: (err: Error) => void
+}
+
+export interface LibraryWatcher {
+  /** Resolves once the initial directory walk is done and events are live. */
+  readonly ready: Promise<void>
+  close(): Promise<void>
+}
+
+export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
+  const stabilityMs = options.stabilityMs ?? 2000
+  // A deleted file's row waits this long: a rename shows up as unlink + add, and the add
+  // (delayed by the stability wait) must find the old row to keep the photo's identity.
+  const graceMs = stabilityMs + 1500
+  let roots: Root[] = listRoots(db)
+  let closed = false
+  let tail: Promise<void> = Promise.resolve()
+  const timers = new Set<NodeJS.Timeout>()
+  const report = (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err)))
+  const enqueue = (task: () => Promise<void> | void) => {
+    tail = tail.then(async () => {
+      if (!closed) await task()
+    }).catch(report)
+  }
+  const later = (ms: number, task: () => Promise<void> | void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      enqueue(task)
+    }, ms)
+    timers.add(timer)
+  }
+
+  const watcher: FSWatcher = watch(
+    roots.map((r) => r.path),
+    {
+      ignoreInitial: true,
+      followSymlinks: false,
+      usePolling: options.usePolling ?? false,
+      awaitWriteFinish: { stabilityThreshold: stabilityMs, pollInterval: Math.min(100, stabilityMs / 2) },
+      // Hidden files and folders below a root, as the scan does.
+      ignored: (path) => basename(path).startsWith('.') && !roots.some((r) => r.path === path),
+    },
+  )
+  const locate = (file: string): { root: Root; relPath: string } | null => {
+    const root = roots.find((r) => isInside(r.path, file) && r.path !== file)
+    return root ? { root, relPath: relative(root.path, file).split(sep).join('/') } : null
+  }
+
+  const indexFile = async (root: Root, relPath: string) => {
+    let file: ScannedFile
+    try {
+      const info = await stat(join(root.path, relPath))
+      if (!info.isFile()) return
+      file = { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // gone again; its unlink event handles it
+      file = { relPath, size: 0, mtimeMs: 0, error: statError(err) }
+    }
+    const known = knownFile(db, root.id, relPath)
+    if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs && !file.error) return
+    const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
+    await processFiles(db, root.id, root.path, [file], options, summary)
+    options.onChange?.()
+  }
+
+  const removeGone = (root: Root, relPath: string, folder: boolean) => {
+    const rows = folder
+      ? (db
+          .prepare('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
+          .all(root.id, relPath.length + 1, `${relPath}/`) as { id: number; relPath: string }[])
+      : [{ id: knownFile(db, root.id, relPath)?.id, relPath }]
+    const gone = rows.filter((r): r is { id: number; relPath: string } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
+    if (gone.length === 0) return
+    deletePhotos(db, gone.map((r) => r.id))
+    options.onChange?.()
+  }
+
+  const onFile = (path: string) => {
+    const where = locate(path)
+    if (where && isPhotoName(basename(path))) enqueue(() => indexFile(where.root, where.relPath))
+  }
+  watcher.on('add', onFile)
+  watcher.on('change', onFile)
+  watcher.on('unlink', (path) => {
+    const where = locate(path)
+    if (where) later(graceMs, () => removeGone(where.root, where.relPath, false))
+  })
+  watcher.on('unlinkDir', (path) => {
+    const where = locate(path)
+    if (where) later(graceMs, () => removeGone(where.root, where.relPath, true))
+  })
+  watcher.on('error', report)
+
+  const reconcile = async () => {
+    const now = listRoots(db)
+    const added = now.filter((r) => !roots.some((o) => o.path === r.path)).map((r) => r.path)
+    const removed = roots.filter((r) => !now.some((n) => n.path === r.path)).map((r) => r.path)
+    roots = now
+    if (added.length) watcher.add(added)
+    if (removed.length) watcher.unwatch(removed)
+    for (const root of now) {
+      if (closed) return
+      const summary = await indexRoot(db, root.id, { ...options, recordJob: false })
+      if (summary.indexed || summary.failed || summary.removed) options.onChange?.()
+    }
+  }
+  const reconcileTimer = setInterval(() => enqueue(reconcile), options.reconcileMs ?? 5 * 60_000)
+
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  return {
+    ready,
+    async close() {
+      closed = true
+      clearInterval(reconcileTimer)
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      await watcher.close()
+      await tail
+    },
+  }
+}
