@@ -50,7 +50,7 @@ async function watchedLibrary(options: { reconcileMs?: number } = {}) {
     onError: (e) => errors.push(e),
     onChange: () => changes++,
   })
-  cleanup.push(() => db.close())
+  cleanup.push(() => void db.close())
   cleanup.push(() => watcher.close())
   await watcher.ready
   return { base, photos, db, thumbnailDir, made, errors, changes: () => changes }
