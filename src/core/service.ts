@@ -11,7 +11,10 @@ import type { LookalikeService } from './service/calls.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
 import { imageFiles } from './service/images.ts'
 import { createJobTracker } from './service/jobs.ts'
+import { createIndexing } from './service/indexing.ts'
 import { libraryReads } from './service/library.ts'
+import { thumbnailPath } from './library/thumbnails.ts'
+import { photoHash } from './store/photos.ts'
 
 export type { LookalikeService, ImageSize } from './service/calls.ts'
 export { callService, toWireError, httpStatusFor } from './service/calls.ts'
@@ -20,6 +23,10 @@ export type { ServiceOptions } from './service/context.ts'
 export async function createService(options: ServiceOptions): Promise<LookalikeService> {
   const ctx = createContext(options)
   const jobs = createJobTracker(ctx.db, ctx.events)
+  const indexing = createIndexing(ctx, jobs, {
+    onPhotosWritten: () => {},
+    onChanged: () => {},
+  })
   let closed = false
 
   const notYet = (what: string) => async (): Promise<never> => {
@@ -43,8 +50,11 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
         jobs: jobs.running(),
       }
     },
-    addRoot: notYet('Adding folders'),
-    removeRoot: notYet('Removing folders'),
+    addRoot: ({ path }) => indexing.addRoot(path),
+    async removeRoot({ id }) {
+      await indexing.removeRoot(id)
+      return null
+    },
     similar: notYet('Search'),
     similarToImage: notYet('Search by image'),
     precisionInfo: notYet('Precision info'),
@@ -55,13 +65,18 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     },
 
     onEvent: (listener) => ctx.events.on(listener),
-    imageFile: imageFiles(ctx, () => null),
+    imageFile: imageFiles(ctx, (photoId) => {
+      const hash = photoHash(ctx.db, photoId)
+      return hash === null ? null : thumbnailPath(ctx.thumbnailDir, hash)
+    }),
     async close() {
       if (closed) return
       closed = true
+      await indexing.close()
       await jobs.cancelAll()
       await ctx.close()
     },
   }
+  await indexing.start()
   return service
 }

@@ -10,6 +10,11 @@ import type { EventHub } from '../events.ts'
 export interface JobTracker {
   /** Starts `work` as a job now; returns its id at once. */
   start<T>(kind: JobKind, params: Record<string, unknown>, work: (job: JobContext, signal: AbortSignal) => Promise<T>): { jobId: number; done: Promise<T | undefined> }
+  /**
+   * Follows work that records its own job row (A's indexRoot): its progress, which carries the
+   * job id, becomes job events; cancelJob aborts it through `signal`.
+   */
+  adopt<T>(kind: JobKind, work: (signal: AbortSignal, onProgress: (p: ForeignProgress) => void) => Promise<T>): Promise<T | undefined>
   cancel(jobId: number): void
   /** Jobs running in this process, as the UI shows them. */
   running(): JobProgress[]
@@ -18,9 +23,21 @@ export interface JobTracker {
   cancelAll(): Promise<void>
 }
 
+export interface ForeignProgress {
+  jobId: number | null
+  done: number
+  total: number
+  current?: string | null
+  rate?: number | null
+  eta?: number | null
+}
+
 export function createJobTracker(db: Db, events: EventHub): JobTracker {
   const active = new Map<number, { controller: AbortController; last: JobProgress; done: Promise<unknown> }>()
 
+  /** Adopted work that has not reported a job id yet still has to be waited for and aborted. */
+  const pending = new Set<Promise<unknown>>()
+  const aborts = new Set<AbortController>()
   const emit = (job: JobProgress) => events.emit({ type: 'job', job })
 
   return {
@@ -50,6 +67,37 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
       entry.done = settled
       return { jobId, done: settled }
     },
+    adopt(kind, work) {
+      const controller = new AbortController()
+      aborts.add(controller)
+      let jobId: number | null = null
+      const entry = { controller, last: null as unknown as JobProgress, done: Promise.resolve() as Promise<unknown> }
+      const done = work(controller.signal, (p) => {
+        if (p.jobId === null) return
+        if (jobId === null) {
+          jobId = p.jobId
+          active.set(jobId, entry)
+        }
+        entry.last = { jobId, kind, state: 'running', done: p.done, total: p.total, current: p.current ?? null, rate: p.rate ?? null, eta: p.eta ?? null }
+        emit(entry.last)
+      })
+      const settled = done.then(
+        (value) => value,
+        (err: unknown) => {
+          console.error(`lookalike: ${kind} job failed:`, err)
+          return undefined
+        },
+      )
+      entry.done = settled.finally(() => {
+        aborts.delete(controller)
+        if (jobId === null) return
+        active.delete(jobId)
+        emit(jobProgress(getJob(db, jobId)))
+      })
+      pending.add(entry.done)
+      void entry.done.finally(() => pending.delete(entry.done))
+      return entry.done as Promise<Awaited<ReturnType<typeof work>> | undefined>
+    },
     cancel(jobId) {
       const entry = active.get(jobId)
       if (entry) {
@@ -65,13 +113,14 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
       return [...active.values()].map((e) => e.last)
     },
     async idle() {
-      while (active.size > 0) await Promise.all([...active.values()].map((e) => e.done))
+      while (active.size > 0 || pending.size > 0) await Promise.all([...active.values()].map((e) => e.done).concat([...pending]))
     },
     async cancelAll() {
       for (const [jobId, entry] of active) {
         entry.controller.abort()
         cancelJob(db, jobId)
       }
+      for (const abort of aborts) abort.abort()
       await this.idle()
     },
   }

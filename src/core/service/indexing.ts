@@ -1,0 +1,103 @@
+// Keeping the library current: addRoot runs A's indexer as a job, then A's watcher follows every
+// root. Each batch of written photos is handed on (`onPhotosWritten`: codes, then the search
+// matrix); the end of a job or a watcher change announces 'library-changed'.
+import { ApiError } from '../../shared/contract.ts'
+import type { Root } from '../../shared/types.ts'
+import { indexRoot } from '../library/indexer.ts'
+import { watchLibrary, type LibraryWatcher } from '../library/watcher.ts'
+import * as roots from '../store/roots.ts'
+import type { Embedder } from '../types.ts'
+import type { ServiceContext } from './context.ts'
+import type { JobTracker } from './jobs.ts'
+
+export interface LibraryFeed {
+  /** New, changed or moved ok photos, right after their batch committed. */
+  onPhotosWritten(photos: { id: number; hash: string }[]): void
+  /** Photos may have left the library, or an index job ended. */
+  onChanged(): void
+}
+
+export interface Indexing {
+  addRoot(path: string): Promise<Root>
+  removeRoot(id: number): Promise<void>
+  /** Starts watching every root (when the service watches). */
+  start(): Promise<void>
+  close(): Promise<void>
+}
+
+export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: LibraryFeed): Indexing {
+  const watching = ctx.options.watch ?? true
+  let watcher: LibraryWatcher | null = null
+  let closed = false
+
+  const embedder = async (): Promise<Embedder | undefined> => (ctx.hasEmbedder ? ctx.embedder() : undefined)
+
+  const changed = () => {
+    feed.onChanged()
+    ctx.events.emit({ type: 'library-changed' })
+  }
+
+  /** The watcher knows its roots from when it started, so a new set of roots means a new watcher. */
+  async function rewatch(): Promise<void> {
+    if (!watching || closed) return
+    const old = watcher
+    watcher = null
+    await old?.close()
+    if (roots.listRoots(ctx.db).length === 0) return
+    watcher = watchLibrary(ctx.db, {
+      thumbnailDir: ctx.thumbnailDir,
+      embedder: await embedder(),
+      onPhotosWritten: (photos) => feed.onPhotosWritten(photos),
+      onChange: changed,
+      onError: (err) => console.error('lookalike: watcher:', err.message),
+    })
+    await watcher.ready
+  }
+
+  async function runIndex(root: Root): Promise<void> {
+    let model: Embedder | undefined
+    try {
+      model = await embedder()
+    } catch (err) {
+      // Index anyway (thumbnails, EXIF): photos get features once a backbone loads.
+      console.error(`lookalike: no image model, indexing ${root.path} without features:`, (err as Error).message)
+    }
+    await jobs.adopt('index', (signal, onProgress) =>
+      indexRoot(ctx.db, root.id, {
+        thumbnailDir: ctx.thumbnailDir,
+        embedder: model,
+        signal,
+        onProgress,
+        onPhotosWritten: (photos) => {
+          feed.onPhotosWritten(photos)
+          ctx.events.emit({ type: 'library-changed' })
+        },
+      }),
+    )
+    changed()
+    await rewatch()
+  }
+
+  return {
+    async addRoot(path) {
+      if (closed) throw new ApiError('unavailable', 'Lookalike is shutting down')
+      const root = roots.addRoot(ctx.db, path)
+      ctx.events.emit({ type: 'library-changed' })
+      void runIndex(root)
+      return root
+    },
+    async removeRoot(id) {
+      roots.removeRoot(ctx.db, id)
+      changed()
+      await rewatch()
+    },
+    async start() {
+      await rewatch()
+    },
+    async close() {
+      closed = true
+      await watcher?.close()
+      watcher = null
+    },
+  }
+}
