@@ -1,0 +1,83 @@
+// Electron main: composes the shell's modules around the engine's service. Thin on purpose —
+// everything with logic lives in a module testable without Electron.
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, type BrowserWindow as Window } from 'electron'
+import { createService, type LookalikeService } from '../core/service.ts'
+import { appDataDir, defaultDbPath } from '../core/paths.ts'
+import { EVENT_CHANNEL } from '../preload/channels.ts'
+import { createIpcDispatcher } from './ipc.ts'
+import { IMAGE_SCHEME, imageSchemePrivileges, resolveImageRequest } from './protocol.ts'
+import { denyAllPermissions, hardenWebContents } from './security.ts'
+import { createMainWindow } from './window.ts'
+
+const here = import.meta.dirname
+// electron-vite sets ELECTRON_RENDERER_URL in development only; a packaged app loads its own file.
+const appUrl = !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.env.ELECTRON_RENDERER_URL : pathToFileURL(join(here, '..', 'renderer', 'index.html')).href
+
+// Same library as the CLI: one app-data folder for both.
+app.setPath('userData', appDataDir())
+protocol.registerSchemesAsPrivileged([imageSchemePrivileges])
+
+if (!app.requestSingleInstanceLock()) app.quit()
+else void start()
+
+async function start(): Promise<void> {
+  await app.whenReady()
+  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath() })
+  let window: Window | null = null
+
+  denyAllPermissions(session.defaultSession)
+  // Any web contents created later (devtools aside) gets the same navigation rules.
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, appUrl))
+
+  protocol.handle(IMAGE_SCHEME, async (request) => {
+    const answer = await resolveImageRequest(service, request.method, request.url)
+    if ('file' in answer) return net.fetch(pathToFileURL(answer.file).href, { bypassCustomProtocolHandlers: true })
+    return new Response(answer.message, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
+  })
+
+  const { channels, dispatch } = createIpcDispatcher({
+    service,
+    appUrl,
+    windowContentsId: () => (window && !window.isDestroyed() ? window.webContents.id : null),
+    pickFolder: async () => {
+      if (!window) return null
+      const picked = await dialog.showOpenDialog(window, { title: 'Add a photo folder', buttonLabel: 'Add folder', properties: ['openDirectory'] })
+      return picked.canceled ? null : (picked.filePaths[0] ?? null)
+    },
+  })
+  for (const channel of channels) {
+    ipcMain.handle(channel, (event, input) => dispatch(channel, { webContentsId: event.sender.id, frame: event.senderFrame }, input))
+  }
+
+  service.onEvent((event) => {
+    for (const w of BrowserWindow.getAllWindows()) if (!w.webContents.isDestroyed()) w.webContents.send(EVENT_CHANNEL, event)
+  })
+
+  const open = () => {
+    window = createMainWindow({
+      appUrl,
+      preload: join(here, '..', 'preload', 'index.cjs'),
+      stateFile: join(appDataDir(), 'window-state.json'),
+      icon: join(here, '..', '..', 'resources', 'icons', '512x512.png'),
+    })
+    window.on('closed', () => (window = null))
+  }
+  open()
+
+  app.on('second-instance', () => window?.show())
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) open()
+  })
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+  app.on('before-quit', () => void closeService(service))
+}
+
+let closing: Promise<void> | null = null
+function closeService(service: LookalikeService): Promise<void> {
+  closing ??= service.close().catch((err: unknown) => console.error('lookalike: closing the library failed', err))
+  return closing
+}
