@@ -1,0 +1,142 @@
+// A trained DPQ model: the head that maps a backbone feature to the embedding x, and the
+// M residual codebooks. Inference only; training lives in train.ts.
+import { quantize, type Quantizer } from './quantize.ts'
+import { rowsOf, tf } from './tf.ts'
+
+export type Schedule = 'alternating' | 'joint'
+
+export interface DpqParams {
+  kind: 'unsupervised' | 'supervised'
+  /** Quantization blocks (bytes per code), codewords per block, embedding size. */
+  M: number
+  K: number
+  D: number
+  /** Sharpness of the soft assignment: s_k = γ·cos(r, c_k). */
+  gamma: number
+  /** Backbone feature size the model expects. */
+  inputDim: number
+  /** Everything else the trainer used (schedule, epochs, lr, seed, classes, …), for the record. */
+  [option: string]: unknown
+}
+
+export type Activation = 'relu' | 'tanh' | 'linear'
+
+export interface DenseLayer {
+  inDim: number
+  outDim: number
+  activation: Activation
+  /** Flat [inDim, outDim]. */
+  weights: Float32Array
+  bias: Float32Array
+}
+
+/** x = layers((f − mean) · scale). PCA for unsupervised models, fc → ReLU → fc → tanh for supervised ones. */
+export interface Head {
+  mean: Float32Array
+  scale: Float32Array
+  layers: DenseLayer[]
+}
+
+const MAGIC = 0x31515044 // 'DPQ1'
+
+export class DpqModel implements Quantizer {
+  constructor(
+    readonly params: DpqParams,
+    readonly head: Head,
+    /** Flat [M, K, D]. */
+    readonly codebooks: Float32Array,
+  ) {
+    if (codebooks.length !== params.M * params.K * params.D) throw new Error('DpqModel: codebooks do not match M × K × D')
+  }
+
+  get M(): number {
+    return this.params.M
+  }
+  get K(): number {
+    return this.params.K
+  }
+  get D(): number {
+    return this.params.D
+  }
+
+  /** Embedding x of each feature (a query keeps this float vector; photos are stored as codes). */
+  embed(features: readonly Float32Array[]): Float32Array[] {
+    return rowsOf(this.embedFlat(features), this.D)
+  }
+
+  /** n × M code bytes, row-major. */
+  encode(features: readonly Float32Array[]): Uint8Array {
+    return quantize(this, this.embedFlat(features))
+  }
+
+  embedFlat(features: readonly Float32Array[]): Float32Array {
+    const { inputDim } = this.params
+    const out = new Float32Array(features.length * this.D)
+    const chunk = 1024
+    for (let start = 0; start < features.length; start += chunk) {
+      const part = features.slice(start, start + chunk)
+      const flat = new Float32Array(part.length * inputDim)
+      part.forEach((f, i) => {
+        if (f.length !== inputDim) throw new Error(`Feature has ${f.length} dimensions; this model expects ${inputDim}`)
+        flat.set(f, i * inputDim)
+      })
+      const x = tf.tidy(() => {
+        let h: tf.Tensor2D = tf.tensor2d(flat, [part.length, inputDim]).sub(tf.tensor1d(this.head.mean)).mul(tf.tensor1d(this.head.scale))
+        for (const layer of this.head.layers) {
+          h = tf.matMul(h, tf.tensor2d(layer.weights, [layer.inDim, layer.outDim])).add(tf.tensor1d(layer.bias))
+          if (layer.activation === 'relu') h = tf.relu(h)
+          else if (layer.activation === 'tanh') h = tf.tanh(h)
+        }
+        return h
+      })
+      out.set(x.dataSync(), start * this.D)
+      x.dispose()
+    }
+    return out
+  }
+
+  serialize(): Buffer {
+    const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks]
+    const header = Buffer.from(
+      JSON.stringify({
+        params: this.params,
+        layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
+      }),
+    )
+    const headerBytes = Math.ceil(header.length / 4) * 4
+    const floats = arrays.reduce((s, a) => s + a.length, 0)
+    const buf = Buffer.alloc(8 + headerBytes + floats * 4, 0x20)
+    buf.writeUInt32LE(MAGIC, 0)
+    buf.writeUInt32LE(headerBytes, 4)
+    header.copy(buf, 8)
+    let offset = 8 + headerBytes
+    for (const a of arrays) {
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, offset)
+      offset += a.byteLength
+    }
+    return buf
+  }
+
+  static deserialize(buf: Uint8Array): DpqModel {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+    if (b.length < 8 || b.readUInt32LE(0) !== MAGIC) throw new Error('Not a serialized DPQ model')
+    const headerBytes = b.readUInt32LE(4)
+    const { params, layers } = JSON.parse(b.subarray(8, 8 + headerBytes).toString()) as {
+      params: DpqParams
+      layers: { inDim: number; outDim: number; activation: Activation }[]
+    }
+    // Copy into an aligned buffer: a SQLite blob's offset is not necessarily a multiple of 4.
+    const body = new Float32Array(b.length - 8 - headerBytes >> 2)
+    new Uint8Array(body.buffer).set(b.subarray(8 + headerBytes, 8 + headerBytes + body.length * 4))
+    let offset = 0
+    const take = (n: number): Float32Array => body.subarray(offset, (offset += n))
+    const mean = take(params.inputDim)
+    const scale = take(params.inputDim)
+    const head: Head = {
+      mean,
+      scale,
+      layers: layers.map((l) => ({ ...l, weights: take(l.inDim * l.outDim), bias: take(l.outDim) })),
+    }
+    return new DpqModel(params, head, take(params.M * params.K * params.D))
+  }
+}
