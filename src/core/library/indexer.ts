@@ -100,7 +100,7 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
   for (const file of files) {
     const row = known.get(file.relPath)
     known.delete(file.relPath)
-    const unchanged = row && row.status !== 'pending' && row.size === file.size && row.mtimeMs === file.mtimeMs && !file.error
+    const unchanged = row && row.status !== 'pending' && row.size === file.size && row.mtimeMs === file.mtimeMs
     if (unchanged && !(row.status === 'ok' && row.hash && missingFeature.has(row.hash))) summary.skipped++
     else todo.push(file)
   }

@@ -1,0 +1,86 @@
+// `lookalike index <folder> [--db FILE] [--json] [--no-embed] [--backend B]`: adds the folder as a
+// library root if needed, indexes it (thumbnails, EXIF, features) and prints a summary.
+import { ApiError } from '../../shared/contract.ts'
+import { thumbnailDirFor } from '../../core/paths.ts'
+import { openDb } from '../../core/store/db.ts'
+import { addRoot } from '../../core/store/roots.ts'
+import { indexRoot, type IndexProgress } from '../../core/library/indexer.ts'
+import type { Embedder } from '../../core/types.ts'
+import { CliError, parseCommand, printJson } from '../args.ts'
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, db: dbFile } = parseCommand(argv, {
+    'no-embed': { type: 'boolean', default: false },
+    backend: { type: 'string' },
+  })
+  if (positionals.length !== 1) throw new CliError('usage: lookalike index <folder> [--db FILE] [--json] [--no-embed] [--backend B]')
+  const db = openDb(dbFile)
+  const controller = new AbortController()
+  const stop = () => controller.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  let embedder: Embedder | undefined
+  try {
+    // The folder is checked (and added as a root) before the backbone spends seconds loading.
+    const root = addRoot(db, positionals[0])
+    if (!values['no-embed']) embedder = await loadEmbedder(values.backend as string | undefined)
+    const summary = await indexRoot(db, root.id, {
+      thumbnailDir: thumbnailDirFor(dbFile),
+      embedder,
+      signal: controller.signal,
+      onProgress: values.json ? undefined : progressLine(),
+    })
+    // Codes for the active DPQ model are added here once dpq exposes ensureCodes(db, …): new
+    // photos then become searchable straight from the command line.
+    const { indexed, skipped, failed, failures, seconds } = summary
+    if (values.json) {
+      printJson({ indexed, skipped, failed, failures, seconds: Math.round(seconds * 1000) / 1000 })
+    } else {
+      process.stderr.write('\n')
+      for (const f of failures) console.log(`  failed: ${f.path}: ${f.reason}`)
+      console.log(
+        `${summary.cancelled ? 'Cancelled after' : 'Indexed'} ${indexed} photo${indexed === 1 ? '' : 's'}, ${skipped} unchanged, ${failed} failed in ${seconds.toFixed(1)} s${embedder ? '' : ' (no features: --no-embed)'}`,
+      )
+    }
+    return summary.cancelled ? 130 : 0
+  } catch (err) {
+    if (err instanceof ApiError) throw new CliError(err.message)
+    throw err
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    db.close()
+    await embedder?.close()
+  }
+}
+
+async function loadEmbedder(backend: string | undefined): Promise<Embedder | undefined> {
+  const { createEmbedder } = await import('../../core/embed/embedder.ts')
+  try {
+    return await createEmbedder({ backend })
+  } catch (err) {
+    if (backend) throw new CliError(`cannot use backend "${backend}": ${(err as Error).message}`)
+    console.error(`lookalike: no image model available (${(err as Error).message}); indexing without features`)
+    return undefined
+  }
+}
+
+/** One self-overwriting status line on a terminal; a line every few seconds otherwise. */
+function progressLine(): (p: IndexProgress) => void {
+  const tty = process.stderr.isTTY
+  let last = 0
+  return (p) => {
+    const now = Date.now()
+    if (now - last < (tty ? 200 : 5000) && p.done < p.total) return
+    last = now
+    const rate = p.rate ? `${p.rate.toFixed(1)}/s` : '…'
+    const eta = p.eta !== null && p.rate ? `, ETA ${formatSeconds(p.eta)}` : ''
+    const line = `indexing ${p.done}/${p.total} (${rate}${eta}) ${p.current ?? ''}`
+    process.stderr.write(tty ? `\r${line.slice(0, (process.stderr.columns ?? 100) - 1).padEnd((process.stderr.columns ?? 100) - 1)}` : `${line}\n`)
+  }
+}
+
+function formatSeconds(s: number): string {
+  const m = Math.floor(s / 60)
+  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`
+}

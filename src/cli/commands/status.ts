@@ -1,0 +1,41 @@
+// `lookalike status [--db FILE] [--json]`: photo counts, roots, albums, active model, recent jobs
+// and the tfjs backend this machine would embed with.
+import { existsSync } from 'node:fs'
+import { libraryStatus } from '../../core/library/status.ts'
+import { openDb } from '../../core/store/db.ts'
+import { CliError, parseCommand, printJson } from '../args.ts'
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, db: dbFile } = parseCommand(argv, {})
+  if (positionals.length) throw new CliError(`status takes no arguments, got "${positionals.join(' ')}"`)
+  if (!existsSync(dbFile)) throw new CliError(`No library at ${dbFile}: index a folder first (lookalike index <folder> --db ${dbFile})`)
+  const backend = await backendName()
+  const db = openDb(dbFile)
+  try {
+    const status = libraryStatus(db, backend)
+    if (values.json) {
+      printJson(status)
+      return 0
+    }
+    console.log(`Library ${dbFile}`)
+    console.log(`  photos: ${status.photos} indexed, ${status.failed} failed, ${status.pending} pending`)
+    for (const r of status.roots) console.log(`  folder: ${r.path} (${r.photos} photos)`)
+    console.log(`  albums: ${status.albums}`)
+    console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
+    console.log(`  backend: ${status.backend}`)
+    for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
+    return 0
+  } finally {
+    db.close()
+  }
+}
+
+/** The backend embedding would use here; loading tfjs costs a moment, so only status asks. */
+async function backendName(): Promise<string> {
+  try {
+    const { selectBackend } = await import('../../core/embed/embedder.ts')
+    return (await selectBackend()).name
+  } catch (err) {
+    return `unavailable (${(err as Error).message})`
+  }
+}
