@@ -8,9 +8,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   index: { summary: 'index a folder: <folder> [--no-embed] [--backend B]; adds it to the library', load: () => import('./commands/index.ts') },
   albums: { summary: 'list albums, or `albums import-folders`: one album per sub-folder', load: () => import('./commands/albums.ts') },
   status: { summary: 'photo counts, folders, albums, active model, jobs, backend', load: () => import('./commands/status.ts') },
-  index: { summary: 'index a folder: <folder> [--no-embed] [--backend B]; adds it to the library', load: () => import('./commands/index.ts') },
-  albums: { summary: 'list albums, or `albums import-folders`: one album per sub-folder', load: () => import('./commands/albums.ts') },
-  status: { summary: 'photo counts, folders, albums, active model, jobs, backend', load: () => import('./commands/status.ts') },
   similar: { summary: 'photos like a library photo (id or path) or any image file (--bits N|exact, --top K)', load: () => import('./commands/similar.ts') },
   serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
 }
