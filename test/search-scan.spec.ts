@@ -71,6 +71,19 @@ describe('lookup-table search', () => {
     }
   })
 
+  it('equals the naive reference when later blocks add little (most photos pruned after their first block)', () => {
+    const M = 8
+    const rows = library(5000, M, 256, 31)
+    const matrix = CodeMatrix.from(rows)
+    for (let q = 0; q < 4; q++) {
+      // residual codebooks: block m's scores shrink like 0.4^m
+      const table = randomTable(M, 256, 40 + q).map((v, i) => v * 0.4 ** Math.floor(i / 256))
+      for (let l = 1; l <= M; l++) {
+        for (const k of [1, 10, 200]) expect(plain(searchCodes(matrix, table, { blocks: l, k }))).toEqual(naive(rows, table, 256, l, k))
+      }
+    }
+  })
+
   it('ranks ties by smaller photo id, exactly like a full sort, and leaves out the query photo', () => {
     const rows = library(2000, 4, 256, 3)
     const matrix = CodeMatrix.from(rows)

@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   albums: { summary: 'list albums, or `albums import-folders`: one album per sub-folder', load: () => import('./commands/albums.ts') },
   status: { summary: 'photo counts, folders, albums, active model, jobs, backend', load: () => import('./commands/status.ts') },
   similar: { summary: 'photos like a library photo (id or path) or any image file (--bits N|exact, --top K)', load: () => import('./commands/similar.ts') },
+  bench: { summary: 'benchmarks: `bench search --n 1000000`, printing JSON with --json', load: () => import('./commands/bench.ts') },
   serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
 }
 

@@ -1,7 +1,7 @@
 // Lookup-table search over the code matrix: score(photo) = Σ_{m<l} T[m][code[m]] for the first l blocks,
 // top-k kept in a bounded heap. The unfiltered scan is the hot path: one function per prefix length
-// with the lookups unrolled (2× a loop over m, measured), and the heap touched only when a score
-// reaches its threshold.
+// with the lookups unrolled (2× faster than a loop over m, measured), photos pruned after their first
+// block when they cannot reach the heap, and the heap touched only when a score reaches its threshold.
 
 import type { CodeMatrix } from './code-matrix.ts'
 import { filteredRows, isOpen, type SearchFilter } from './filter.ts'
@@ -27,7 +27,7 @@ export function searchCodes(matrix: CodeMatrix, table: Float32Array, options: Se
   const top = new TopK(options.k, options.excludeId)
   if (isOpen(options.filter)) {
     const kernel = l <= unrolled.length ? unrolled[l - 1] : undefined
-    if (kernel) kernel(matrix.codes, matrix.ids, matrix.size, M, t, top)
+    if (kernel) kernel(matrix.codes, matrix.ids, matrix.size, M, t, top, restBound(t, l))
     else scanRows(matrix.codes, matrix.ids, undefined, matrix.size, M, l, t, top)
   } else {
     const rows = filteredRows(matrix, options.filter!)
@@ -58,7 +58,13 @@ function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefin
   }
 }
 
-type Kernel = (codes: Uint8Array, ids: Int32Array, n: number, stride: number, t: Float32Array, top: TopK) => void
+type Kernel = (codes: Uint8Array, ids: Int32Array, n: number, stride: number, t: Float32Array, top: TopK, rest: number) => void
+
+// Pruning: `rest` bounds what blocks 2…l can add (the sum of their largest table entries), so a photo
+// whose first block already scores below threshold − rest is skipped after one lookup. DPQ's blocks
+// refine residuals, so the first block carries most of the score and most photos stop there (on the
+// synthetic library: 64-bit scan of 1M photos 4–5 ms → about 2 ms; with equally sized blocks it costs
+// nothing measurable). The bound is exact, so results are unchanged.
 
 // prettier-ignore
 const unrolled: Kernel[] = [
@@ -69,53 +75,90 @@ const unrolled: Kernel[] = [
       if (s >= thr) thr = top.offer(s, ids[r])
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
-  (c, ids, n, stride, t, top) => {
+  (c, ids, n, stride, t, top, rest) => {
     let thr = top.threshold
+    let cut = cutoff(thr, rest)
     for (let r = 0, o = 0; r < n; r++, o += stride) {
-      const s = t[c[o]] + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]] + t[1792 + c[o + 7]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      const first = t[c[o]]
+      if (first < cut) continue
+      const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]] + t[1792 + c[o + 7]]
+      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
     }
   },
 ]
+
+/** Largest possible sum of blocks 1…l-1 (0-based) of the table. */
+function restBound(t: Float32Array, l: number): number {
+  let rest = 0
+  for (let m = 1; m < l; m++) {
+    let max = -Infinity
+    for (let k = m * K; k < (m + 1) * K; k++) if (t[k] > max) max = t[k]
+    rest += max
+  }
+  return rest
+}
+
+/** First-block score below which a photo cannot reach `thr`; the slack covers rounding in the sums. */
+function cutoff(thr: number, rest: number): number {
+  return thr - rest - 1e-9 * (Math.abs(thr) + Math.abs(rest))
+}
