@@ -3,9 +3,7 @@
 // composes the parts under ./service/ and the engine's modules.
 import { ApiError } from '../shared/contract.ts'
 import type { LibraryStatus } from '../shared/types.ts'
-import { listAlbums } from './store/albums.ts'
-import { photoCounts } from './store/photos.ts'
-import { listRoots } from './store/roots.ts'
+import { libraryStatus } from './library/status.ts'
 import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
@@ -38,17 +36,10 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...albumMethods(ctx),
 
     async status(): Promise<LibraryStatus> {
-      const counts = photoCounts(ctx.db)
-      return {
-        photos: counts.ok,
-        failed: counts.failed,
-        pending: counts.pending,
-        roots: listRoots(ctx.db),
-        albums: listAlbums(ctx.db).length,
-        model: null,
-        backend: ctx.backend(),
-        jobs: jobs.running(),
-      }
+      const status = libraryStatus(ctx.db, ctx.backend())
+      // Running jobs as they are this instant, not as last stored.
+      const live = new Map(jobs.running().map((j) => [j.jobId, j]))
+      return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
     },
     addRoot: ({ path }) => indexing.addRoot(path),
     async removeRoot({ id }) {

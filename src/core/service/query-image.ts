@@ -1,0 +1,33 @@
+// An image that is not in the library (dropped onto the window, or a CLI path): base64 bytes →
+// one decode (A's decodePhoto) → a backbone feature (B's embedder). Bad input is a clear
+// bad-request, never a crash.
+import { ApiError } from '../../shared/contract.ts'
+import { decodePhoto } from '../library/decode.ts'
+import type { ServiceContext } from './context.ts'
+
+/** Largest image file accepted for a search by image. */
+export const MAX_QUERY_IMAGE_BYTES = 64 * 1024 * 1024
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+export function imageBytes(data: string): Buffer {
+  const clean = data.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '')
+  if (clean.length === 0 || clean.length % 4 === 1 || !base64.test(clean)) throw new ApiError('bad-request', 'The image must be sent as base64 of the file’s bytes')
+  const bytes = Buffer.from(clean, 'base64')
+  if (bytes.length > MAX_QUERY_IMAGE_BYTES) throw new ApiError('bad-request', `The image is too large (${Math.round(bytes.length / 1048576)} MB; the limit is 64 MB)`)
+  return bytes
+}
+
+export async function featureOfImage(ctx: ServiceContext, data: string): Promise<Float32Array> {
+  const bytes = imageBytes(data)
+  let modelInput: Uint8Array
+  try {
+    ;({ modelInput } = await decodePhoto(bytes))
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw new ApiError('bad-request', `Not an image Lookalike can read: ${why}`)
+  }
+  const embedder = await ctx.embedder()
+  const [feature] = await embedder.embed([modelInput])
+  return feature
+}

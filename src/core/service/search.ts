@@ -1,0 +1,221 @@
+// "Photos like this one": the active model's codes of every photo in one CodeMatrix (D), the
+// query's float embedding from its cached feature (C's model.embed), a lookup table per query,
+// and either the code scan at l = bits / 8 blocks or the exact re-rank by cosine of float
+// embeddings (computed from cached features on first use and kept in memory).
+import { ApiError } from '../../shared/contract.ts'
+import type { Precision, SimilarAnswer } from '../../shared/types.ts'
+import type { DpqModel } from '../dpq/model.ts'
+import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
+import { exactSearch } from '../search/exact.ts'
+import type { SearchFilter } from '../search/filter.ts'
+import { lookupTable } from '../search/lookup-table.ts'
+import { searchCodes } from '../search/scan.ts'
+import type { Db } from '../store/db.ts'
+import { featuresFor, getFeature } from '../store/features.ts'
+import { getAlbum } from '../store/albums.ts'
+import { getPhoto, listPhotos, okPhotoHashes, photoHash } from '../store/photos.ts'
+
+/** The active model as search needs it. */
+export interface SearchModel {
+  id: number
+  model: DpqModel
+  /** Backbone id its input features come from. */
+  backbone: string
+}
+
+/** How the search reads the models and codes tables (C's store). */
+export interface CodeSource {
+  activeModel(db: Db): SearchModel | null
+  /** Codes by content hash under a model (only the given hashes when passed). */
+  codesByHash(db: Db, modelId: number, hashes?: readonly string[]): Map<string, Uint8Array>
+}
+
+export interface ContractFilter {
+  albumId?: number
+  rootId?: number
+  from?: number
+  to?: number
+}
+
+export class LibrarySearch {
+  private active: SearchModel | null = null
+  private matrix: CodeMatrix | null = null
+  /** Photo id → float embedding x, for exact mode; built on the first exact query. */
+  private embeddings: Map<number, Float32Array> | null = null
+
+  constructor(
+    private readonly db: Db,
+    private readonly codes: CodeSource,
+  ) {}
+
+  get model(): SearchModel | null {
+    return this.active
+  }
+
+  get size(): number {
+    return this.matrix?.size ?? 0
+  }
+
+  /** (Re)loads the active model and the codes of every photo: at start and after a retrain. */
+  reload(): void {
+    this.active = this.codes.activeModel(this.db)
+    this.embeddings = null
+    if (!this.active) {
+      this.matrix = null
+      return
+    }
+    const byHash = this.codes.codesByHash(this.db, this.active.id)
+    const rows: CodeRow[] = []
+    for (const photo of this.photoRows()) {
+      const code = byHash.get(photo.hash)
+      if (code) rows.push({ photoId: photo.id, code, rootId: photo.rootId, takenAt: photo.takenAt })
+    }
+    this.matrix = CodeMatrix.from(rows, this.active.model.M)
+  }
+
+  /** Brings the given photos into the matrix in place (new, changed or moved photos with codes). */
+  update(photos: readonly { id: number; hash: string }[]): number {
+    if (!this.active || !this.matrix || photos.length === 0) return 0
+    const codes = this.codes.codesByHash(this.db, this.active.id, [...new Set(photos.map((p) => p.hash))])
+    let changed = 0
+    for (const { id, hash } of photos) {
+      const code = codes.get(hash)
+      const photo = code ? photoAttrs(this.db, id) : null
+      if (!code || !photo) continue
+      this.matrix.set(id, code, photo)
+      this.embeddings?.delete(id)
+      changed++
+    }
+    return changed
+  }
+
+  /** Drops rows whose photo left the library (deleted, failed, root removed). */
+  prune(): number {
+    if (!this.matrix) return 0
+    const ok = new Set(okPhotoHashes(this.db).map((p) => p.id))
+    const gone = [...this.matrix.ids.subarray(0, this.matrix.size)].filter((id) => !ok.has(id))
+    for (const id of gone) {
+      this.matrix.remove(id)
+      this.embeddings?.delete(id)
+    }
+    return gone.length
+  }
+
+  /** Similar photos to a library photo (itself excluded). */
+  similarToPhoto(photoId: number, precision: Precision, k: number, filter?: ContractFilter): SimilarAnswer {
+    const { model, backbone } = this.ready()
+    const hash = photoHash(this.db, photoId)
+    if (hash === null) throw new ApiError('not-found', `No photo with id ${photoId}`)
+    const feature = getFeature(this.db, hash, backbone)
+    if (!feature) throw new ApiError('unavailable', `Photo ${photoId} has no image feature yet (still indexing, or it could not be read)`)
+    const [query] = model.embed([feature])
+    return this.rank(query, precision, k, this.searchFilter(filter), photoId)
+  }
+
+  /** Similar photos to any backbone feature (an outside image). */
+  similarToFeature(feature: Float32Array, precision: Precision, k: number): SimilarAnswer {
+    const { model } = this.ready()
+    const [query] = model.embed([feature])
+    return this.rank(query, precision, k, undefined, undefined)
+  }
+
+  /**
+   * Median ranking time per precision over a few library photos as queries: what the slider
+   * shows beside each setting.
+   */
+  measureLatency(queries = 5, k = 60): Map<Precision, number> {
+    const out = new Map<Precision, number>()
+    if (!this.active || !this.matrix || this.matrix.size === 0) return out
+    const { model, backbone } = this.active
+    const ids = this.matrix.ids
+    const step = Math.max(1, Math.floor(this.matrix.size / queries))
+    const picked: { id: number; query: Float32Array }[] = []
+    const hashes = new Map<number, string>()
+    for (let row = 0; row < this.matrix.size && picked.length < queries; row += step) {
+      const hash = photoHash(this.db, ids[row])
+      if (hash) hashes.set(ids[row], hash)
+    }
+    const features = featuresFor(this.db, backbone, hashes.values())
+    for (const [id, hash] of hashes) {
+      const f = features.get(hash)
+      if (f) picked.push({ id, query: model.embed([f])[0] })
+    }
+    if (picked.length === 0) return out
+    const settings: Precision[] = [...Array.from({ length: model.M }, (_, m) => ((m + 1) * 8) as Precision), 'exact']
+    for (const precision of settings) {
+      if (precision === 'exact') this.exactEmbeddings() // built once, not part of a query's time
+      const times = picked.map(({ id, query }) => this.rank(query, precision, k, undefined, id).ms)
+      out.set(precision, median(times))
+    }
+    return out
+  }
+
+  private ready(): SearchModel & { matrix: CodeMatrix } {
+    if (!this.active || !this.matrix) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
+    return { ...this.active, matrix: this.matrix }
+  }
+
+  private rank(query: Float32Array, precision: Precision, k: number, filter: SearchFilter | undefined, excludeId: number | undefined): SimilarAnswer {
+    const { model, matrix } = this.ready()
+    const blocks = precision === 'exact' ? model.M : precision / 8
+    if (blocks > model.M) throw new ApiError('bad-request', `The active model has ${model.M * 8}-bit codes; ${precision} bits is more than it has`)
+    const embeddings = precision === 'exact' ? this.exactEmbeddings() : null
+    const started = performance.now()
+    const table = lookupTable(query, model.codebooks, model.M, model.K, model.D)
+    const found =
+      embeddings === null
+        ? searchCodes(matrix, table, { blocks, k, filter, excludeId })
+        : exactSearch(matrix, table, query, (id) => embeddings.get(id) ?? zero(model.D), { k, filter, excludeId })
+    const ms = performance.now() - started
+    const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
+    return { precision, results, ms }
+  }
+
+  private exactEmbeddings(): Map<number, Float32Array> {
+    if (this.embeddings) return this.embeddings
+    const { model, backbone, matrix } = this.ready()
+    const rows = okPhotoHashes(this.db).filter((p) => matrix.has(p.id))
+    const features = featuresFor(this.db, backbone, new Set(rows.map((r) => r.hash)))
+    const have = rows.filter((r) => features.has(r.hash))
+    const x = model.embed(have.map((r) => features.get(r.hash)!))
+    this.embeddings = new Map(have.map((r, i) => [r.id, x[i]]))
+    return this.embeddings
+  }
+
+  private searchFilter(filter: ContractFilter | undefined): SearchFilter | undefined {
+    if (!filter) return undefined
+    const out: SearchFilter = { rootId: filter.rootId, from: filter.from, to: filter.to }
+    if (filter.albumId !== undefined) {
+      getAlbum(this.db, filter.albumId)
+      out.album = listPhotos(this.db, { albumId: filter.albumId, limit: 1e9 }).photos.map((p) => p.id)
+    }
+    return out
+  }
+
+  /** Every ok photo with what the matrix and its filters need. */
+  private photoRows(): { id: number; hash: string; rootId: number; takenAt: number }[] {
+    const hashes = new Map(okPhotoHashes(this.db).map((p) => [p.id, p.hash]))
+    return listPhotos(this.db, { limit: 1e9 })
+      .photos.filter((p) => hashes.has(p.id))
+      .map((p) => ({ id: p.id, hash: hashes.get(p.id)!, rootId: p.rootId, takenAt: p.takenAt }))
+  }
+}
+
+function photoAttrs(db: Db, id: number): { rootId: number; takenAt: number } | null {
+  try {
+    const { rootId, takenAt } = getPhoto(db, id)
+    return { rootId, takenAt }
+  } catch {
+    return null // gone or failed since it was written
+  }
+}
+
+function zero(d: number): Float32Array {
+  return new Float32Array(d)
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
