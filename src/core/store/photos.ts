@@ -118,13 +118,15 @@ export function photoFile(db: Db, id: number): string {
     .get(id)
   if (!row) throw new ApiError('not-found', `No photo with id ${id}`)
   const file = resolve(row.root, row.relPath)
+  const outside = new ApiError('not-found', `Photo ${id} lies outside its library folder`)
+  if (!isInside(row.root, file)) throw outside
   let real: string
   try {
     real = realpathSync(file)
   } catch {
     throw new ApiError('not-found', `The file of photo ${id} is gone: ${file}`)
   }
-  if (!isInside(row.root, file) || !isInside(row.root, real)) throw new ApiError('not-found', `Photo ${id} lies outside its library folder`)
+  if (!isInside(row.root, real)) throw outside
   return real
 }
 
