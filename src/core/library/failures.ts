@@ -33,9 +33,19 @@ export async function decodeFailure(err: unknown, file: Buffer): Promise<string>
   if (/unsupported image format/i.test(message)) {
     return looksLikeText(file.subarray(0, 512)) ? 'not an image (looks like text)' : 'not an image (unrecognised format)'
   }
-  // libvips repeats its warnings; the first line says it.
+  // libvips repeats its warnings; the first line says it. Under concurrent decodes its message
+  // can be lost ("Unknown error"), so a missing end marker is looked for directly.
   const first = message.split('\n')[0].replace(/^Input (buffer|file) has corrupt header: /, '').replace(/^Vips\w+: /, '')
-  return `truncated or corrupt image: ${first}`
+  if (endsEarly(file)) return 'truncated or corrupt image: file ends early (truncated)'
+  return `truncated or corrupt image: ${/^unknown error$/i.test(first) ? 'unreadable image data' : first}`
+}
+
+/** A JPEG without its end-of-image marker, or a PNG without IEND: the file was cut short. */
+function endsEarly(file: Buffer): boolean {
+  const tail = file.subarray(Math.max(0, file.length - 32))
+  if (file[0] === 0xff && file[1] === 0xd8) return tail.indexOf(Buffer.from([0xff, 0xd9])) < 0
+  if (file.subarray(1, 4).toString('latin1') === 'PNG') return tail.indexOf('IEND', 0, 'latin1') < 0
+  return false
 }
 
 /** The reason for a failure to read a file (permissions, vanished, loop). */
