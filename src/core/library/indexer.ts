@@ -253,7 +253,8 @@ async function embed(db: Db, items: Prepared[], embedder: Embedder | undefined):
   const wanted = new Map<string, ModelInput>()
   for (const item of items) {
     const hash = item.facts.hash
-    if (item.modelInput && hash && !wanted.has(hash)) wanted.set(hash, item.modelInput)
+    // Checked again here: a twin in the previous batch may have been embedded since this one was decoded.
+    if (item.modelInput && hash && !wanted.has(hash) && !hasFeature(db, hash, embedder.backboneId)) wanted.set(hash, item.modelInput)
   }
   if (wanted.size === 0) return features
   const vectors = await embedder.embed([...wanted.values()])
