@@ -72,6 +72,17 @@ describe('indexing a folder', () => {
     expect(job).toMatchObject({ kind: 'index', state: 'done', progress: { done: 16, total: 16 } })
   })
 
+  it('indexes JPEG, PNG, WebP, TIFF, GIF and AVIF alike', async () => {
+    const { photos, db, thumbnailDir } = library()
+    const made = await makePhotos(photos, { groups: 1, perGroup: 6, format: 'every' })
+    expect(new Set(made.map((m) => m.format)).size).toBe(6)
+    expect(await indexRoot(db, photos, { thumbnailDir })).toMatchObject({ indexed: 6, failed: 0 })
+    for (const p of listPhotos(db).photos) {
+      expect([p.width, p.height]).toEqual([96, 72])
+      expect(existsSync(thumbnailPath(thumbnailDir, getPhoto(db, p.id).hash!))).toBe(true)
+    }
+  })
+
   it('skips unchanged files, re-reads changed ones, and removes deleted ones', async () => {
     const { photos, db, thumbnailDir } = library()
     const made = await makePhotos(photos, { groups: 2, perGroup: 4 })

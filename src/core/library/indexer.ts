@@ -62,6 +62,8 @@ interface Prepared {
 }
 
 const DECODE_CONCURRENCY = 4
+/** Files are read whole (one read serves hash, EXIF and decode); nothing this big is a photo. */
+const MAX_FILE_BYTES = 1024 * 2 ** 20
 
 /** Indexes one root (a root id, or a folder that becomes a root if it is not one yet). */
 export async function indexRoot(db: Db, root: string | number, options: IndexOptions): Promise<IndexSummary> {
@@ -208,6 +210,7 @@ async function prepare(db: Db, rootPath: string, file: ScannedFile, options: Ind
   const { relPath } = file
   if (file.error) return { relPath, facts: failed(file, file.error) }
   if (file.size === 0) return { relPath, facts: failed(file, 'empty file (0 bytes)') }
+  if (file.size > MAX_FILE_BYTES) return { relPath, facts: failed(file, `file too large for a photo (${Math.round(file.size / 2 ** 20)} MB; limit ${MAX_FILE_BYTES / 2 ** 20} MB)`) }
   let bytes: Buffer
   try {
     bytes = await readFile(join(rootPath, relPath))

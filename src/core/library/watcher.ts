@@ -134,7 +134,8 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   }
   const reconcileTimer = setInterval(() => enqueue(reconcile), options.reconcileMs ?? 5 * 60_000)
 
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  // chokidar never says 'ready' when it was given no paths.
+  const ready = roots.length ? new Promise<void>((resolve) => watcher.once('ready', () => resolve())) : Promise.resolve()
   return {
     ready,
     async close() {
