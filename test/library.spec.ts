@@ -168,6 +168,10 @@ describe('indexing a folder', () => {
   it('can be cancelled, and a later run finishes the job', async () => {
     const { photos, db, thumbnailDir } = library()
     await makePhotos(photos, { groups: 4, perGroup: 10 })
+    const never = await indexRoot(db, photos, { thumbnailDir, signal: AbortSignal.abort() })
+    expect(never).toMatchObject({ cancelled: true, indexed: 0 })
+    expect(recentJobs(db, 1)[0].state).toBe('cancelled')
+
     const controller = new AbortController()
     const first = await indexRoot(db, photos, {
       thumbnailDir,

@@ -13,6 +13,7 @@ import { unfinishedJobs } from '../store/jobs.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
 import { addRoot, getRoot } from '../store/roots.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
+import { ProgressMeter } from '../jobs/progress.ts'
 import { decodePhoto } from './decode.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
@@ -93,7 +94,20 @@ function processAlive(pid: unknown): boolean {
 async function indexScan(db: Db, rootId: number, rootPath: string, options: IndexOptions, job: JobContext | null): Promise<IndexSummary> {
   const started = performance.now()
   const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
-  const { files, unreadableFolders } = await scanFolder(rootPath, options.signal)
+  const stopped = () => {
+    summary.cancelled = true
+    summary.seconds = (performance.now() - started) / 1000
+    if (job) throw new JobCancelled(summary) // runJob records the cancellation
+    return summary
+  }
+  let scanned
+  try {
+    scanned = await scanFolder(rootPath, options.signal)
+  } catch (err) {
+    if (options.signal?.aborted) return stopped()
+    throw err
+  }
+  const { files, unreadableFolders } = scanned
   for (const folder of unreadableFolders) summary.failures.push({ path: join(rootPath, folder.relPath), reason: `folder not readable: ${folder.reason}` })
 
   const known = knownFiles(db, rootId)
@@ -119,11 +133,8 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
       if (options.signal?.aborted) throw new JobCancelled()
     })
   } catch (err) {
-    if (!(err instanceof JobCancelled)) throw err
-    summary.cancelled = true
-    summary.seconds = (performance.now() - started) / 1000
-    if (job) throw new JobCancelled(summary) // runJob records the cancellation
-    return summary
+    if (err instanceof JobCancelled) return stopped()
+    throw err
   }
   const gone = vanished.filter((id) => stillGone(db, id))
   deletePhotos(db, gone)
@@ -140,19 +151,11 @@ function stillGone(db: Db, id: number): boolean {
 }
 
 function reporter(summary: IndexSummary, total: number, options: IndexOptions, job: JobContext | null) {
-  const started = performance.now()
-  let firstDone: number | null = null
+  const meter = new ProgressMeter()
   return (current: string | null) => {
     const done = summary.indexed + summary.skipped + summary.failed
-    if (job) {
-      const event = job.report({ done, total, current })
-      options.onProgress?.({ done, total, current, rate: event.rate ?? null, eta: event.eta ?? null, jobId: job.jobId })
-      return
-    }
-    firstDone ??= done
-    const seconds = (performance.now() - started) / 1000
-    const rate = seconds > 0 && done > firstDone ? (done - firstDone) / seconds : null
-    options.onProgress?.({ done, total, current, rate, eta: rate ? (total - done) / rate : null, jobId: null })
+    const { rate, eta } = job ? job.report({ done, total, current }) : meter.update(done, total)
+    options.onProgress?.({ done, total, current, rate: rate ?? null, eta: eta ?? null, jobId: job?.jobId ?? null })
   }
 }
 
