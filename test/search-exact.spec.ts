@@ -36,11 +36,13 @@ function bruteForce(embeddings: Map<number, Float32Array>, matrix: CodeMatrix, q
 }
 
 describe('exact search', () => {
-  for (const [decay, residualScale] of [
-    [0.6, 1],
-    [0.8, 3],
-  ]) {
-    it(`returns the brute-force top-k on ≥ 99% of queries (codes decay ${decay}, residual ×${residualScale})`, () => {
+  for (const [decay, residualScale, shortlistBy] of [
+    [0.6, 1, 'cosine'],
+    [0.8, 3, 'cosine'],
+    [0.6, 1, 'inner product'],
+    [0.8, 3, 'inner product'],
+  ] as const) {
+    it(`returns the brute-force top-k on ≥ 99% of queries (codes decay ${decay}, residual ×${residualScale}, shortlist by ${shortlistBy})`, () => {
       const { model, matrix, embeddings } = library(decay, residualScale)
       const random = seededRandom(8)
       const ids = [...embeddings.keys()]
@@ -56,7 +58,7 @@ describe('exact search', () => {
         const filter = q % 3 === 0 ? { rootId: 2 } : undefined
         const k = q % 4 === 0 ? 1 : 10
         const table = lookupTable(query, model.codebooks, M, K, D)
-        const got = exactSearch(matrix, table, query, (id) => embeddings.get(id)!, { k, excludeId, filter })
+        const got = exactSearch(matrix, table, query, (id) => embeddings.get(id)!, { k, excludeId, filter, model: shortlistBy === 'cosine' ? model : undefined })
         if ([...got.ids].join() === bruteForce(embeddings, matrix, query, k, excludeId, filter).join()) agree++
         shortlisted += got.shortlist
       }

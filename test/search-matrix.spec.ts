@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CodeMatrix, type CodeRow } from '../src/core/search/code-matrix.ts'
 import { searchCodes } from '../src/core/search/scan.ts'
-import { seededRandom } from '../src/core/search/synthetic.ts'
+import { reconstruct, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
 
 const M = 8
 const byte = (random: () => number) => Math.floor(random() * 256)
@@ -12,6 +12,7 @@ describe('code matrix', () => {
     const live = new Map<number, CodeRow>()
     const matrix = new CodeMatrix(M) // starts empty: grows as photos arrive
     const table = Float32Array.from({ length: M * 256 }, () => random() * 2 - 1)
+    const model = syntheticModel(M, 256, 4, 22)
     const filter = { rootId: 2, from: 0, to: 500 }
     for (let step = 0; step < 20_000; step++) {
       const photoId = 1 + Math.floor(random() * 3000)
@@ -23,9 +24,13 @@ describe('code matrix', () => {
         matrix.set(photoId, row.code, row)
         live.set(photoId, row)
       }
+      if (step % 5000 === 1000) matrix.reconstructionNorms(model.codebooks, 256, 4) // from here on kept up to date row by row
       if (step % 2500 === 2499) {
         const scratch = CodeMatrix.from([...live.values()], M)
         expect(matrix.size).toBe(live.size)
+        const norms = matrix.reconstructionNorms(model.codebooks, 256, 4)
+        const fresh = scratch.reconstructionNorms(model.codebooks, 256, 4)
+        for (const id of live.keys()) expect(norms[matrix.rowOf(id)]).toBe(fresh[scratch.rowOf(id)])
         for (const blocks of [1, 4, 8]) {
           expect(searchCodes(matrix, table, { blocks, k: 50 })).toEqual(searchCodes(scratch, table, { blocks, k: 50 }))
           expect(searchCodes(matrix, table, { blocks, k: 50, filter })).toEqual(searchCodes(scratch, table, { blocks, k: 50, filter }))
@@ -33,6 +38,8 @@ describe('code matrix', () => {
       }
     }
     for (const [id, row] of live) expect(matrix.codeOf(id)).toEqual(row.code)
+    const norms = matrix.reconstructionNorms(model.codebooks, 256, 4)
+    for (const [id, row] of [...live].slice(0, 50)) expect(norms[matrix.rowOf(id)]).toBeCloseTo(Math.hypot(...reconstruct(model, row.code)), 5)
     expect(matrix.codeOf(3001)).toBeUndefined()
     expect(matrix.has(3001)).toBe(false)
   })

@@ -27,6 +27,10 @@ export class CodeMatrix {
   private times: Float64Array
   private count = 0
   private readonly rows = new RowIndex()
+  /** ‖x̂‖ per row under the codebooks `normsOf`; NaN where a code was set since they were computed. */
+  private norms = new Float32Array(0)
+  private normsOf: Float32Array | null = null
+  private normsStale = false
 
   constructor(blocks: number, capacity = 0) {
     if (!Number.isInteger(blocks) || blocks < 1 || blocks > 256) throw new Error(`A code has 1…256 blocks, got ${blocks}`)
@@ -55,7 +59,7 @@ export class CodeMatrix {
 
   /** Memory held by the matrix (codes, ids, attributes, id → row index), in bytes. */
   get bytes(): number {
-    return this.codeBytes.byteLength + this.photoIds.byteLength + this.rootIds.byteLength + this.times.byteLength + this.rows.bytes
+    return this.codeBytes.byteLength + this.photoIds.byteLength + this.rootIds.byteLength + this.times.byteLength + this.norms.byteLength + this.rows.bytes
   }
 
   /** Row-major codes; rows 0…size-1 are valid. A view: re-read after the matrix changes. */
@@ -106,6 +110,10 @@ export class CodeMatrix {
     this.codeBytes.set(code, row * this.blocks)
     this.rootIds[row] = attrs.rootId
     this.times[row] = attrs.takenAt
+    if (this.normsOf) {
+      this.norms[row] = Number.NaN
+      this.normsStale = true
+    }
   }
 
   /** Removes a photo in O(1): the last row moves into its place. False when it was not here. */
@@ -119,10 +127,41 @@ export class CodeMatrix {
       this.photoIds[row] = this.photoIds[last]
       this.rootIds[row] = this.rootIds[last]
       this.times[row] = this.times[last]
+      if (this.normsOf) this.norms[row] = this.norms[last]
       this.rows.set(this.photoIds[row], row)
     }
     this.rows.delete(photoId)
     return true
+  }
+
+  /**
+   * ‖x̂‖ of each row's reconstruction x̂ = Σ_m c_{m,code[m]} under `codebooks` (M × K × D): exact search
+   * divides code scores by it to estimate cosines. Computed for every row once per codebooks, then only
+   * for rows set since. Rows 0…size-1 are valid; a view, like `codes`.
+   */
+  reconstructionNorms(codebooks: Float32Array, K: number, D: number): Float32Array {
+    if (codebooks.length !== this.blocks * K * D) throw new Error(`Codebooks hold ${codebooks.length} values, expected M·K·D = ${this.blocks * K * D}`)
+    if (this.normsOf !== codebooks) {
+      this.norms = new Float32Array(this.photoIds.length).fill(Number.NaN)
+      this.normsOf = codebooks
+      this.normsStale = true
+    }
+    if (!this.normsStale) return this.norms
+    const x = new Float64Array(D)
+    const m = this.blocks
+    for (let row = 0; row < this.count; row++) {
+      if (!Number.isNaN(this.norms[row])) continue
+      x.fill(0)
+      for (let b = 0; b < m; b++) {
+        const base = (b * K + this.codeBytes[row * m + b]) * D
+        for (let d = 0; d < D; d++) x[d] += codebooks[base + d]
+      }
+      let ss = 0
+      for (let d = 0; d < D; d++) ss += x[d] * x[d]
+      this.norms[row] = Math.sqrt(ss)
+    }
+    this.normsStale = false
+    return this.norms
   }
 
   private grow(): void {
@@ -133,10 +172,11 @@ export class CodeMatrix {
     this.photoIds = extend(this.photoIds, new Int32Array(cap))
     this.rootIds = extend(this.rootIds, new Int32Array(cap))
     this.times = extend(this.times, new Float64Array(cap))
+    if (this.normsOf) this.norms = extend(this.norms, new Float32Array(cap).fill(Number.NaN))
   }
 }
 
-function extend<T extends Int32Array | Float64Array>(from: T, to: T): T {
+function extend<T extends Int32Array | Float32Array | Float64Array>(from: T, to: T): T {
   to.set(from as never)
   return to
 }

@@ -46,14 +46,28 @@ function byteTable(table: Float32Array, M: number): Float32Array {
   return padded
 }
 
-/** Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks. */
-function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK): void {
+/**
+ * Top-k by full-code score over each row's ‖x̂‖ (reconstructionNorms): the code's estimate of the
+ * cosine (times ‖q‖), which exact search shortlists by. A zero reconstruction scores 0.
+ */
+export function searchByCosine(matrix: CodeMatrix, table: Float32Array, norms: Float32Array, options: Omit<SearchOptions, 'blocks'>): SearchResult {
+  const M = matrix.blocks
+  const t = byteTable(table, M)
+  const top = new TopK(options.k, options.excludeId)
+  const rows = isOpen(options.filter) ? undefined : filteredRows(matrix, options.filter!)
+  scanRows(matrix.codes, matrix.ids, rows, rows ? rows.length : matrix.size, M, M, t, top, norms)
+  return top.result()
+}
+
+/** Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks; divided by `norms` when given. */
+function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK, norms?: Float32Array): void {
   let thr = top.threshold
   for (let i = 0; i < n; i++) {
     const row = rows ? rows[i] : i
     const o = row * stride
     let s = 0
     for (let m = 0; m < l; m++) s += t[m * K + codes[o + m]]
+    if (norms) s = norms[row] > 0 ? s / norms[row] : 0
     if (s >= thr) thr = top.offer(s, ids[row])
   }
 }
