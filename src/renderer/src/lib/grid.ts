@@ -2,6 +2,8 @@
 // DOM, so 100,000 photos cost the same as 100.
 
 export interface GridGeometry {
+  /** Tile edge, px: the target size stretched so the columns fill the width. */
+  tile: number
   /** Tile edge plus gap, px. */
   pitch: number
   columns: number
@@ -10,11 +12,12 @@ export interface GridGeometry {
   height: number
 }
 
-export function gridGeometry(total: number, width: number, tile: number, gap: number): GridGeometry {
+export function gridGeometry(total: number, width: number, targetTile: number, gap: number): GridGeometry {
+  const columns = Math.max(1, Math.floor((width - gap) / (targetTile + gap)))
+  const tile = Math.max(16, Math.floor((width - gap) / columns) - gap)
   const pitch = tile + gap
-  const columns = Math.max(1, Math.floor((width - gap) / pitch))
   const rows = Math.ceil(total / columns)
-  return { pitch, columns, rows, height: rows * pitch + gap }
+  return { tile, pitch, columns, rows, height: rows * pitch + gap }
 }
 
 export interface VisibleRange {

@@ -1,0 +1,184 @@
+// The app as a person uses it, in Debian's Chromium against web mode on a fixture library:
+// add folder → grid fills → click photo → similar results → move slider → albums → retrain →
+// results change. Each step leaves a screenshot in test-results/.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { createWebApi } from '../../src/shared/web-client.ts'
+import type { LookalikeApi } from '../../src/shared/contract.ts'
+import { makePhotos, type MadePhoto } from '../fixtures/photos.ts'
+import { buildWebRenderer, chromiumMissing, launchChromium, screenshot, serve, type Served } from './harness.ts'
+
+const GROUPS = 4
+const PER_GROUP = 10
+
+describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
+  let dir: string
+  let photos: MadePhoto[]
+  let served: Served
+  let browser: Browser
+  let page: Page
+  let api: LookalikeApi
+  const groupOf = new Map<number, number>()
+  const pageErrors: string[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-e2e-'))
+    buildWebRenderer()
+    photos = await makePhotos(join(dir, 'photos'), { groups: GROUPS, perGroup: PER_GROUP, size: 160 })
+    served = await serve(join(dir, 'library.sqlite'))
+    const url = new URL(served.url)
+    api = createWebApi(url.origin, url.searchParams.get('token')!)
+    browser = await launchChromium()
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    await page.goto(served.url)
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await served?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const tiles = () => page.locator('[data-testid="photo-tile"]')
+  const results = () => page.locator('[data-testid="similar-result"]')
+  const panel = () => page.locator('[data-testid="similar-panel"]')
+
+  async function resultIds(): Promise<number[]> {
+    return results().evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-photo-id'))))
+  }
+
+  /** Share of the top `n` results that come from the query's own group. */
+  async function precisionAtN(queryId: number, n: number): Promise<number> {
+    const ids = (await resultIds()).slice(0, n)
+    return ids.filter((id) => groupOf.get(id) === groupOf.get(queryId)).length / ids.length
+  }
+
+  it('greets a new user and tells them what to do', async () => {
+    await expect.poll(() => page.locator('[data-testid="empty-library"]').isVisible()).toBe(true)
+    await screenshot(page, '01-empty-library')
+  })
+
+  it('adds a folder and fills the grid as photos are indexed', async () => {
+    await page.locator('[data-testid="empty-library"] [data-testid="folder-path"]').fill(join(dir, 'photos'))
+    await page.locator('[data-testid="empty-library"] [data-testid="add-folder"]').click()
+    await expect.poll(() => tiles().count(), { timeout: 180_000, interval: 500 }).toBe(GROUPS * PER_GROUP)
+    await expect.poll(() => page.locator('[data-testid="index-progress"]').count(), { timeout: 60_000 }).toBe(0)
+    // Sorting by name puts each group's photos together: group-0/… then group-1/…
+    await page.locator('[data-testid="sort"]').selectOption('name')
+    await expect.poll(() => tiles().first().getAttribute('title')).toBe('photo-000.jpg')
+    const listed = await api.listPhotos({ sort: 'name', limit: 1000 })
+    for (const p of listed.photos) groupOf.set(p.id, Number(/group-(\d+)/.exec(p.relPath)![1]))
+    expect(groupOf.size).toBe(photos.length)
+    // Thumbnails really load (the image protocol answers by id).
+    await expect.poll(() => tiles().first().locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
+    await screenshot(page, '02-grid')
+  })
+
+  let queryId = 0
+  let before: number[] = []
+
+  it('shows ranked look-alikes of a clicked photo, each clickable', async () => {
+    const tile = tiles().nth(PER_GROUP + 2)
+    queryId = Number(await tile.getAttribute('data-photo-id'))
+    await tile.click()
+    await expect.poll(() => panel().getAttribute('data-state'), { timeout: 60_000 }).toBe('ready')
+    expect(await results().count()).toBeGreaterThan(5)
+    expect(await resultIds()).not.toContain(queryId)
+    // Ranked best first (higher score = more alike).
+    const scores = await results().evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-score'))))
+    expect(scores.every((s, i) => i === 0 || s <= scores[i - 1] + 1e-9)).toBe(true)
+    expect(await precisionAtN(queryId, 5)).toBeGreaterThanOrEqual(0.6)
+    await screenshot(page, '03-similar')
+
+    // A result is a new query.
+    const next = results().first()
+    const nextId = Number(await next.getAttribute('data-photo-id'))
+    await next.click()
+    await expect.poll(() => panel().getAttribute('data-query')).toBe(String(nextId))
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    // Enter on the focused grid photo goes back to it.
+    await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
+    await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
+    await page.keyboard.press('Enter')
+    await expect.poll(() => panel().getAttribute('data-query')).toBe(String(queryId))
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+  })
+
+  it('re-runs the search as the precision slider moves', async () => {
+    const slider = page.locator('[data-testid="precision-slider"]')
+    await slider.focus()
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowLeft')
+    await expect.poll(() => panel().getAttribute('data-precision')).toBe('32')
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    expect(await results().count()).toBeGreaterThan(5)
+    await page.keyboard.press('End')
+    await expect.poll(() => panel().getAttribute('data-precision')).toBe('exact')
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    await screenshot(page, '04-precision-exact')
+    await page.keyboard.press('Home')
+    await expect.poll(() => panel().getAttribute('data-precision')).toBe('8')
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(() => panel().getAttribute('data-precision')).toBe('24')
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    before = await resultIds()
+  })
+
+  async function makeAlbum(name: string, firstTile: number, count: number) {
+    await page.locator('[data-testid="new-album"]').click()
+    await page.locator('[data-testid="album-name"]').fill(name)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('[data-testid="album"]', { hasText: name }).count()).toBe(1)
+    await tiles().nth(firstTile).click({ modifiers: ['Control'] })
+    await tiles()
+      .nth(firstTile + count - 1)
+      .click({ modifiers: ['Shift'] })
+    await expect.poll(() => page.locator('[data-testid="photo-tile"][aria-selected="true"]').count()).toBe(count)
+    await page.locator('[data-testid="add-to-album"]').selectOption({ label: name })
+    await expect.poll(() => page.locator('[data-testid="album"]', { hasText: name }).locator("span.count").textContent()).toBe(String(count))
+    await page.keyboard.press('Escape')
+  }
+
+  it('creates albums from multi-selected photos and shows them', async () => {
+    const retrain = page.locator('[data-testid="retrain"]')
+    expect(await retrain.isDisabled()).toBe(true)
+    await page.keyboard.press('Escape') // close the similar panel
+    await makeAlbum('Red things', 0, 6)
+    await makeAlbum('Blue things', PER_GROUP, 6)
+    await makeAlbum('Teal things', 2 * PER_GROUP, 6)
+    await page.locator('[data-testid="album"]', { hasText: 'Blue things' }).locator('button.name').click()
+    await expect.poll(() => tiles().count()).toBe(6)
+    await screenshot(page, '05-album-view')
+    expect(await retrain.isEnabled()).toBe(true)
+  })
+
+  it('retrains with a live loss chart and a before/after summary', async () => {
+    await page.locator('[data-testid="all-photos"]').click()
+    await expect.poll(() => tiles().count()).toBe(GROUPS * PER_GROUP)
+    await page.locator('[data-testid="retrain"]').click()
+    const dialog = page.locator('[data-testid="retrain-panel"]')
+    await expect.poll(() => dialog.isVisible()).toBe(true)
+    await expect.poll(() => dialog.getAttribute('data-state'), { timeout: 240_000, interval: 500 }).toBe('done')
+    expect(await dialog.locator('path').count()).toBeGreaterThan(0)
+    expect(await page.locator('[data-testid="train-summary"] tbody tr').count()).toBeGreaterThan(0)
+    await screenshot(page, '06-retrained')
+    await page.locator('[data-testid="close-train"]').click()
+    expect(await page.locator('[data-testid="active-model"]').textContent()).toMatch(/trained on/)
+  })
+
+  it('ranks differently under the retrained model', async () => {
+    await tiles().nth(PER_GROUP + 2).click()
+    await expect.poll(() => panel().getAttribute('data-state'), { timeout: 60_000 }).toBe('ready')
+    expect(await panel().getAttribute('data-precision')).toBe('24')
+    const after = await resultIds()
+    expect(after).not.toEqual(before)
+    expect(await precisionAtN(queryId, 5)).toBeGreaterThanOrEqual(0.6)
+    await screenshot(page, '07-similar-after-retrain')
+    expect(pageErrors).toEqual([])
+  })
+})
