@@ -165,7 +165,7 @@ export class LibrarySearch {
     const found =
       embeddings === null
         ? searchCodes(matrix, table, { blocks, k, filter, excludeId })
-        : exactSearch(matrix, table, query, (id) => embeddings.get(id) ?? zero(model.D), { k, filter, excludeId })
+        : exactSearch(matrix, table, query, (id) => embeddings.get(id) ?? zero(model.D), { k, filter, excludeId, model })
     const ms = performance.now() - started
     const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
     return { precision, results, ms }
