@@ -105,6 +105,17 @@ describe('indexing a folder', () => {
     expect(listPhotos(db).total).toBe(7)
   })
 
+  it('keeps the photos of a folder that is unreachable (say, an unmounted share)', async () => {
+    const { base, photos, db, thumbnailDir } = library()
+    await makePhotos(photos, { groups: 1, perGroup: 3 })
+    const root = (await indexRoot(db, photos, { thumbnailDir }), listPhotos(db).photos[0].rootId)
+    renameSync(photos, join(base, 'unmounted'))
+    await expect(indexRoot(db, root, { thumbnailDir })).rejects.toThrow(/not reachable/)
+    expect(listPhotos(db).total).toBe(3)
+    renameSync(join(base, 'unmounted'), photos)
+    expect(await indexRoot(db, root, { thumbnailDir })).toMatchObject({ indexed: 0, skipped: 3 })
+  })
+
   it('keeps a moved or renamed photo\'s identity, so its albums survive', async () => {
     const { photos, db, thumbnailDir } = library()
     const made = await makePhotos(photos, { groups: 2, perGroup: 3 })

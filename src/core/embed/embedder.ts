@@ -2,7 +2,7 @@
 import type { Embedder } from '../types.ts'
 import { decodePhoto } from '../library/decode.ts'
 import { availableParallelism } from 'node:os'
-import { selectBackend } from './backend.ts'
+import { selectBackend, type BackendChoice } from './backend.ts'
 import { createInProcessEmbedder } from './in-process.ts'
 import { createWorkerPoolEmbedder } from './worker-pool.ts'
 
@@ -23,9 +23,14 @@ export interface EmbedderOptions {
  */
 export async function createEmbedder(options: EmbedderOptions = {}): Promise<Embedder> {
   const choice = await selectBackend({ backend: options.backend })
-  const workers = options.threads ?? (choice.kind === 'wasm' || choice.name === 'cpu' ? availableParallelism() : 0)
+  const workers = options.threads ?? defaultWorkers(choice)
   if (workers <= 0) return createInProcessEmbedder({ backend: choice.name })
   return createWorkerPoolEmbedder({ workers, backend: choice.name })
+}
+
+/** One worker per core where tfjs computes on the calling thread (wasm, cpu); none for native TensorFlow. */
+export function defaultWorkers(choice: BackendChoice): number {
+  return choice.kind === 'wasm' || choice.name === 'cpu' ? availableParallelism() : 0
 }
 
 let shared: Promise<Embedder> | undefined

@@ -126,6 +126,7 @@ export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Prom
           (s) =>
             new Promise<void>((resolve) => {
               s.worker.once('exit', () => resolve())
+              s.worker.ref() // keep the process alive until the worker has let go of its model
               s.worker.postMessage({ type: 'close' })
               // A worker stuck in a long batch is not worth waiting for on shutdown.
               setTimeout(() => void s.worker.terminate(), 5000).unref()

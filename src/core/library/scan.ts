@@ -2,6 +2,7 @@
 // loop can never trap the scan); file symlinks are, and a looping one is reported, not skipped.
 import { readdir, stat } from 'node:fs/promises'
 import { extname, join } from 'node:path'
+import { ApiError } from '../../shared/contract.ts'
 
 /** Extensions of formats sharp decodes (HEIC only where libvips was built with it). */
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'])
@@ -51,6 +52,8 @@ export async function scanFolder(root: string, signal?: AbortSignal): Promise<Sc
     try {
       entries = await readdir(join(root, relDir), { withFileTypes: true })
     } catch (err) {
+      // An unreachable root (unmounted share, removed disk) must not read as "every photo deleted".
+      if (relDir === '') throw new ApiError('unavailable', `Library folder is not reachable: ${root} (${statError(err)})`)
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') unreadableFolders.push({ relPath: relDir, reason: statError(err) })
       return
     }

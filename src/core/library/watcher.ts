@@ -92,6 +92,7 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   }
 
   const removeGone = (root: Root, relPath: string, folder: boolean) => {
+    if (!existsSync(root.path)) return // the whole root went away (unmounted?): keep its photos
     const rows = folder
       ? (db
           .prepare('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
@@ -128,8 +129,12 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
     if (removed.length) watcher.unwatch(removed)
     for (const root of now) {
       if (closed) return
-      const summary = await indexRoot(db, root.id, { ...options, recordJob: false })
-      if (summary.indexed || summary.failed || summary.removed) options.onChange?.()
+      try {
+        const summary = await indexRoot(db, root.id, { ...options, recordJob: false })
+        if (summary.indexed || summary.failed || summary.removed) options.onChange?.()
+      } catch (err) {
+        report(err) // one unreachable root does not stop the others
+      }
     }
   }
   const reconcileTimer = setInterval(() => enqueue(reconcile), options.reconcileMs ?? 5 * 60_000)

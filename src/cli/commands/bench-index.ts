@@ -1,0 +1,27 @@
+// `lookalike bench index <folder>`: indexing throughput of the real pipeline (see core/embed/bench-index.ts).
+import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    batch: { type: 'string' },
+  })
+  const [folder] = positionals
+  if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--json]')
+  const { benchIndex } = await import('../../core/embed/bench-index.ts')
+  const report = await benchIndex(folder, {
+    backend: values.backend as string | undefined,
+    threads: values.threads === undefined ? undefined : intFlag(values.threads, 'threads', 0),
+    batchSize: values.batch === undefined ? undefined : Math.max(1, intFlag(values.batch, 'batch', 16)),
+  })
+  if (values.json) {
+    printJson(report)
+    return 0
+  }
+  const s = report.stage_ms
+  console.log(`${report.photos} photos in ${report.seconds} s: ${report.photos_per_second} photos/s on ${report.backend} (${report.workers} workers)`)
+  console.log(`  waiting on decode ${s.decode} ms, embed ${s.embed} ms, write ${s.write} ms; start-up ${report.startup_seconds} s; peak RSS ${report.rss_mb} MB`)
+  if (report.failed) console.log(`  ${report.failed} files could not be indexed`)
+  return 0
+}
