@@ -70,6 +70,8 @@ export interface EvalOptions {
   dpq?: TrainOptions
   /** Skip the PQ baseline (faster experiments). */
   pq?: boolean
+  /** Code lengths in bits (multiples of 8, at most 8·M); default 8 … 64. */
+  lengths?: readonly number[]
   onProgress?(e: ProgressEvent): void
 }
 
@@ -95,7 +97,8 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
     { onProgress: options.onProgress },
   )
   const dpqSeconds = (performance.now() - t0) / 1000
-  const dpq = dpqMaps(model, features, split, qs, ds)
+  const lengths = options.lengths ?? CODE_LENGTHS
+  const dpq = dpqMaps(model, features, split, qs, ds, lengths.filter((b) => b / 8 <= model.M))
 
   const pq: Record<string, MapResult> = {}
   const pqSeconds: PerLength = {}
@@ -109,7 +112,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
     }
     const trainRows = rows(split.train)
     const dbRows = rows(split.database)
-    for (const bits of CODE_LENGTHS) {
+    for (const bits of lengths) {
       const t = performance.now()
       const quantizer = trainPq(trainRows, dim, bits / 8)
       pqSeconds[bits] = round((performance.now() - t) / 1000)
@@ -124,7 +127,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
           out[j] = -d
         }
       })
-      options.onProgress?.({ done: bits / 8, total: 8, current: `pq ${bits} bits` })
+      options.onProgress?.({ done: lengths.indexOf(bits) + 1, total: lengths.length, current: `pq ${bits} bits` })
     }
   }
   const pick = (r: Record<string, MapResult>, key: 'all' | 'atR') => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v[key])]))

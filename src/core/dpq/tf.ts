@@ -1,26 +1,30 @@
-// The tfjs instance DPQ trains and encodes with. wasm by default (SIMD, no native build);
-// falls back to the pure-JS cpu backend if wasm cannot start.
+// The tfjs instance DPQ trains and encodes with, on the backend core/embed selects.
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
+import { availableParallelism } from 'node:os'
+import { selectBackend } from '../embed/backend.ts'
 
 export { tf }
 export type Tensor = tf.Tensor
 
 let ready: Promise<string> | null = null
 
-/** Selects a backend once per process; returns its name. */
+/**
+ * Activates the best backend once per process (core/embed's order: node-gpu → node → wasm → cpu,
+ * or $LOOKALIKE_BACKEND) with every core for wasm: training runs in this thread. Returns its name.
+ */
 export function ensureBackend(): Promise<string> {
   ready ??= (async () => {
-    const current = tf.getBackend()
-    if (current === 'tensorflow' || current === 'webgl' || current === 'webgpu') return current
-    for (const name of ['wasm', 'cpu']) {
-      try {
-        if (await tf.setBackend(name)) return name
-      } catch {
-        // try the next one
-      }
+    // Already chosen in this process (e.g. by the embedder): keep it. Not tf.getBackend(), which
+    // would initialise a default backend as a side effect.
+    const current = tf.engine().backendName
+    if (current === 'tensorflow' || current === 'wasm') return current
+    try {
+      return (await selectBackend({ threads: Number(process.env.DPQ_THREADS ?? availableParallelism()) })).name
+    } catch {
+      await tf.setBackend('cpu')
+      return 'cpu'
     }
-    return tf.getBackend()
   })()
   return ready
 }

@@ -1,0 +1,341 @@
+// DPQ models and codes in the library file. A model is written, every photo is encoded under
+// it, and only then does it become active, in one transaction: search never sees a half-encoded
+// model, and a crash at any point leaves the previous model active and intact.
+import { albumLabels } from '../store/albums.ts'
+import type { Db } from '../store/db.ts'
+import { featuresFor } from '../store/features.ts'
+import type { ProgressEvent } from '../types.ts'
+import { labelSets, meanAveragePrecision, type LabelSet } from './metrics.ts'
+import { DpqModel, type DpqParams } from './model.ts'
+import { CODE_LENGTHS } from './protocol.ts'
+import { lookupTable } from './quantize.ts'
+import { trainDpq, TrainingCancelled, type TrainOptions } from './train.ts'
+
+export type ModelKind = 'unsupervised' | 'supervised'
+
+export interface ModelMetrics {
+  /** mAP@all on held-out album photos per code length ('8' … '64') and for float embeddings ('exact'). */
+  map?: Record<string, number>
+  train_seconds?: number
+  queries?: number
+  [key: string]: unknown
+}
+
+export interface StoredModel {
+  id: number
+  model: DpqModel
+  kind: ModelKind
+  backbone: string
+  params: DpqParams
+  metrics: ModelMetrics | null
+}
+
+export interface StoreHooks {
+  onProgress?(event: ProgressEvent): void
+  signal?: AbortSignal
+}
+
+/** Writes a new, inactive model; returns its id. */
+export function createModel(db: Db, model: DpqModel, backbone: string, metrics: ModelMetrics | null = null): number {
+  const result = db
+    .prepare('INSERT INTO models (created_at, kind, backbone, status, active, params, weights, metrics) VALUES (?, ?, ?, ?, 0, ?, ?, ?)')
+    .run(Date.now(), model.params.kind, backbone, 'encoding', JSON.stringify(model.params), model.serialize(), metrics ? JSON.stringify(metrics) : null)
+  return Number(result.lastInsertRowid)
+}
+
+/** Stores codes (n × M bytes, row-major, in `hashes` order), one transaction per batch. */
+export function writeCodes(db: Db, modelId: number, hashes: readonly string[], codes: Uint8Array, batch = 2000): void {
+  const m = hashes.length ? codes.length / hashes.length : 0
+  const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code) VALUES (?, ?, ?)')
+  const write = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) insert.run(modelId, hashes[i], Buffer.from(codes.subarray(i * m, (i + 1) * m)))
+  })
+  for (let from = 0; from < hashes.length; from += batch) write(from, Math.min(hashes.length, from + batch))
+}
+
+/** Makes the model the active one (and records its metrics) in one transaction. */
+export function activateModel(db: Db, modelId: number, metrics?: ModelMetrics | null): void {
+  db.transaction(() => {
+    db.prepare('UPDATE models SET active = 0 WHERE active = 1').run()
+    const changed = db
+      .prepare("UPDATE models SET active = 1, status = 'ready', metrics = COALESCE(?, metrics) WHERE id = ?")
+      .run(metrics ? JSON.stringify(metrics) : null, modelId).changes
+    if (changed !== 1) throw new Error(`No model ${modelId} to activate`)
+  })()
+  // Codes of replaced models are derivable and large: drop them (the model rows stay as history).
+  db.prepare('DELETE FROM codes WHERE model_id IN (SELECT id FROM models WHERE active = 0)').run()
+}
+
+interface ModelRow {
+  id: number
+  kind: ModelKind
+  backbone: string
+  params: string
+  weights: Buffer
+  metrics: string | null
+}
+
+// Deserializing a model costs a few ms per MB of weights; keep the last one per row id.
+const cache = new Map<number, { db: Db; model: DpqModel }>()
+
+function toStored(db: Db, row: ModelRow): StoredModel {
+  let hit = cache.get(row.id)
+  if (!hit || hit.db !== db) {
+    hit = { db, model: DpqModel.deserialize(row.weights) }
+    cache.clear()
+    cache.set(row.id, hit)
+  }
+  return {
+    id: row.id,
+    model: hit.model,
+    kind: row.kind,
+    backbone: row.backbone,
+    params: JSON.parse(row.params) as DpqParams,
+    metrics: row.metrics ? (JSON.parse(row.metrics) as ModelMetrics) : null,
+  }
+}
+
+export function activeModel(db: Db): StoredModel | null {
+  const row = db.prepare<[], ModelRow>('SELECT id, kind, backbone, params, weights, metrics FROM models WHERE active = 1').get()
+  return row ? toStored(db, row) : null
+}
+
+export function getModel(db: Db, modelId: number): StoredModel | null {
+  const row = db.prepare<[number], ModelRow>('SELECT id, kind, backbone, params, weights, metrics FROM models WHERE id = ?').get(modelId)
+  return row ? toStored(db, row) : null
+}
+
+/** Every code of a model: hashes in order and their codes as one n × M matrix. */
+export function codesFor(db: Db, modelId: number): { hashes: string[]; codes: Uint8Array } {
+  const rows = db.prepare<[number], { hash: string; code: Buffer }>('SELECT hash, code FROM codes WHERE model_id = ? ORDER BY hash').all(modelId)
+  const m = rows.length ? rows[0].code.length : 0
+  const codes = new Uint8Array(rows.length * m)
+  rows.forEach((r, i) => codes.set(r.code, i * m))
+  return { hashes: rows.map((r) => r.hash), codes }
+}
+
+/** Codes by content hash (only the given hashes when passed). */
+export function codesByHash(db: Db, modelId: number, hashes?: readonly string[]): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>()
+  if (hashes) {
+    const get = db.prepare<[number, string], { code: Buffer }>('SELECT code FROM codes WHERE model_id = ? AND hash = ?')
+    for (const h of hashes) {
+      const row = get.get(modelId, h)
+      if (row) out.set(h, new Uint8Array(row.code))
+    }
+    return out
+  }
+  for (const row of db.prepare<[number], { hash: string; code: Buffer }>('SELECT hash, code FROM codes WHERE model_id = ?').iterate(modelId)) {
+    out.set(row.hash, new Uint8Array(row.code))
+  }
+  return out
+}
+
+/** mAP per code length the model measured on held-out album photos (empty when unknown). */
+export function mapByLength(db: Db, modelId: number | null): Record<string, number | null> {
+  if (modelId === null) return {}
+  const row = db.prepare<[number], { metrics: string | null }>('SELECT metrics FROM models WHERE id = ?').get(modelId)
+  const metrics = row?.metrics ? (JSON.parse(row.metrics) as ModelMetrics) : null
+  return metrics?.map ?? {}
+}
+
+/** The backbone most features were computed with (the one the library is embedded with). */
+export function libraryBackbone(db: Db): string | null {
+  const row = db.prepare<[], { backbone: string }>('SELECT backbone FROM features GROUP BY backbone ORDER BY COUNT(*) DESC, backbone LIMIT 1').get()
+  return row?.backbone ?? null
+}
+
+/**
+ * Every photo feature gets a code. No active model for this backbone yet: train an unsupervised
+ * one on all cached features and activate it. Otherwise: encode the features that have no code.
+ * Returns the active model id (null when the library has no features yet) and how many were encoded.
+ */
+export async function ensureCodes(db: Db, backboneId: string, hooks: StoreHooks & { trainOptions?: TrainOptions } = {}): Promise<{ modelId: number | null; encoded: number }> {
+  const active = activeModel(db)
+  if (active && active.backbone === backboneId) {
+    const missing = db
+      .prepare<[string, number], { hash: string }>(
+        `SELECT f.hash FROM features f WHERE f.backbone = ?
+         AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.model_id = ? AND c.hash = f.hash) ORDER BY f.hash`,
+      )
+      .all(backboneId, active.id)
+      .map((r) => r.hash)
+    await encodeInto(db, active.id, active.model, featuresFor(db, backboneId, missing), hooks)
+    return { modelId: active.id, encoded: missing.length }
+  }
+  const features = featuresFor(db, backboneId)
+  if (features.size === 0) return { modelId: null, encoded: 0 }
+  removeUnfinishedModels(db)
+  const model = await trainDpq([...features.values()], null, hooks.trainOptions ?? {}, hooks)
+  const modelId = createModel(db, model, backboneId)
+  await encodeInto(db, modelId, model, features, hooks)
+  checkCancelled(hooks.signal)
+  activateModel(db, modelId)
+  return { modelId, encoded: features.size }
+}
+
+export interface RetrainOptions extends StoreHooks {
+  epochs?: number
+  trainOptions?: TrainOptions
+  /** Share of each album's photos held out to measure mAP (at least one per album of 3 or more). */
+  holdOut?: number
+  /** Test seam: runs after every photo is encoded, just before activation. */
+  beforeActivate?(modelId: number): void
+}
+
+export interface RetrainResult {
+  modelId: number
+  /** mAP per code length on held-out album photos, for the previous and the new model. */
+  before: Record<string, number | null>
+  after: Record<string, number | null>
+}
+
+/**
+ * Trains a model on album labels (photos in no album shape the preservation term; without any
+ * album it trains an unsupervised model), encodes every cached feature, measures mAP per code
+ * length on held-out album photos for the previous and the new model, then activates the new
+ * one in one transaction.
+ */
+export async function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
+  const features = featuresFor(db, backboneId)
+  if (features.size === 0) throw new Error('No photo features yet: index a folder before training')
+  removeUnfinishedModels(db)
+  const hashes = [...features.keys()]
+  const albums = albumLabels(db)
+  const albumIds = [...new Set([...albums.values()].flat())].sort((a, b) => a - b)
+  const classOf = new Map(albumIds.map((id, i) => [id, i]))
+  const labels = hashes.map((h) => (albums.get(h) ?? []).map((a) => classOf.get(a)!))
+  const heldOut = holdOutQueries(hashes, labels, options.holdOut ?? 0.2)
+  const trainRows = hashes.map((_, i) => i).filter((i) => !heldOut.has(i))
+
+  const started = performance.now()
+  const hasLabels = trainRows.some((i) => labels[i].length > 0)
+  const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), classes: Math.max(1, albumIds.length) }
+  const model = await trainDpq(
+    trainRows.map((i) => features.get(hashes[i])!),
+    hasLabels ? trainRows.map((i) => labels[i]) : null,
+    trainOptions,
+    { onProgress: options.onProgress, signal: options.signal },
+  )
+  const trainSeconds = (performance.now() - started) / 1000
+
+  const modelId = createModel(db, model, backboneId)
+  const codes = await encodeInto(db, modelId, model, features, options)
+  const previous = activeModel(db)
+  const queries = [...heldOut].sort((a, b) => a - b)
+  const measure = (m: DpqModel, c: Uint8Array | null) => (queries.length ? heldOutMap(m, c, hashes, labels, queries, features) : {})
+  const before = previous && previous.backbone === backboneId ? measure(previous.model, null) : {}
+  const after = measure(model, codes)
+  checkCancelled(options.signal)
+  options.beforeActivate?.(modelId)
+  activateModel(db, modelId, { map: after, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length })
+  return { modelId, before, after }
+}
+
+/** Encodes features in chunks, writing each chunk's codes; returns all codes (in map order). */
+async function encodeInto(db: Db, modelId: number, model: DpqModel, features: Map<string, Float32Array>, hooks: StoreHooks): Promise<Uint8Array> {
+  const hashes = [...features.keys()]
+  const vectors = [...features.values()]
+  const all = new Uint8Array(hashes.length * model.M)
+  const chunk = 1000
+  for (let from = 0; from < hashes.length; from += chunk) {
+    checkCancelled(hooks.signal)
+    const to = Math.min(hashes.length, from + chunk)
+    const codes = model.encode(vectors.slice(from, to))
+    writeCodes(db, modelId, hashes.slice(from, to), codes)
+    all.set(codes, from * model.M)
+    hooks.onProgress?.({ done: to, total: hashes.length, current: 'encoding' })
+    await new Promise((r) => setImmediate(r))
+  }
+  return all
+}
+
+/** Per album, in hash order, every ⌈1/share⌉-th photo is held out (albums of 3 or more). */
+function holdOutQueries(hashes: string[], labels: number[][], share: number): Set<number> {
+  const out = new Set<number>()
+  if (share <= 0) return out
+  const byAlbum = new Map<number, number[]>()
+  labels.forEach((l, i) => {
+    if (l.length) byAlbum.set(l[0], [...(byAlbum.get(l[0]) ?? []), i])
+  })
+  const every = Math.max(2, Math.round(1 / share))
+  for (const members of byAlbum.values()) {
+    if (members.length < 3) continue
+    members.forEach((i, k) => {
+      if (k % every === every - 1) out.add(i)
+    })
+  }
+  return out
+}
+
+/** mAP@all of held-out album photos against every other photo, per code length and for 'exact'. */
+function heldOutMap(
+  model: DpqModel,
+  knownCodes: Uint8Array | null,
+  hashes: string[],
+  labels: number[][],
+  queries: number[],
+  features: Map<string, Float32Array>,
+): Record<string, number> {
+  const isQuery = new Set(queries)
+  const database = hashes.map((_, i) => i).filter((i) => !isQuery.has(i))
+  const sets = labelSets(labels)
+  const qs: LabelSet[] = queries.map((i) => sets[i])
+  const ds: LabelSet[] = database.map((i) => sets[i])
+  const vectors = (rows: number[]) => rows.map((i) => features.get(hashes[i])!)
+  const qx = model.embed(vectors(queries))
+  let codes: Uint8Array
+  if (knownCodes) {
+    codes = new Uint8Array(database.length * model.M)
+    database.forEach((r, j) => codes.set(knownCodes.subarray(r * model.M, (r + 1) * model.M), j * model.M))
+  } else {
+    codes = model.encode(vectors(database))
+  }
+  const tables = qx.map((q) => lookupTable(model, q))
+  const out: Record<string, number> = {}
+  for (const bits of CODE_LENGTHS.filter((b) => b / 8 <= model.M)) {
+    const blocks = bits / 8
+    out[bits] = round(
+      meanAveragePrecision(qs, ds, (q, s) => {
+        const t = tables[q]
+        for (let j = 0; j < s.length; j++) {
+          let v = 0
+          for (let m = 0; m < blocks; m++) v += t[m * model.K + codes[j * model.M + m]]
+          s[j] = v
+        }
+      }).all,
+    )
+  }
+  const dx = model.embed(vectors(database))
+  const unit = (v: Float32Array) => {
+    const n = Math.hypot(...v) || 1
+    return v.map((x) => x / n)
+  }
+  const qn = qx.map(unit)
+  const dn = dx.map(unit)
+  out.exact = round(
+    meanAveragePrecision(qs, ds, (q, s) => {
+      const a = qn[q]
+      for (let j = 0; j < s.length; j++) {
+        const b = dn[j]
+        let v = 0
+        for (let k = 0; k < a.length; k++) v += a[k] * b[k]
+        s[j] = v
+      }
+    }).all,
+  )
+  return out
+}
+
+/** Models a crash or a cancel left behind (never active): their rows and codes go. */
+function removeUnfinishedModels(db: Db): void {
+  db.prepare("DELETE FROM models WHERE active = 0 AND status != 'ready'").run()
+}
+
+function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new TrainingCancelled()
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000
+}

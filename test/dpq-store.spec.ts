@@ -1,0 +1,119 @@
+// Models and codes in a real SQLite library file: codes from the first index, retraining on
+// albums, and a crash or cancel at any point leaving the previous model active and intact.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { activeModel, codesFor, ensureCodes, mapByLength, retrain } from '../src/core/dpq/store.ts'
+import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { TrainingCancelled } from '../src/core/dpq/train.ts'
+import { openDb, type Db } from '../src/core/store/db.ts'
+import { putFeatures } from '../src/core/store/features.ts'
+
+const BACKBONE = 'test-backbone'
+const options = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 6 }
+
+/** A library of `n` photos in 4 kinds; the first `albums` kinds each have an album of their photos. */
+function seedLibrary(db: Db, n: number, albums: number): string[] {
+  const rng = createRng(3)
+  const now = Date.now()
+  db.prepare('INSERT INTO roots (id, path, added_at) VALUES (1, ?, ?)').run('/photos', now)
+  for (let a = 0; a < albums; a++) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a + 1, `kind ${a}`, now)
+  const hashes: string[] = []
+  const rows: { hash: string; vector: Float32Array }[] = []
+  for (let i = 0; i < n; i++) {
+    const kind = i % 4
+    const hash = `h${String(i).padStart(5, '0')}`
+    hashes.push(hash)
+    db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (?, 1, ?, 1, 1, ?, 'ok')").run(i + 1, `${kind}/${i}.jpg`, hash)
+    if (kind < albums) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run(kind + 1, i + 1, now)
+    const v = new Float32Array(24)
+    for (let j = 0; j < v.length; j++) v[j] = normal(rng) + (j % 4 === kind ? 2 : 0)
+    rows.push({ hash, vector: v })
+  }
+  putFeatures(db, BACKBONE, rows)
+  return hashes
+}
+
+describe('DPQ model store', () => {
+  let dir: string
+  let db: Db
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dpq-store-'))
+    db = openDb(join(dir, 'library.sqlite'))
+  })
+  afterEach(() => {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('codes an empty, a tiny and a growing library with an unsupervised model', async () => {
+    expect(await ensureCodes(db, BACKBONE, { trainOptions: options })).toEqual({ modelId: null, encoded: 0 })
+    expect(activeModel(db)).toBeNull()
+
+    const hashes = seedLibrary(db, 12, 0)
+    const first = await ensureCodes(db, BACKBONE, { trainOptions: options })
+    expect(first.encoded).toBe(12)
+    const active = activeModel(db)!
+    expect(active).toMatchObject({ id: first.modelId, kind: 'unsupervised', backbone: BACKBONE })
+    const { hashes: coded, codes } = codesFor(db, active.id)
+    expect(coded).toEqual(hashes)
+    expect(codes.length).toBe(12 * options.M)
+
+    // New photos arrive: encoded by the active model, nothing retrained.
+    putFeatures(db, BACKBONE, [{ hash: 'new-photo', vector: new Float32Array(24).fill(0.5) }])
+    expect(await ensureCodes(db, BACKBONE)).toEqual({ modelId: active.id, encoded: 1 })
+    expect(codesFor(db, active.id).hashes).toContain('new-photo')
+    expect(await ensureCodes(db, BACKBONE)).toEqual({ modelId: active.id, encoded: 0 })
+  })
+
+  it('retrains on albums, measures mAP per code length before and after, and activates the new model', async () => {
+    const hashes = seedLibrary(db, 200, 2)
+    const { modelId: before } = await ensureCodes(db, BACKBONE, { trainOptions: options })
+    const epochs: number[] = []
+    const result = await retrain(db, BACKBONE, { trainOptions: options, onProgress: (e) => e.epoch && epochs.push(e.epoch) })
+    expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
+    expect(result.modelId).not.toBe(before)
+    const active = activeModel(db)!
+    expect(active).toMatchObject({ id: result.modelId, kind: 'supervised' })
+    expect(Object.keys(result.after)).toEqual(['8', '16', '24', '32', 'exact'])
+    expect(Object.keys(result.before)).toEqual(['8', '16', '24', '32', 'exact'])
+    expect(mapByLength(db, result.modelId)).toEqual(result.after)
+    // Album kinds are easy here: the trained codes should find them well.
+    expect(result.after['32']).toBeGreaterThan(0.6)
+    expect(codesFor(db, result.modelId).hashes).toEqual(hashes)
+    // The replaced model's codes are gone; its row stays as history.
+    expect(codesFor(db, before!).hashes).toEqual([])
+  })
+
+  it('keeps the previous model active and intact when retraining crashes before activation or is cancelled', async () => {
+    const hashes = seedLibrary(db, 120, 2)
+    const { modelId } = await ensureCodes(db, BACKBONE, { trainOptions: options })
+    const saved = codesFor(db, modelId!)
+
+    await expect(
+      retrain(db, BACKBONE, {
+        trainOptions: options,
+        beforeActivate: () => {
+          throw new Error('power cut')
+        },
+      }),
+    ).rejects.toThrow('power cut')
+    expect(activeModel(db)!.id).toBe(modelId)
+    expect(codesFor(db, modelId!)).toEqual(saved)
+
+    const controller = new AbortController()
+    const run = retrain(db, BACKBONE, { trainOptions: options, signal: controller.signal, onProgress: (e) => e.epoch === 2 && controller.abort() })
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelled)
+    expect(activeModel(db)!.id).toBe(modelId)
+    expect(codesFor(db, modelId!).hashes).toEqual(hashes)
+    // The next retrain clears what the failed attempts left behind.
+    const ok = await retrain(db, BACKBONE, { trainOptions: options })
+    expect(activeModel(db)!.id).toBe(ok.modelId)
+    const models = db.prepare('SELECT id, status, active FROM models ORDER BY id').all()
+    expect(models).toEqual([
+      { id: modelId, status: 'ready', active: 0 },
+      { id: ok.modelId, status: 'ready', active: 1 },
+    ])
+  })
+})
