@@ -1,6 +1,6 @@
 // The service end to end on a small fixture folder: a real SQLite file, JPEGs written by sharp,
 // the real MobileNetV2 backbone (wasm) and real DPQ training.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -95,5 +95,125 @@ describe('service', () => {
     await call(service, 'deleteAlbum', { id: album.id })
     expect(await call(service, 'listAlbums', {})).toEqual([])
     await expect(call(service, 'deleteAlbum', { id: album.id })).rejects.toMatchObject({ code: 'not-found' })
+  })
+})
+
+describe('service search and retrain', () => {
+  let dir: string
+  let photosDir: string
+  let made: MadePhoto[]
+  let service: LookalikeService
+  const events: LibraryEvent[] = []
+  let groupOf: Map<number, number>
+
+  const waitFor = async (check: () => boolean, what: string, ms = 120_000) => {
+    const end = Date.now() + ms
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-search-'))
+    photosDir = join(dir, 'photos')
+    made = await makePhotos(photosDir, { groups: 3, perGroup: 8, size: 96, seed: 3 })
+    service = await createService({ dbFile: join(dir, 'lib.sqlite'), watch: false, trainOptions: { epochs: 3, seed: 7, batchSize: 16 } })
+    service.onEvent((e) => events.push(e))
+    await call(service, 'addRoot', { path: photosDir })
+    await waitFor(() => events.some((e) => e.type === 'model-changed'), 'the first model')
+    const { photos } = await call(service, 'listPhotos', { sort: 'name', limit: 1000 })
+    const groupByPath = new Map(made.map((m) => [m.relPath, m.group]))
+    groupOf = new Map(photos.map((p) => [p.id, groupByPath.get(p.relPath)!]))
+  })
+
+  afterAll(async () => {
+    await service?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('gets a first (unsupervised) model once indexing settles, without any album', async () => {
+    const status = await call(service, 'status', {})
+    expect(status.model).toMatchObject({ kind: 'unsupervised' })
+    expect(status.jobs.some((j) => j.kind === 'encode' && j.state === 'done')).toBe(true)
+  })
+
+  it('similar: ranks the library at every precision, never returns the query, reports the time', async () => {
+    const [query] = groupOf.keys()
+    for (const precision of [8, 32, 64, 'exact'] as const) {
+      const answer = await call(service, 'similar', { photoId: query, precision, k: 10 })
+      expect(answer.precision).toBe(precision)
+      expect(answer.results).toHaveLength(10)
+      expect(answer.results.map((r) => r.id)).not.toContain(query)
+      expect(answer.ms).toBeGreaterThanOrEqual(0)
+      const scores = answer.results.map((r) => r.score)
+      expect(scores).toEqual([...scores].sort((a, b) => b - a))
+    }
+    // The fixture's groups look alike: most of the 7 nearest photos share the query's group.
+    const exact = await call(service, 'similar', { photoId: query, precision: 'exact', k: 7 })
+    const same = exact.results.filter((r) => groupOf.get(r.id) === groupOf.get(query)).length
+    expect(same).toBeGreaterThanOrEqual(5)
+
+    const inRoot = await call(service, 'similar', { photoId: query, k: 5, filter: { rootId: 999 } })
+    expect(inRoot.results).toEqual([])
+    await expect(call(service, 'similar', { photoId: 99_999 })).rejects.toMatchObject({ code: 'not-found' })
+  })
+
+  it('similarToImage: an outside image finds its look-alikes; garbage gets a clear error', async () => {
+    const bytes = readFileSync(made.find((m) => m.group === 1)!.path)
+    const answer = await call(service, 'similarToImage', { data: bytes.toString('base64'), precision: 'exact', k: 5 })
+    expect(answer.results).toHaveLength(5)
+    expect(groupOf.get(answer.results[0].id)).toBe(1)
+    await expect(call(service, 'similarToImage', { data: Buffer.from('not an image at all').toString('base64') })).rejects.toMatchObject({
+      code: 'bad-request',
+      message: expect.stringMatching(/Not an image/),
+    })
+    await expect(call(service, 'similarToImage', { data: '***' })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/base64/) })
+  })
+
+  it('precisionInfo: measured latency for every setting', async () => {
+    const info = await call(service, 'precisionInfo', {})
+    expect(info.map((i) => i.precision)).toEqual([8, 16, 24, 32, 40, 48, 56, 64, 'exact'])
+    for (const row of info) expect(row.ms).toBeGreaterThanOrEqual(0)
+  })
+
+  it('train: refused without albums, then a job with epochs and losses that hands over a new model', async () => {
+    await expect(call(service, 'train', {})).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/at least 2 albums with 5 photos/) })
+    const before = (await call(service, 'status', {})).model!
+    for (const group of [0, 1]) {
+      const album = await call(service, 'createAlbum', { name: `group ${group}` })
+      const ids = [...groupOf].filter(([, g]) => g === group).map(([id]) => id)
+      await call(service, 'addToAlbum', { albumId: album.id, photoIds: ids })
+    }
+    const from = events.length
+    const { jobId } = await call(service, 'train', {})
+    await expect(call(service, 'train', {})).rejects.toMatchObject({ code: 'conflict' })
+    const job = await nextJobEnd(events, 'train', from)
+    expect(job).toMatchObject({ jobId, state: 'done' })
+    const progress = events.slice(from).flatMap((e) => (e.type === 'job' && e.job.jobId === jobId && e.job.state === 'running' ? [e.job] : []))
+    expect(progress.some((p) => p.epoch !== undefined && p.loss && Object.keys(p.loss).length > 0)).toBe(true)
+    const changed = events.slice(from).find((e) => e.type === 'model-changed')
+    expect(changed).toMatchObject({ model: { kind: 'supervised' } })
+    const finished = events.slice(from).find((e) => e.type === 'train-finished')
+    expect(finished).toBeDefined()
+    if (finished?.type === 'train-finished') expect(Object.keys(finished.summary.after)).toContain('8')
+
+    const after = (await call(service, 'status', {})).model!
+    expect(after.id).not.toBe(before.id)
+    const [query] = groupOf.keys()
+    const answer = await call(service, 'similar', { photoId: query, precision: 16, k: 5 })
+    expect(answer.results).toHaveLength(5)
+    const info = await call(service, 'precisionInfo', {})
+    expect(info.some((i) => i.map !== null)).toBe(true)
+  })
+
+  it('train can be cancelled and leaves the active model in place', async () => {
+    const before = (await call(service, 'status', {})).model!
+    const from = events.length
+    const { jobId } = await call(service, 'train', {})
+    await call(service, 'cancelJob', { jobId })
+    const job = await nextJobEnd(events, 'train', from)
+    expect(job.state).toBe('cancelled')
+    expect((await call(service, 'status', {})).model!.id).toBe(before.id)
   })
 })

@@ -1,18 +1,24 @@
 // The one object that implements the API contract. Every transport (Electron IPC, web mode,
 // the CLI, tests) calls these methods with input already parsed by `parseInput`; this file only
 // composes the parts under ./service/ and the engine's modules.
-import { ApiError } from '../shared/contract.ts'
 import type { LibraryStatus } from '../shared/types.ts'
+import { activeModel, codesByHash } from './dpq/store.ts'
+import { ensureBackend } from './dpq/tf.ts'
 import { libraryStatus } from './library/status.ts'
-import { albumMethods } from './service/albums.ts'
-import type { LookalikeService } from './service/calls.ts'
-import { createContext, type ServiceOptions } from './service/context.ts'
-import { imageFiles } from './service/images.ts'
-import { createJobTracker } from './service/jobs.ts'
-import { createIndexing } from './service/indexing.ts'
-import { libraryReads } from './service/library.ts'
 import { thumbnailPath } from './library/thumbnails.ts'
 import { photoHash } from './store/photos.ts'
+import { albumMethods } from './service/albums.ts'
+import type { LookalikeService } from './service/calls.ts'
+import { createCodeKeeper } from './service/codes.ts'
+import { createContext, type ServiceOptions } from './service/context.ts'
+import { imageFiles } from './service/images.ts'
+import { createIndexing } from './service/indexing.ts'
+import { createJobTracker } from './service/jobs.ts'
+import { libraryReads } from './service/library.ts'
+import { createPrecisionTable } from './service/precision.ts'
+import { featureOfImage } from './service/query-image.ts'
+import { LibrarySearch } from './service/search.ts'
+import { createTraining } from './service/training.ts'
 
 export type { LookalikeService, ImageSize } from './service/calls.ts'
 export { callService, toWireError, httpStatusFor } from './service/calls.ts'
@@ -21,15 +27,17 @@ export type { ServiceOptions } from './service/context.ts'
 export async function createService(options: ServiceOptions): Promise<LookalikeService> {
   const ctx = createContext(options)
   const jobs = createJobTracker(ctx.db, ctx.events)
+  const search = new LibrarySearch(ctx.db, { activeModel, codesByHash })
+  search.reload()
+  const precision = createPrecisionTable(ctx, search)
+  const modelChanged = () => precision.invalidate()
+  const codes = createCodeKeeper(ctx, jobs, search, modelChanged)
+  const training = createTraining(ctx, jobs, codes, search, modelChanged)
   const indexing = createIndexing(ctx, jobs, {
-    onPhotosWritten: () => {},
-    onChanged: () => {},
+    onPhotosWritten: (photos) => codes.photosWritten(photos),
+    onChanged: () => codes.settled(),
   })
   let closed = false
-
-  const notYet = (what: string) => async (): Promise<never> => {
-    throw new ApiError('unavailable', `${what} is not available in this build yet`)
-  }
 
   const service: LookalikeService = {
     ...libraryReads(ctx),
@@ -46,10 +54,26 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       await indexing.removeRoot(id)
       return null
     },
-    similar: notYet('Search'),
-    similarToImage: notYet('Search by image'),
-    precisionInfo: notYet('Precision info'),
-    train: notYet('Retrain'),
+
+    async similar({ photoId, precision, k, filter }) {
+      if (!search.model) await codes.idle() // a first model may be on its way
+      await ensureBackend() // the model's head runs on tfjs
+      return search.similarToPhoto(photoId, precision, k, filter)
+    },
+    async similarToImage({ data, precision, k }) {
+      const feature = await featureOfImage(ctx, data)
+      if (!search.model) await codes.idle()
+      await ensureBackend()
+      return search.similarToFeature(feature, precision, k)
+    },
+    async precisionInfo() {
+      await ensureBackend()
+      return precision.info()
+    },
+
+    async train() {
+      return training.train()
+    },
     async cancelJob({ jobId }) {
       jobs.cancel(jobId)
       return null
@@ -65,9 +89,12 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       closed = true
       await indexing.close()
       await jobs.cancelAll()
+      await codes.idle()
       await ctx.close()
     },
   }
+  // Photos indexed by the CLI (or before a crash) may still lack codes: catch up in the background.
+  codes.settled()
   await indexing.start()
   return service
 }

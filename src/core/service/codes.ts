@@ -1,0 +1,106 @@
+// Every photo gets a code under the active model (C's ensureCodes), and the search matrix (D)
+// follows in place. New photos are encoded batch by batch while a model exists; the very first
+// model (unsupervised) is trained only when an index job or watcher change has settled, so it
+// sees the whole library rather than its first batch. Anything that writes models runs under
+// one lock: a retrain and a first-model training must never interleave.
+import { activeModel as modelInfo } from '../library/status.ts'
+import { activeModel, ensureCodes, libraryBackbone } from '../dpq/store.ts'
+import { backboneId } from '../embed/embedder.ts'
+import type { ModelInfo } from '../../shared/types.ts'
+import type { ServiceContext } from './context.ts'
+import type { JobTracker } from './jobs.ts'
+import type { LibrarySearch } from './search.ts'
+
+export interface CodeKeeper {
+  /** Photos just written by the indexer or the watcher. */
+  photosWritten(photos: readonly { id: number; hash: string }[]): void
+  /** The library settled (index job ended, watcher change, root removed): codes for everything. */
+  settled(): void
+  /** Runs `work` alone among model writers. */
+  exclusive<T>(work: () => Promise<T>): Promise<T>
+  /** Resolves when no code work is queued or running. */
+  idle(): Promise<void>
+  /** The backbone the library's features come from. */
+  backbone(): Promise<string | null>
+}
+
+export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: LibrarySearch, onModelChanged: (model: ModelInfo | null) => void): CodeKeeper {
+  let lock: Promise<unknown> = Promise.resolve()
+  const waiting: { id: number; hash: string }[] = []
+  let scheduled: Promise<void> | null = null
+  let wantFull = false
+
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = lock.then(work)
+    lock = run.catch(() => undefined)
+    return run
+  }
+
+  // The backbone id is known without loading the backbone (seconds) unless an embedder was given.
+  const given = ctx.options.embedder
+  const backbone = async (): Promise<string | null> =>
+    given === null ? libraryBackbone(ctx.db) : typeof given === 'object' ? given.backboneId : backboneId()
+
+  /** One pass: encode what lacks a code, train the first model when allowed, update the matrix. */
+  async function pass(): Promise<void> {
+    const photos = waiting.splice(0)
+    const full = wantFull
+    wantFull = false
+    const id = await backbone()
+    if (id === null) return
+    const active = activeModel(ctx.db)
+    const usable = active !== null && active.backbone === id
+    if (!usable && !full) {
+      // No model yet: wait for the library to settle, then train on all of it.
+      waiting.unshift(...photos)
+      return
+    }
+    if (!usable) {
+      await jobs.start('encode', { reason: 'first model' }, (job, signal) =>
+        ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
+      ).done
+    } else {
+      await ensureCodes(ctx.db, id)
+    }
+    const now = activeModel(ctx.db)
+    if (now?.id !== search.model?.id) {
+      search.reload()
+      const model = modelInfo(ctx.db)
+      onModelChanged(model)
+      ctx.events.emit({ type: 'model-changed', model })
+    } else {
+      if (full) search.prune()
+      search.update(photos)
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled) return
+    scheduled = exclusive(async () => {
+      // Batches that arrive while a pass runs are taken by the next one.
+      scheduled = null
+      try {
+        await pass()
+      } catch (err) {
+        console.error('lookalike: encoding new photos failed:', err)
+      }
+    })
+  }
+
+  return {
+    photosWritten(photos) {
+      waiting.push(...photos)
+      if (search.model) schedule()
+    },
+    settled() {
+      wantFull = true
+      schedule()
+    },
+    exclusive,
+    async idle() {
+      while (scheduled) await scheduled
+      await lock
+    },
+    backbone,
+  }
+}

@@ -1,0 +1,67 @@
+// Retrain: C's retrain on the albums, as a job (epoch and loss terms as progress, cancellable).
+// The new model takes over only when training and re-encoding completed; then the search matrix
+// is reloaded and every window hears 'model-changed' and 'train-finished' (mAP before/after).
+import { ApiError } from '../../shared/contract.ts'
+import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
+import { retrain } from '../dpq/store.ts'
+import { activeModel } from '../library/status.ts'
+import { listAlbums } from '../store/albums.ts'
+import type { CodeKeeper } from './codes.ts'
+import type { ServiceContext } from './context.ts'
+import type { JobTracker } from './jobs.ts'
+import type { LibrarySearch } from './search.ts'
+
+export const RETRAIN_MIN_ALBUMS = 2
+export const RETRAIN_MIN_PHOTOS = 5
+
+export interface Training {
+  train(): { jobId: number }
+}
+
+export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: CodeKeeper, search: LibrarySearch, onModelChanged: (model: ModelInfo | null) => void): Training {
+  let current: number | null = null
+
+  function checkAlbums(): void {
+    const ready = listAlbums(ctx.db).filter((a) => a.photos >= RETRAIN_MIN_PHOTOS).length
+    if (ready < RETRAIN_MIN_ALBUMS) {
+      throw new ApiError('bad-request', `Retrain needs at least ${RETRAIN_MIN_ALBUMS} albums with ${RETRAIN_MIN_PHOTOS} photos each (${ready} so far)`)
+    }
+  }
+
+  return {
+    train() {
+      if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
+      checkAlbums()
+      const albums = listAlbums(ctx.db).length
+      const { jobId, done } = jobs.start('train', { albums }, (job, signal) =>
+        codes.exclusive(async () => {
+          const backbone = await codes.backbone()
+          if (backbone === null) throw new ApiError('unavailable', 'No photo has an image feature yet: let indexing finish first')
+          job.checkCancelled()
+          const result = await retrain(ctx.db, backbone, {
+            signal,
+            trainOptions: ctx.options.trainOptions,
+            onProgress: (event) => {
+              job.checkCancelled()
+              job.report({ done: event.done, total: event.total, current: event.current ?? null, epoch: event.epoch, loss: event.loss })
+            },
+          })
+          search.reload()
+          const model = activeModel(ctx.db)
+          onModelChanged(model)
+          ctx.events.emit({ type: 'model-changed', model })
+          const summary: TrainSummary = { modelId: result.modelId, before: result.before, after: result.after }
+          ctx.events.emit({ type: 'train-finished', summary })
+          return summary
+        }),
+      )
+      current = jobId
+      void done.finally(() => {
+        if (current === jobId) current = null
+        // Photos that arrived while training have no code under the new model yet.
+        codes.settled()
+      })
+      return { jobId }
+    },
+  }
+}
