@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDb } from '../src/core/store/db.ts'
 import { thumbnailPath } from '../src/core/library/thumbnails.ts'
+import { interruptedIndexRoots } from '../src/core/library/indexer.ts'
 import { makeBadFiles, makePhotos } from './fixtures/photos.ts'
 
 const repo = resolve(import.meta.dirname, '..')
@@ -90,6 +91,10 @@ describe('lookalike CLI', () => {
     reader.close()
     expect(before, 'killed too late to test a resume').toBeLessThan(300)
     expect(before).toBeGreaterThan(0)
+
+    const interrupted = openDb(dbFile)
+    expect(interruptedIndexRoots(interrupted)).toEqual([1]) // what the app resumes at start-up
+    interrupted.close()
 
     const resumed = json(lookalike('index', photos, '--db', dbFile, '--json', '--no-embed'))
     expect(resumed.indexed + resumed.skipped).toBe(300)

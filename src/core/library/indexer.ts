@@ -11,7 +11,7 @@ import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
 import { unfinishedJobs } from '../store/jobs.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
-import { addRoot, getRoot } from '../store/roots.ts'
+import { addRoot, getRoot, listRoots } from '../store/roots.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
 import { ProgressMeter } from '../jobs/progress.ts'
 import { decodePhoto } from './decode.ts'
@@ -79,6 +79,18 @@ export async function indexRoot(db: Db, root: string | number, options: IndexOpt
     if (err instanceof JobCancelled && err.partial) return err.partial as IndexSummary
     throw err
   }
+}
+
+/**
+ * Roots whose index job was cut short (crash, kill, power loss): run indexRoot on each at start-up
+ * and it resumes that job, skipping every file that was already written.
+ */
+export function interruptedIndexRoots(db: Db): number[] {
+  const roots = listRoots(db)
+  return unfinishedJobs(db, 'index')
+    .filter((job) => !processAlive(job.params.pid))
+    .map((job) => roots.find((r) => r.path === job.params.root)?.id)
+    .filter((id, i, all): id is number => id !== undefined && all.indexOf(id) === i)
 }
 
 function processAlive(pid: unknown): boolean {
