@@ -1,0 +1,102 @@
+// `lookalike eval <folder> --db FILE [--labels folders|tsv:FILE] [--train-per-class N]
+//  [--queries-per-class Q] [--epochs E] [--backend B] [--json]`: the paper's protocol (DPQ.md) on a
+// labelled folder. Indexes the folder into FILE first (a rerun reuses every cached feature), then
+// prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine.
+import { readFileSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
+import { ApiError } from '../../shared/contract.ts'
+import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
+import { indexRoot } from '../../core/library/indexer.ts'
+import { thumbnailDirFor } from '../../core/paths.ts'
+import { openDb, type Db } from '../../core/store/db.ts'
+import { featuresFor } from '../../core/store/features.ts'
+import { addRoot } from '../../core/store/roots.ts'
+import type { Embedder } from '../../core/types.ts'
+import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+
+const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--json]'
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, db: dbFile } = parseCommand(argv, {
+    labels: { type: 'string', default: 'folders' },
+    'train-per-class': { type: 'string' },
+    'queries-per-class': { type: 'string' },
+    epochs: { type: 'string' },
+    backend: { type: 'string' },
+  })
+  if (positionals.length !== 1) throw new CliError(USAGE)
+  const folder = resolve(positionals[0])
+  const trainPerClass = intFlag(values['train-per-class'], 'train-per-class', 100)
+  const queriesPerClass = intFlag(values['queries-per-class'], 'queries-per-class', 100)
+  const epochs = values.epochs === undefined ? undefined : intFlag(values.epochs, 'epochs', 0)
+  const labelsOf = labelReader(values.labels as string)
+
+  const db = openDb(dbFile)
+  let embedder: Embedder | undefined
+  try {
+    const root = addRoot(db, folder)
+    const { createEmbedder } = await import('../../core/embed/embedder.ts')
+    embedder = await createEmbedder({ backend: values.backend as string | undefined })
+    const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
+    log(`indexing ${folder} …`)
+    await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
+    const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
+    if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
+    const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
+    const report = await evaluate(photos, split, {
+      dataset: basename(folder),
+      dpq: epochs ? { epochs } : {},
+      onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.current ?? ''}`),
+    })
+    if (values.json) printJson(report)
+    else console.log(JSON.stringify(report, null, 2))
+    return 0
+  } catch (err) {
+    if (err instanceof ApiError) throw new CliError(err.message)
+    if (err instanceof Error && /split has no/.test(err.message)) throw new CliError(err.message)
+    throw err
+  } finally {
+    await embedder?.close()
+    db.close()
+  }
+}
+
+/** rel_path → class names: the first folder of the path, or the photo's row in a TSV (path, labels). */
+function labelReader(spec: string): (relPath: string) => string[] {
+  if (spec === 'folders') {
+    return (relPath) => (relPath.includes('/') ? [relPath.split('/')[0]] : [])
+  }
+  if (spec.startsWith('tsv:')) {
+    const file = spec.slice(4)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new CliError(`cannot read labels file ${file}: ${(err as Error).message}`)
+    }
+    // Columns: path (relative to the folder), comma-separated labels; a header line is skipped.
+    const byPath = new Map<string, string[]>()
+    for (const line of text.split('\n').slice(1)) {
+      const [path, labels] = line.split('\t')
+      if (path && labels) byPath.set(path.trim(), labels.split(',').map((l) => l.trim()).filter(Boolean))
+    }
+    return (relPath) => byPath.get(relPath) ?? []
+  }
+  throw new CliError(`--labels must be "folders" or "tsv:FILE", got "${spec}"`)
+}
+
+function labelledPhotos(db: Db, rootId: number, backboneId: string, labelsOf: (relPath: string) => string[]): LabelledPhotos {
+  const rows = db
+    .prepare<[number], { rel_path: string; hash: string }>("SELECT rel_path, hash FROM photos WHERE root_id = ? AND status = 'ok' AND hash IS NOT NULL ORDER BY rel_path")
+    .all(rootId)
+  const features = featuresFor(db, backboneId, rows.map((r) => r.hash))
+  const kept = rows.filter((r) => features.has(r.hash) && labelsOf(r.rel_path).length > 0)
+  const classNames = [...new Set(kept.flatMap((r) => labelsOf(r.rel_path)))].sort()
+  const classOf = new Map(classNames.map((c, i) => [c, i]))
+  return {
+    names: kept.map((r) => r.rel_path),
+    labels: kept.map((r) => labelsOf(r.rel_path).map((l) => classOf.get(l)!)),
+    classNames,
+    features: kept.map((r) => features.get(r.hash)!),
+  }
+}
