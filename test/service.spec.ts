@@ -1,12 +1,16 @@
 // The service end to end on a small fixture folder: a real SQLite file, JPEGs written by sharp,
 // the real MobileNetV2 backbone (wasm) and real DPQ training.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService, type LookalikeService } from '../src/core/service.ts'
 import { parseInput, type Input, type Method, type Output } from '../src/shared/contract.ts'
 import type { JobProgress, LibraryEvent } from '../src/shared/types.ts'
+import { openDb } from '../src/core/store/db.ts'
+import { startJob } from '../src/core/store/jobs.ts'
+import { addRoot } from '../src/core/store/roots.ts'
 import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
 
 /** Calls the service the way every transport does: input parsed by the contract first. */
@@ -118,7 +122,7 @@ describe('service search and retrain', () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-search-'))
     photosDir = join(dir, 'photos')
     made = await makePhotos(photosDir, { groups: 3, perGroup: 8, size: 96, seed: 3 })
-    service = await createService({ dbFile: join(dir, 'lib.sqlite'), watch: false, trainOptions: { epochs: 3, seed: 7, batchSize: 16 } })
+    service = await createService({ dbFile: join(dir, 'lib.sqlite'), watch: true, trainOptions: { epochs: 3, seed: 7, batchSize: 16 } })
     service.onEvent((e) => events.push(e))
     await call(service, 'addRoot', { path: photosDir })
     await waitFor(() => events.some((e) => e.type === 'model-changed'), 'the first model')
@@ -207,6 +211,22 @@ describe('service search and retrain', () => {
     expect(info.some((i) => i.map !== null)).toBe(true)
   })
 
+  it('a photo dropped into a watched folder is indexed, encoded and found without a reload', async () => {
+    const twin = made.find((m) => m.group === 2)!
+    copyFileSync(twin.path, join(photosDir, 'group-2', 'new-twin.jpg'))
+    let newId: number | undefined
+    await waitFor(() => {
+      void call(service, 'listPhotos', { sort: 'name', limit: 1000 }).then(({ photos }) => (newId = photos.find((p) => p.relPath === 'group-2/new-twin.jpg')?.id))
+      return newId !== undefined
+    }, 'the new photo to be listed', 60_000)
+    const twinId = [...groupOf.keys()].find((id) => groupOf.get(id) === 2)!
+    let hit = false
+    await waitFor(() => {
+      void call(service, 'similar', { photoId: twinId, precision: 64, k: 30 }).then((a) => (hit = a.results.some((r) => r.id === newId)))
+      return hit
+    }, 'the new photo to be searchable', 30_000)
+  })
+
   it('train can be cancelled and leaves the active model in place', async () => {
     const before = (await call(service, 'status', {})).model!
     const from = events.length
@@ -215,5 +235,50 @@ describe('service search and retrain', () => {
     const job = await nextJobEnd(events, 'train', from)
     expect(job.state).toBe('cancelled')
     expect((await call(service, 'status', {})).model!.id).toBe(before.id)
+  })
+})
+
+describe('service start-up', () => {
+  it('carries on an index job whose process died', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-resume-'))
+    try {
+      const photosDir = join(dir, 'photos')
+      const made = await makePhotos(photosDir, { groups: 2, perGroup: 3, size: 64 })
+      const dbFile = join(dir, 'lib.sqlite')
+      const db = openDb(dbFile)
+      const root = addRoot(db, photosDir)
+      // What a killed indexer leaves: a 'running' job row of a process that no longer exists.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
+      startJob(db, 'index', { root: root.path, pid: Number(dead) })
+      db.close()
+
+      const service = await createService({ dbFile, embedder: null, watch: false })
+      const events: LibraryEvent[] = []
+      service.onEvent((e) => events.push(e))
+      try {
+        await nextJobEnd(events, 'index', 0, 60_000)
+        expect((await call(service, 'listPhotos', {})).total).toBe(made.length)
+      } finally {
+        await service.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('removing a folder stops its index job and forgets its photos', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-remove-'))
+    const service = await createService({ dbFile: join(dir, 'lib.sqlite'), embedder: null, watch: false })
+    try {
+      await makePhotos(join(dir, 'photos'), { groups: 2, perGroup: 4, size: 64 })
+      const root = await call(service, 'addRoot', { path: join(dir, 'photos') })
+      await call(service, 'removeRoot', { id: root.id })
+      await expect(call(service, 'removeRoot', { id: root.id })).rejects.toMatchObject({ code: 'not-found' })
+      expect(await call(service, 'listRoots', {})).toEqual([])
+      expect((await call(service, 'listPhotos', {})).total).toBe(0)
+    } finally {
+      await service.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

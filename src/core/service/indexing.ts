@@ -5,6 +5,7 @@ import { ApiError } from '../../shared/contract.ts'
 import type { Root } from '../../shared/types.ts'
 import { indexRoot } from '../library/indexer.ts'
 import { watchLibrary, type LibraryWatcher } from '../library/watcher.ts'
+import { unfinishedJobs } from '../store/jobs.ts'
 import * as roots from '../store/roots.ts'
 import type { Embedder } from '../types.ts'
 import type { ServiceContext } from './context.ts'
@@ -29,6 +30,8 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
   const watching = ctx.options.watch ?? true
   let watcher: LibraryWatcher | null = null
   let closed = false
+  /** Roots being indexed now, to stop one that is removed and not to index one twice at once. */
+  const indexing = new Map<number, { stop: AbortController; done: Promise<void> }>()
 
   const embedder = async (): Promise<Embedder | undefined> => (ctx.hasEmbedder ? ctx.embedder() : undefined)
 
@@ -55,6 +58,17 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
   }
 
   async function runIndex(root: Root): Promise<void> {
+    if (indexing.has(root.id)) return
+    const stop = new AbortController()
+    const done = indexOnce(root, stop.signal).finally(() => indexing.delete(root.id))
+    indexing.set(root.id, { stop, done })
+    await done
+    if (closed || stop.signal.aborted) return
+    changed()
+    await rewatch()
+  }
+
+  async function indexOnce(root: Root, stop: AbortSignal): Promise<void> {
     let model: Embedder | undefined
     try {
       model = await embedder()
@@ -62,11 +76,12 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       // Index anyway (thumbnails, EXIF): photos get features once a backbone loads.
       console.error(`lookalike: no image model, indexing ${root.path} without features:`, (err as Error).message)
     }
+    if (closed || stop.aborted) return
     await jobs.adopt('index', (signal, onProgress) =>
       indexRoot(ctx.db, root.id, {
         thumbnailDir: ctx.thumbnailDir,
         embedder: model,
-        signal,
+        signal: AbortSignal.any([signal, stop]),
         onProgress,
         onPhotosWritten: (photos) => {
           feed.onPhotosWritten(photos)
@@ -74,8 +89,14 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
         },
       }),
     )
-    changed()
-    await rewatch()
+  }
+
+  /** Index jobs whose process died (a crash, a kill): they carry on where they stopped. */
+  function interruptedRoots(): Root[] {
+    const byPath = new Map(roots.listRoots(ctx.db).map((r) => [r.path, r]))
+    return unfinishedJobs(ctx.db, 'index')
+      .filter((job) => !processAlive(job.params.pid))
+      .flatMap((job) => byPath.get(String(job.params.root)) ?? [])
   }
 
   return {
@@ -87,17 +108,34 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       return root
     },
     async removeRoot(id) {
+      const running = indexing.get(id)
+      if (running) {
+        running.stop.abort()
+        await running.done
+      }
       roots.removeRoot(ctx.db, id)
       changed()
       await rewatch()
     },
     async start() {
+      for (const root of interruptedRoots()) void runIndex(root)
       await rewatch()
     },
     async close() {
       closed = true
+      for (const { stop } of indexing.values()) stop.abort()
       await watcher?.close()
       watcher = null
     },
+  }
+}
+
+function processAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || pid === process.pid) return pid === process.pid
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
