@@ -4,6 +4,7 @@
 import type * as tfType from '@tensorflow/tfjs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import type { FusedBackbone } from './fused-backbone.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -100,8 +101,7 @@ export function scalePixels(inputs: readonly Uint8Array[], size: number, range: 
  */
 export async function extractFeatures(
   tf: Tf,
-  model: tfType.LayersModel,
-  dims: readonly number[],
+  backbone: FusedBackbone,
   spec: BackboneSpec,
   inputs: readonly Uint8Array[],
   size: number,
@@ -109,9 +109,9 @@ export async function extractFeatures(
   if (inputs.length === 0) return []
   const x = scalePixels(inputs, size, spec.range)
   const features = tf.tidy(() => {
-    const pooled = model.predict(tf.tensor4d(x, [inputs.length, size, size, 3])) as tfType.Tensor2D
-    const blocks = spec.blockL2 && dims.length > 1 ? tf.split(pooled, dims as number[], 1).map((b) => unit(tf, b as tfType.Tensor2D)) : [pooled]
-    return unit(tf, blocks.length === 1 ? blocks[0] : tf.concat(blocks, 1))
+    const blocks = backbone.pooled(tf.tensor4d(x, [inputs.length, size, size, 3]))
+    const parts = spec.blockL2 && blocks.length > 1 ? blocks.map((b) => unit(tf, b)) : blocks
+    return unit(tf, parts.length === 1 ? parts[0] : (tf.concat(parts, 1) as tfType.Tensor2D))
   })
   try {
     const flat = (await features.data()) as Float32Array
