@@ -56,6 +56,16 @@ function openSocket(url: string, headers: Record<string, string> = {}): Promise<
   })
 }
 
+/** The event socket opens on its own time: change an album's name until an event has arrived. */
+async function pokeUntilEvent(api: { renameAlbum(input: { id: number; name: string }): Promise<unknown> }, albumId: number, events: unknown[], ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  for (let n = 0; events.length === 0; n++) {
+    if (Date.now() > end) throw new Error('no event arrived')
+    await api.renameAlbum({ id: albumId, name: `poke ${albumId} ${n}` })
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
@@ -255,8 +265,30 @@ describe('web mode server', () => {
     expect(thumb.searchParams.get('token')).toBe(server.token)
     expect((await request(server, thumb.pathname + thumb.search)).status).toBe(200)
 
-    await until(() => events.some((e) => e.type === 'library-changed'))
+    await pokeUntilEvent(client, album.id, events)
+    expect(events.every((e) => e.type === 'library-changed')).toBe(true)
     stop()
     client.close()
+  })
+
+  it('web client: reconnects its event socket after the server comes back, and asks for a refresh', async () => {
+    const first = await startServer({ service, port: 0, webDir })
+    const client = createWebApi(first.origin, first.token, { WebSocket: WebSocket as never, reconnectMs: 50 })
+    const events: LibraryEvent[] = []
+    client.onEvent((e) => events.push(e))
+    const album = await client.createAlbum({ name: 'Before restart' })
+    await pokeUntilEvent(client, album.id, events)
+    await first.close()
+    const second = await startServer({ service, port: first.port, token: first.token, webDir })
+    try {
+      const seen = events.length
+      await until(() => events.length > seen) // the refresh hint after reconnecting
+      expect(events[seen]).toEqual({ type: 'library-changed' })
+      await client.renameAlbum({ id: album.id, name: 'After restart' })
+      await until(() => events.length > seen + 1)
+    } finally {
+      client.close()
+      await second.close()
+    }
   })
 })

@@ -64,6 +64,7 @@ export function createWebApi(baseUrl: string, token: string, options: WebApiOpti
 
   function connect() {
     if (closed || socket || listeners.size === 0) return
+    if (!Socket) throw new Error('createWebApi: no WebSocket in this environment; pass options.WebSocket (e.g. the ws package)')
     const ws = new Socket(`${base.replace(/^http/, 'ws')}/events?token=${encodeURIComponent(token)}`)
     socket = ws
     ws.onopen = () => {
