@@ -79,7 +79,10 @@ describe('lookup-table search', () => {
       // residual codebooks: block m's scores shrink like 0.4^m
       const table = randomTable(M, 256, 40 + q).map((v, i) => v * 0.4 ** Math.floor(i / 256))
       for (let l = 1; l <= M; l++) {
-        for (const k of [1, 10, 200]) expect(plain(searchCodes(matrix, table, { blocks: l, k }))).toEqual(naive(rows, table, 256, l, k))
+        for (const k of [1, 10, 200]) {
+          expect(plain(searchCodes(matrix, table, { blocks: l, k }))).toEqual(naive(rows, table, 256, l, k))
+          expect(plain(searchCodes(matrix, table, { blocks: l, k, filter: { rootId: 2 } }))).toEqual(naive(rows, table, 256, l, k, (r) => r.rootId === 2))
+        }
       }
     }
   })

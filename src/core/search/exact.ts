@@ -86,7 +86,7 @@ export function exactSearch(
     }
     if (minNorm === Infinity || !(queryNorm > 0)) outside = Math.max(outside, 0)
     if (result.scores[k - 1] >= outside) return { ...result, shortlist: shortlist.ids.length }
-    size *= GROWTH
+    size = Math.min(size * GROWTH, matrix.size)
   }
 }
 

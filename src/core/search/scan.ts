@@ -59,16 +59,25 @@ export function searchByCosine(matrix: CodeMatrix, table: Float32Array, norms: F
   return top.result()
 }
 
-/** Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks; divided by `norms` when given. */
+/**
+ * Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks, pruned after
+ * the first block like the unrolled kernels; divided by `norms` when given (no pruning then).
+ */
 function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK, norms?: Float32Array): void {
+  const rest = norms ? 0 : restBound(t, l)
   let thr = top.threshold
+  let cut = norms ? -Infinity : cutoff(thr, rest)
   for (let i = 0; i < n; i++) {
     const row = rows ? rows[i] : i
     const o = row * stride
-    let s = 0
-    for (let m = 0; m < l; m++) s += t[m * K + codes[o + m]]
+    let s = t[codes[o]]
+    if (s < cut) continue
+    for (let m = 1; m < l; m++) s += t[m * K + codes[o + m]]
     if (norms) s = norms[row] > 0 ? s / norms[row] : 0
-    if (s >= thr) thr = top.offer(s, ids[row])
+    if (s >= thr) {
+      thr = top.offer(s, ids[row])
+      if (!norms) cut = cutoff(thr, rest)
+    }
   }
 }
 
