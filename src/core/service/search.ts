@@ -1,7 +1,8 @@
 // "Photos like this one": the active model's codes of every photo in one CodeMatrix (D), the
 // query's float embedding from its cached feature (C's model.embed), a lookup table per query,
 // and either the code scan at l = bits / 8 blocks or the exact re-rank by cosine of float
-// embeddings (computed from cached features on first use and kept in memory).
+// embeddings. Those are computed from cached features only for the photos a query shortlists
+// (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer } from '../../shared/types.ts'
 import type { DpqModel } from '../dpq/model.ts'
@@ -37,11 +38,14 @@ export interface ContractFilter {
   to?: number
 }
 
+/** Float embeddings kept for exact mode (256 floats each: 100k ≈ 100 MB). */
+const EMBEDDING_CACHE = 100_000
+
 export class LibrarySearch {
   private active: SearchModel | null = null
   private matrix: CodeMatrix | null = null
-  /** Photo id → float embedding x, for exact mode; built on the first exact query. */
-  private embeddings: Map<number, Float32Array> | null = null
+  /** Photo id → float embedding x, for exact mode: filled per shortlist, bounded by EMBEDDING_CACHE. */
+  private embeddings = new Map<number, Float32Array>()
 
   constructor(
     private readonly db: Db,
@@ -59,7 +63,7 @@ export class LibrarySearch {
   /** (Re)loads the active model and the codes of every photo: at start and after a retrain. */
   reload(): void {
     this.active = this.codes.activeModel(this.db)
-    this.embeddings = null
+    this.embeddings.clear()
     if (!this.active) {
       this.matrix = null
       return
@@ -83,7 +87,7 @@ export class LibrarySearch {
       const photo = code ? photoAttrs(this.db, id) : null
       if (!code || !photo) continue
       this.matrix.set(id, code, photo)
-      this.embeddings?.delete(id)
+      this.embeddings.delete(id)
       changed++
     }
     return changed
@@ -96,7 +100,7 @@ export class LibrarySearch {
     const gone = [...this.matrix.ids.subarray(0, this.matrix.size)].filter((id) => !ok.has(id))
     for (const id of gone) {
       this.matrix.remove(id)
-      this.embeddings?.delete(id)
+      this.embeddings.delete(id)
     }
     return gone.length
   }
@@ -143,7 +147,6 @@ export class LibrarySearch {
     if (picked.length === 0) return out
     const settings: Precision[] = [...Array.from({ length: model.M }, (_, m) => ((m + 1) * 8) as Precision), 'exact']
     for (const precision of settings) {
-      if (precision === 'exact') this.exactEmbeddings() // built once, not part of a query's time
       const times = picked.map(({ id, query }) => this.rank(query, precision, k, undefined, id).ms)
       out.set(precision, median(times))
     }
@@ -159,27 +162,38 @@ export class LibrarySearch {
     const { model, matrix } = this.ready()
     const blocks = precision === 'exact' ? model.M : precision / 8
     if (blocks > model.M) throw new ApiError('bad-request', `The active model has ${model.M * 8}-bit codes; ${precision} bits is more than it has`)
-    const embeddings = precision === 'exact' ? this.exactEmbeddings() : null
     const started = performance.now()
     const table = lookupTable(query, model.codebooks, model.M, model.K, model.D)
-    const found =
-      embeddings === null
-        ? searchCodes(matrix, table, { blocks, k, filter, excludeId })
-        : exactSearch(matrix, table, query, (id) => embeddings.get(id) ?? zero(model.D), { k, filter, excludeId, model })
+    let found
+    if (precision !== 'exact') found = searchCodes(matrix, table, { blocks, k, filter, excludeId })
+    else {
+      // Embed the likely shortlist in one batch; a photo the re-rank reaches beyond it is embedded alone.
+      this.embedPhotos(searchCodes(matrix, table, { blocks: model.M, k: Math.max(8 * k, 64), filter, excludeId }).ids)
+      found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)) ?? zero(model.D), { k, filter, excludeId, model })
+    }
     const ms = performance.now() - started
     const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
     return { precision, results, ms }
   }
 
-  private exactEmbeddings(): Map<number, Float32Array> {
-    if (this.embeddings) return this.embeddings
-    const { model, backbone, matrix } = this.ready()
-    const rows = okPhotoHashes(this.db).filter((p) => matrix.has(p.id))
-    const features = featuresFor(this.db, backbone, new Set(rows.map((r) => r.hash)))
-    const have = rows.filter((r) => features.has(r.hash))
-    const x = model.embed(have.map((r) => features.get(r.hash)!))
-    this.embeddings = new Map(have.map((r, i) => [r.id, x[i]]))
-    return this.embeddings
+  /** Float embeddings of the given photos that are not cached yet, from their cached features. */
+  private embedPhotos(ids: ArrayLike<number>): void {
+    const { model, backbone } = this.ready()
+    const wanted = new Map<string, number[]>()
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]
+      if (this.embeddings.has(id)) continue
+      const hash = photoHash(this.db, id)
+      if (hash) wanted.set(hash, [...(wanted.get(hash) ?? []), id])
+    }
+    if (wanted.size === 0) return
+    const features = featuresFor(this.db, backbone, wanted.keys())
+    const hashes = [...features.keys()]
+    if (this.embeddings.size + hashes.length > EMBEDDING_CACHE) this.embeddings.clear()
+    const x = model.embed(hashes.map((h) => features.get(h)!))
+    hashes.forEach((h, i) => {
+      for (const id of wanted.get(h)!) this.embeddings.set(id, x[i])
+    })
   }
 
   private searchFilter(filter: ContractFilter | undefined): SearchFilter | undefined {
