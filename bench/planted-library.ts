@@ -100,6 +100,10 @@ const sameRows = JSON.stringify(fullRows.prepare('SELECT rel_path, status, hash,
   JSON.stringify(check.prepare('SELECT rel_path, status, hash, error FROM photos ORDER BY rel_path').all())
 fullRows.close()
 const jobs = check.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all()
+// With --embed: every ok photo's content has its feature (rows and features commit together).
+const missingFeatures = (check
+  .prepare("SELECT COUNT(DISTINCT hash) AS n FROM photos p WHERE status = 'ok' AND NOT EXISTS (SELECT 1 FROM features f WHERE f.hash = p.hash)")
+  .get() as { n: number }).n
 check.close()
 
 console.log(
@@ -119,6 +123,7 @@ console.log(
       duplicate_rows: rows.n - rows.distinctPaths,
       same_rows_as_uninterrupted_run: sameRows,
       integrity_check: integrity,
+      ...(values.embed ? { photos_without_feature: missingFeatures } : {}),
       jobs,
     },
   }),

@@ -14,30 +14,44 @@ function looksLikeText(head: Buffer): boolean {
   return printable / head.length > 0.95
 }
 
-async function pixelSize(file: Buffer): Promise<string | null> {
+/** The header alone: format and claimed size, or null when it cannot be parsed at all. */
+async function header(file: Buffer): Promise<{ format?: string; width?: number; height?: number } | null> {
   try {
-    const meta = await sharp(file, { limitInputPixels: false }).metadata()
-    return meta.width && meta.height ? `${meta.width}×${meta.height} px` : null
+    return await sharp(file, { limitInputPixels: false }).metadata()
   } catch {
     return null
   }
 }
 
-/** The reason for a decode failure of these bytes. */
+/**
+ * The reason for a decode failure of these bytes. Decided from the bytes themselves, not from
+ * libvips' message: that is technical and, under concurrent decodes, not even stable.
+ */
 export async function decodeFailure(err: unknown, file: Buffer): Promise<string> {
+  const meta = await header(file)
+  if (meta?.width && meta.height && meta.width * meta.height > MAX_INPUT_PIXELS) {
+    return `image too large (${meta.width}×${meta.height} px; limit ${MAX_INPUT_PIXELS / 1_000_000} MP)`
+  }
   const message = err instanceof Error ? err.message : String(err)
-  if (/exceeds pixel limit/i.test(message)) {
-    const size = await pixelSize(file)
-    return `image too large (${size ? `${size}; ` : ''}limit ${MAX_INPUT_PIXELS / 1_000_000} MP)`
+  if (!meta?.format || /unsupported image format/i.test(message)) {
+    if (looksLikeText(file.subarray(0, 512))) return 'not an image (looks like text)'
+    if (!meta && !imageSignature(file)) return 'not an image (unrecognised format)'
   }
-  if (/unsupported image format/i.test(message)) {
-    return looksLikeText(file.subarray(0, 512)) ? 'not an image (looks like text)' : 'not an image (unrecognised format)'
-  }
-  // libvips repeats its warnings; the first line says it. Under concurrent decodes its message
-  // can be lost ("Unknown error"), so a missing end marker is looked for directly.
-  const first = message.split('\n')[0].replace(/^Input (buffer|file) has corrupt header: /, '').replace(/^Vips\w+: /, '')
-  if (endsEarly(file)) return 'truncated or corrupt image: file ends early (truncated)'
-  return `truncated or corrupt image: ${/^unknown error$/i.test(first) ? 'unreadable image data' : first}`
+  return `truncated or corrupt image: ${endsEarly(file) ? 'file ends early' : 'damaged image data'}`
+}
+
+/** Starts like an image file (JPEG, PNG, GIF, WebP, TIFF, AVIF/HEIF), even if what follows is damaged. */
+function imageSignature(file: Buffer): boolean {
+  const ascii = (from: number, to: number) => file.subarray(from, to).toString('latin1')
+  return (
+    (file[0] === 0xff && file[1] === 0xd8) ||
+    ascii(1, 4) === 'PNG' ||
+    ascii(0, 4) === 'GIF8' ||
+    (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') ||
+    ascii(0, 4) === 'II*\0' ||
+    ascii(0, 4) === 'MM\0*' ||
+    ascii(4, 8) === 'ftyp'
+  )
 }
 
 /** A JPEG without its end-of-image marker, or a PNG without IEND: the file was cut short. */
