@@ -6,6 +6,7 @@
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer } from '../../shared/types.ts'
 import type { DpqModel } from '../dpq/model.ts'
+import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
 import { exactSearch } from '../search/exact.ts'
 import type { SearchFilter } from '../search/filter.ts'
@@ -169,31 +170,42 @@ export class LibrarySearch {
     else {
       // Embed the likely shortlist in one batch; a photo the re-rank reaches beyond it is embedded alone.
       this.embedPhotos(searchCodes(matrix, table, { blocks: model.M, k: Math.max(8 * k, 64), filter, excludeId }).ids)
-      found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)) ?? zero(model.D), { k, filter, excludeId, model })
+      found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)!), { k, filter, excludeId, model })
     }
     const ms = performance.now() - started
     const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
     return { precision, results, ms }
   }
 
-  /** Float embeddings of the given photos that are not cached yet, from their cached features. */
+  /**
+   * Caches the float embeddings of the given photos, from their cached features. A photo without
+   * one (its feature is from an older backbone, say) gets its code's reconstruction instead, so
+   * exact mode ranks it as its codes do rather than failing.
+   */
   private embedPhotos(ids: ArrayLike<number>): void {
-    const { model, backbone } = this.ready()
+    const { model, backbone, matrix } = this.ready()
     const wanted = new Map<string, number[]>()
+    const missing: number[] = []
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]
       if (this.embeddings.has(id)) continue
       const hash = photoHash(this.db, id)
       if (hash) wanted.set(hash, [...(wanted.get(hash) ?? []), id])
+      else missing.push(id)
     }
-    if (wanted.size === 0) return
+    if (wanted.size === 0 && missing.length === 0) return
+    if (this.embeddings.size + ids.length > EMBEDDING_CACHE) this.embeddings.clear()
     const features = featuresFor(this.db, backbone, wanted.keys())
     const hashes = [...features.keys()]
-    if (this.embeddings.size + hashes.length > EMBEDDING_CACHE) this.embeddings.clear()
     const x = model.embed(hashes.map((h) => features.get(h)!))
     hashes.forEach((h, i) => {
       for (const id of wanted.get(h)!) this.embeddings.set(id, x[i])
     })
+    for (const [hash, sameContent] of wanted) if (!features.has(hash)) missing.push(...sameContent)
+    for (const id of missing) {
+      const code = matrix.codeOf(id)
+      this.embeddings.set(id, code ? reconstruct(model, code) : zero(model.D))
+    }
   }
 
   private searchFilter(filter: ContractFilter | undefined): SearchFilter | undefined {
