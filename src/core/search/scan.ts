@@ -27,7 +27,7 @@ export function searchCodes(matrix: CodeMatrix, table: Float32Array, options: Se
   const top = new TopK(options.k, options.excludeId)
   if (isOpen(options.filter)) {
     const kernel = l <= unrolled.length ? unrolled[l - 1] : undefined
-    if (kernel) kernel(matrix.codes, matrix.ids, matrix.size, M, t, top, restBound(t, l))
+    if (kernel) scanAll(kernel, matrix, t, l, top)
     else scanRows(matrix.codes, matrix.ids, undefined, matrix.size, M, l, t, top)
   } else {
     const rows = filteredRows(matrix, options.filter!)
@@ -81,92 +81,148 @@ function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefin
   }
 }
 
-type Kernel = (codes: Uint8Array, ids: Int32Array, n: number, stride: number, t: Float32Array, top: TopK, rest: number) => void
+type Kernel = (codes: Uint8Array, row: number, n: number, stride: number, t: Float32Array, thr: number, cut: number) => number
 
-// Pruning: `rest` bounds what blocks 2…l can add (the sum of their largest table entries), so a photo
-// whose first block already scores below threshold − rest is skipped after one lookup. DPQ's blocks
-// refine residuals, so the first block carries most of the score and most photos stop there (on the
-// synthetic library: 64-bit scan of 1M photos 4–5 ms → about 2 ms; with equally sized blocks it costs
-// nothing measurable). The bound is exact, so results are unchanged.
+// Each kernel scans rows from `row` on and writes the photos that reach `thr` to the candidate buffer,
+// returning how many; it stops early when the buffer is full. Keeping the heap call out of the inner
+// loop lets V8 keep the loop's variables in registers (measured: 1M photos, 64 bits 4.8 → 4.1 ms,
+// 8 bits 2.2 → 1.4 ms).
+//
+// Pruning: `cut` = thr − (the most blocks 2…l can add: the sum of their largest table entries), so a
+// photo whose first block scores below it is skipped after one lookup. DPQ's blocks refine residuals,
+// so the first block carries most of the score and most photos stop there (synthetic library: 64-bit
+// scan 4–5 ms → 2–3 ms; with equal-sized blocks it costs nothing measurable). The bound is exact, so
+// results are unchanged.
+
+const CANDIDATES = 256
+const candidateScores = new Float64Array(CANDIDATES)
+const candidateRows = new Int32Array(CANDIDATES)
+
+/** Runs a kernel over every row, feeding its candidates to the heap between chunks. */
+function scanAll(kernel: Kernel, matrix: CodeMatrix, t: Float32Array, l: number, top: TopK): void {
+  const n = matrix.size
+  const rest = restBound(t, l)
+  let row = 0
+  while (row < n) {
+    const thr = top.threshold
+    const found = kernel(matrix.codes, row, n, matrix.blocks, t, thr, cutoff(thr, rest))
+    const ids = matrix.ids
+    for (let i = 0; i < found; i++) top.offer(candidateScores[i], ids[candidateRows[i]])
+    row = found === CANDIDATES ? candidateRows[CANDIDATES - 1] + 1 : n
+  }
+}
 
 // prettier-ignore
 const unrolled: Kernel[] = [
-  (c, ids, n, stride, t, top) => {
-    let thr = top.threshold
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const s = t[c[o]]
-      if (s >= thr) thr = top.offer(s, ids[r])
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
-  (c, ids, n, stride, t, top, rest) => {
-    let thr = top.threshold
-    let cut = cutoff(thr, rest)
-    for (let r = 0, o = 0; r < n; r++, o += stride) {
+  (c, row, n, stride, t, thr, cut) => {
+    let found = 0
+    for (let o = row * stride; row < n; row++, o += stride) {
       const first = t[c[o]]
       if (first < cut) continue
       const s = first + t[256 + c[o + 1]] + t[512 + c[o + 2]] + t[768 + c[o + 3]] + t[1024 + c[o + 4]] + t[1280 + c[o + 5]] + t[1536 + c[o + 6]] + t[1792 + c[o + 7]]
-      if (s >= thr) cut = cutoff((thr = top.offer(s, ids[r])), rest)
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) break
+      }
     }
+    return found
   },
 ]
 
