@@ -238,7 +238,8 @@ async function prepare(db: Db, rootPath: string, file: ScannedFile, options: Ind
   // Same content already indexed (a duplicate, or this file before a move): reuse what we know.
   const twin = photosWithHash(db, hash)[0]
   if (twin && hasThumbnail(options.thumbnailDir, hash) && (!backbone || hasFeature(db, hash, backbone))) {
-    return { relPath, facts: { ...twin, size: bytes.length, mtimeMs: file.mtimeMs, status: 'ok', error: null } }
+    const { width, height, takenAt, camera, orientation } = twin
+    return { relPath, facts: { size: bytes.length, mtimeMs: file.mtimeMs, hash, width, height, takenAt, camera, orientation, status: 'ok', error: null } }
   }
   try {
     const [decoded, exif] = await Promise.all([decodePhoto(bytes), readExif(bytes)])
@@ -280,6 +281,11 @@ async function embed(db: Db, items: Prepared[], embedder: Embedder | undefined):
   return features
 }
 
+/** A photo whose file is gone while its root is still there: this content has moved. */
+function movedAway(photo: { root: string; file: string }): boolean {
+  return existsSync(photo.root) && !existsSync(photo.file)
+}
+
 async function writeBatch(
   db: Db,
   rootId: number,
@@ -297,7 +303,7 @@ async function writeBatch(
     for (const item of items) {
       const { facts, relPath } = item
       if (facts.status === 'ok' && facts.hash) {
-        const movedFrom = knownFile(db, rootId, relPath) ? undefined : photosWithHash(db, facts.hash).find((p) => !existsSync(p.file))
+        const movedFrom = knownFile(db, rootId, relPath) ? undefined : photosWithHash(db, facts.hash).find(movedAway)
         let id: number
         if (movedFrom) {
           movePhoto(db, movedFrom.id, rootId, relPath, facts)

@@ -192,7 +192,7 @@ export function movePhoto(db: Db, id: number, rootId: number, relPath: string, f
 }
 
 /** Ok photos with this content, with their absolute file paths (to tell moved-away ones from duplicates). */
-export function photosWithHash(db: Db, hash: string): (PhotoFacts & { id: number; file: string })[] {
+export function photosWithHash(db: Db, hash: string): (PhotoFacts & { id: number; root: string; file: string })[] {
   return db
     .prepare<[string], PhotoFacts & { id: number; file: string; root: string; relPath: string }>(
       `SELECT p.id, r.path AS root, p.rel_path AS relPath, p.size, p.mtime_ms AS mtimeMs, p.hash, p.width, p.height,
@@ -200,7 +200,7 @@ export function photosWithHash(db: Db, hash: string): (PhotoFacts & { id: number
        FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.hash = ? AND p.status = 'ok' ORDER BY p.id`,
     )
     .all(hash)
-    .map(({ root, relPath, ...rest }) => ({ ...rest, file: join(root, relPath) }))
+    .map(({ relPath, ...rest }) => ({ ...rest, file: join(rest.root, relPath) }))
 }
 
 export function deletePhotos(db: Db, ids: readonly number[]): void {
