@@ -176,6 +176,14 @@ describe('indexing a folder', () => {
     expect(photoCounts(db)).toEqual({ ok: 39, failed: 0, pending: 0 })
   })
 
+  it('lets two runs on the same root take turns instead of doing the work twice', async () => {
+    const { photos, db, thumbnailDir } = library()
+    await makePhotos(photos, { groups: 2, perGroup: 10 })
+    const [a, b] = await Promise.all([indexRoot(db, photos, { thumbnailDir }), indexRoot(db, photos, { thumbnailDir, recordJob: false })])
+    expect(a).toMatchObject({ indexed: 20, skipped: 0 })
+    expect(b).toMatchObject({ indexed: 0, skipped: 20 })
+  })
+
   it('can be cancelled, and a later run finishes the job', async () => {
     const { photos, db, thumbnailDir } = library()
     await makePhotos(photos, { groups: 4, perGroup: 10 })

@@ -66,9 +66,29 @@ const DECODE_CONCURRENCY = 4
 /** Files are read whole (one read serves hash, EXIF and decode); nothing this big is a photo. */
 const MAX_FILE_BYTES = 1024 * 2 ** 20
 
-/** Indexes one root (a root id, or a folder that becomes a root if it is not one yet). */
+/** Runs in flight per library and root: a second run of the same root waits for the first. */
+const inFlight = new WeakMap<Db, Map<number, Promise<unknown>>>()
+
+/**
+ * Indexes one root (a root id, or a folder that becomes a root if it is not one yet). Runs on the
+ * same root in one process (a job and the watcher's reconcile, say) take turns; the later one
+ * then finds little left to do.
+ */
 export async function indexRoot(db: Db, root: string | number, options: IndexOptions): Promise<IndexSummary> {
   const { id: rootId, path: rootPath } = typeof root === 'number' ? getRoot(db, root) : addRoot(db, root)
+  const runs = inFlight.get(db) ?? new Map<number, Promise<unknown>>()
+  inFlight.set(db, runs)
+  const before = runs.get(rootId) ?? Promise.resolve()
+  const run = before.catch(() => {}).then(() => indexRootNow(db, rootId, rootPath, options))
+  runs.set(rootId, run)
+  try {
+    return await run
+  } finally {
+    if (runs.get(rootId) === run) runs.delete(rootId)
+  }
+}
+
+async function indexRootNow(db: Db, rootId: number, rootPath: string, options: IndexOptions): Promise<IndexSummary> {
   const work = (job: JobContext | null) => indexScan(db, rootId, rootPath, options, job)
   if (options.recordJob === false) return work(null)
   const params = { root: rootPath, pid: process.pid }
