@@ -1,7 +1,7 @@
 // The app as a person uses it, in Debian's Chromium against web mode on a fixture library:
 // add folder → grid fills → click photo → similar results → move slider → albums → retrain →
 // results change. Each step leaves a screenshot in test-results/.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,6 +28,8 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-e2e-'))
     buildWebRenderer()
     photos = await makePhotos(join(dir, 'photos'), { groups: GROUPS, perGroup: PER_GROUP, size: 160 })
+    // One file that is not an image: it must show up in the failures list with a reason.
+    writeFileSync(join(dir, 'photos', 'broken.jpg'), Buffer.from('this is not a JPEG at all'))
     served = await serve(join(dir, 'library.sqlite'))
     const url = new URL(served.url)
     api = createWebApi(url.origin, url.searchParams.get('token')!)
@@ -66,7 +68,13 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await page.locator('[data-testid="empty-library"] [data-testid="folder-path"]').fill(join(dir, 'photos'))
     await page.locator('[data-testid="empty-library"] [data-testid="add-folder"]').click()
     await expect.poll(() => tiles().count(), { timeout: 180_000, interval: 500 }).toBe(GROUPS * PER_GROUP)
-    await expect.poll(() => page.locator('[data-testid="index-progress"]').count(), { timeout: 60_000 }).toBe(0)
+    // The unreadable file is listed with a reason, not silently dropped.
+    const failures = page.locator('[data-testid="failures-toggle"]')
+    await expect.poll(() => failures.textContent(), { timeout: 60_000 }).toMatch(/1 file could not be read/)
+    await failures.click()
+    await expect.poll(() => page.locator('[data-testid="failures"] li').textContent()).toMatch(/broken\.jpg.+\S/)
+    await screenshot(page, '02-grid-and-failures')
+    await failures.click()
     // Sorting by name puts each group's photos together: group-0/… then group-1/…
     await page.locator('[data-testid="sort"]').selectOption('name')
     await expect.poll(() => tiles().first().getAttribute('title')).toBe('photo-000.jpg')
@@ -159,7 +167,7 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
 
   it('retrains with a live loss chart and a before/after summary', async () => {
     await page.locator('[data-testid="all-photos"]').click()
-    await expect.poll(() => tiles().count()).toBe(GROUPS * PER_GROUP)
+    await expect.poll(() => page.locator('[data-testid="view-count"]').textContent()).toBe(`${GROUPS * PER_GROUP} photos`)
     await page.locator('[data-testid="retrain"]').click()
     const dialog = page.locator('[data-testid="retrain-panel"]')
     await expect.poll(() => dialog.isVisible()).toBe(true)
@@ -179,6 +187,23 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     expect(after).not.toEqual(before)
     expect(await precisionAtN(queryId, 5)).toBeGreaterThanOrEqual(0.6)
     await screenshot(page, '07-similar-after-retrain')
+  })
+
+  it('searches by an image dropped onto the window', async () => {
+    const dropped = photos.find((p) => p.group === 2)!
+    const base64 = readFileSync(dropped.path).toString('base64')
+    await page.evaluate((base64) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))
+      const transfer = new DataTransfer()
+      transfer.items.add(new File([bytes], 'from-elsewhere.jpg', { type: 'image/jpeg' }))
+      window.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, cancelable: true }))
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, cancelable: true }))
+    }, base64)
+    await expect.poll(() => panel().getAttribute('data-query')).toBe('image')
+    await expect.poll(() => panel().getAttribute('data-state'), { timeout: 60_000 }).toBe('ready')
+    const ids = (await resultIds()).slice(0, 5)
+    expect(ids.filter((id) => groupOf.get(id) === 2).length).toBeGreaterThanOrEqual(3)
+    await screenshot(page, '08-dropped-image')
     expect(pageErrors).toEqual([])
   })
 })
