@@ -1,0 +1,136 @@
+// The renderer's pure parts: grid arithmetic (what is on screen at 100,000 photos), selection, folder tree, loss chart, retrain rule, lazy pages.
+import { describe, expect, it } from 'vitest'
+import { gridGeometry, moveFocus, scrollToReveal, visibleRange } from './grid.ts'
+import { clickSelect, emptySelection } from './selection.ts'
+import { folderTree } from './folders.ts'
+import { lossSeries } from './lossChart.ts'
+import { canRetrain, retrainHint } from './albums.ts'
+import { PhotoPages, PAGE } from './pages.ts'
+import type { PhotoSummary } from '../../../shared/types.ts'
+
+describe('virtual grid', () => {
+  const g = gridGeometry(100_000, 1000, 148, 6)
+
+  it('fills the width with whole tiles', () => {
+    expect(g.columns).toBe(6)
+    expect(g.columns * g.pitch + 6).toBeLessThanOrEqual(1000)
+    expect(g.rows).toBe(Math.ceil(100_000 / 6))
+  })
+
+  it('renders only the rows on screen, wherever the scroll is', () => {
+    for (const scrollTop of [0, 12_345, g.height - 800]) {
+      const r = visibleRange(g, 100_000, scrollTop, 800)
+      expect(r.end - r.start).toBeLessThanOrEqual(g.columns * (Math.ceil(800 / g.pitch) + 5))
+      expect(r.start).toBeLessThanOrEqual(Math.floor(scrollTop / g.pitch) * g.columns)
+    }
+    expect(visibleRange(g, 100_000, g.height - 800, 800).end).toBe(100_000)
+  })
+
+  it('scrolls just enough to reveal the focused photo', () => {
+    expect(scrollToReveal(g, 0, 0, 800)).toBeNull()
+    expect(scrollToReveal(g, 6 * 100, 0, 800)).toBeGreaterThan(100 * g.pitch - 800)
+    expect(scrollToReveal(g, 0, 5000, 800)).toBe(0)
+  })
+
+  it('moves focus with the arrow keys and stops at the edges', () => {
+    expect(moveFocus(7, 'ArrowRight', 6, 20)).toBe(8)
+    expect(moveFocus(7, 'ArrowDown', 6, 20)).toBe(13)
+    expect(moveFocus(17, 'ArrowDown', 6, 20)).toBe(19)
+    expect(moveFocus(2, 'ArrowUp', 6, 20)).toBe(0)
+    expect(moveFocus(5, 'End', 6, 20)).toBe(19)
+    expect(moveFocus(5, 'x', 6, 20)).toBe(5)
+  })
+})
+
+describe('multi-select', () => {
+  const idAt = (i: number) => (i < 50 ? 1000 + i : undefined)
+
+  it('click picks one, ctrl toggles, shift extends from the anchor', () => {
+    let sel = clickSelect(emptySelection(), 3, { shift: false, toggle: false }, idAt)
+    expect([...sel.ids]).toEqual([1003])
+    sel = clickSelect(sel, 7, { shift: false, toggle: true }, idAt)
+    expect([...sel.ids].sort()).toEqual([1003, 1007])
+    sel = clickSelect(sel, 3, { shift: false, toggle: true }, idAt)
+    expect([...sel.ids]).toEqual([1007])
+    // The anchor is the last photo clicked (3), whether that click added or removed it.
+    sel = clickSelect(sel, 6, { shift: true, toggle: false }, idAt)
+    expect([...sel.ids].sort()).toEqual([1003, 1004, 1005, 1006])
+    sel = clickSelect(sel, 1, { shift: true, toggle: true }, idAt)
+    expect([...sel.ids].sort()).toEqual([1001, 1002, 1003, 1004, 1005, 1006])
+  })
+})
+
+describe('folder tree', () => {
+  it('nests folders and sums photos upwards', () => {
+    const tree = folderTree([
+      { path: '', photos: 2 },
+      { path: '2024/summer', photos: 5 },
+      { path: '2024/winter', photos: 3 },
+      { path: '2023', photos: 1 },
+    ])
+    expect(tree.photos).toBe(11)
+    expect(tree.children.map((c) => c.name)).toEqual(['2023', '2024'])
+    expect(tree.children[1]).toMatchObject({ path: '2024', photos: 8 })
+    expect(tree.children[1].children.map((c) => c.path)).toEqual(['2024/summer', '2024/winter'])
+  })
+})
+
+describe('loss chart', () => {
+  it('draws one path per loss term inside the box', () => {
+    const series = lossSeries(
+      [
+        { step: 1, loss: { semantic: 2, quantization: 1 } },
+        { step: 2, loss: { semantic: 1 } },
+        { step: 3, loss: { semantic: 0.5, quantization: 0.25 } },
+      ],
+      300,
+      100,
+    )
+    expect(series.map((s) => s.name)).toEqual(['semantic', 'quantization'])
+    expect(series[0].path.startsWith('M100.0,0.0')).toBe(true)
+    expect(series[0].path.split(' ')).toHaveLength(3)
+    expect(series[1].last).toBe(0.25)
+    expect(lossSeries([], 300, 100)).toEqual([])
+  })
+})
+
+describe('retrain rule', () => {
+  const album = (photos: number, id = photos) => ({ id, name: `a${id}`, photos })
+  it('needs two albums of five photos', () => {
+    expect(canRetrain([album(5, 1), album(4, 2)])).toBe(false)
+    expect(retrainHint([album(5, 1), album(4, 2)])).toMatch(/1 more album/)
+    expect(canRetrain([album(5, 1), album(9, 2)])).toBe(true)
+  })
+})
+
+describe('photo pages', () => {
+  const photo = (i: number): PhotoSummary => ({ id: i + 1, rootId: 1, relPath: `p${i}.jpg`, width: 1, height: 1, takenAt: i })
+
+  it('fetches each page once, on demand, and refetches on invalidate without blanking', async () => {
+    const asked: number[] = []
+    let total = 1200
+    const pages = new PhotoPages(
+      async (offset, limit) => {
+        asked.push(offset)
+        return { total, photos: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => photo(offset + i)) }
+      },
+      () => {},
+    )
+    await pages.start()
+    expect(pages.total).toBe(1200)
+    pages.ensure(0, 10)
+    pages.ensure(PAGE + 10, PAGE + 20)
+    pages.ensure(PAGE + 30, PAGE + 40)
+    await new Promise((r) => setTimeout(r, 0))
+    expect(asked).toEqual([0, PAGE])
+    expect(pages.at(PAGE + 1)?.id).toBe(PAGE + 2)
+    expect(pages.at(1100)).toBeUndefined()
+
+    total = 1300
+    pages.invalidate()
+    expect(pages.at(PAGE + 35)?.id).toBe(PAGE + 36) // the stale copy stays on screen meanwhile
+    await new Promise((r) => setTimeout(r, 0))
+    expect(pages.total).toBe(1300)
+    expect(asked.slice(2)).toEqual([PAGE])
+  })
+})
