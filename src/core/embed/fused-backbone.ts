@@ -21,6 +21,8 @@ type Step =
   | { op: 'relu6'; name: string; input: string }
 
 export interface FusedBackbone {
+  /** Activation maps of the requested layers, in order, each [batch, h, w, channels]. */
+  maps(x: tfType.Tensor4D): tfType.Tensor4D[]
   /** Global-average-pooled outputs of the requested layers, in order, each [batch, channels]. */
   pooled(x: tfType.Tensor4D): tfType.Tensor2D[]
   dispose(): void
@@ -126,25 +128,27 @@ export function fuseBackbone(tf: Tf, mobilenet: tfType.LayersModel, outputs: rea
   }
   const wanted = outputs.map((name) => producer.get(name)!)
 
-  return {
-    pooled(x: tfType.Tensor4D): tfType.Tensor2D[] {
-      return tf.tidy(() => {
-        const values = new Map<string, tfType.Tensor4D>([[inputName, x]])
-        const get = (name: string) => values.get(name)!
-        for (const step of steps) {
-          let y: tfType.Tensor4D
-          if (step.op === 'pad') y = tf.pad(get(step.input), step.padding)
-          else if (step.op === 'add') y = tf.add(get(step.inputs[0]), get(step.inputs[1]))
-          else if (step.op === 'relu6') y = tf.relu6(get(step.input))
-          else {
-            const args = { x: get(step.input), filter: step.filter, bias: step.bias, strides: step.strides, pad: step.pad, activation: step.relu6 ? ('relu6' as const) : ('linear' as const) }
-            y = step.op === 'conv' ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args)
-          }
-          values.set(step.name, y)
+  const maps = (x: tfType.Tensor4D): tfType.Tensor4D[] =>
+    tf.tidy(() => {
+      const values = new Map<string, tfType.Tensor4D>([[inputName, x]])
+      const get = (name: string) => values.get(name)!
+      for (const step of steps) {
+        let y: tfType.Tensor4D
+        if (step.op === 'pad') y = tf.pad(get(step.input), step.padding)
+        else if (step.op === 'add') y = tf.add(get(step.inputs[0]), get(step.inputs[1]))
+        else if (step.op === 'relu6') y = tf.relu6(get(step.input))
+        else {
+          const args = { x: get(step.input), filter: step.filter, bias: step.bias, strides: step.strides, pad: step.pad, activation: step.relu6 ? ('relu6' as const) : ('linear' as const) }
+          y = step.op === 'conv' ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args)
         }
-        return wanted.map((name) => tf.mean(values.get(name)!, [1, 2]) as tfType.Tensor2D)
-      })
-    },
+        values.set(step.name, y)
+      }
+      return wanted.map((name) => values.get(name)!)
+    })
+
+  return {
+    maps,
+    pooled: (x) => tf.tidy(() => maps(x).map((m) => tf.mean(m, [1, 2]) as tfType.Tensor2D)),
     dispose() {
       tf.dispose(owned)
     },
