@@ -93,6 +93,14 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       await ctx.close()
     },
   }
+  // A long-running app (desktop, web mode) loads the backbone now, so the status bar can name
+  // its backend and the first folder indexes without waiting; one-shot commands load it on demand.
+  if ((options.watch ?? true) && ctx.hasEmbedder) {
+    ctx.embedder().then(
+      () => !closed && ctx.events.emit({ type: 'library-changed' }),
+      (err: unknown) => console.error('lookalike: the image model did not load:', err instanceof Error ? err.message : err),
+    )
+  }
   // Photos indexed by the CLI (or before a crash) may still lack codes: catch up in the background.
   codes.settled()
   await indexing.start()

@@ -6,6 +6,7 @@
 import { activeModel as modelInfo } from '../library/status.ts'
 import { activeModel, ensureCodes, libraryBackbone } from '../dpq/store.ts'
 import { backboneId } from '../embed/embedder.ts'
+import { featureCounts } from '../store/features.ts'
 import type { ModelInfo } from '../../shared/types.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
@@ -56,6 +57,7 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
       return
     }
     if (!usable) {
+      if (!featureCounts(ctx.db).some((f) => f.backbone === id && f.count > 0)) return // nothing to train on yet
       await jobs.start('encode', { reason: 'first model' }, (job, signal) =>
         ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
       ).done

@@ -59,8 +59,11 @@ export function createContext(options: ServiceOptions): ServiceContext {
       return loaded?.backend ?? (setting === null ? 'none' : 'not loaded')
     },
     async close() {
-      // Only an embedder we created is ours to close.
-      if (loaded && setting === 'auto') await loaded.close()
+      // Only an embedder we created is ours to close; one still loading is closed once it is up.
+      if (setting === 'auto' && loading) {
+        const embedder = await loading.catch(() => null)
+        await embedder?.close()
+      }
       db.close()
     },
   }
