@@ -266,6 +266,31 @@ describe('service start-up', () => {
     }
   })
 
+  it('cancelJob stops an index job; the photos written so far stay, cancelling an ended job changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-cancel-'))
+    const service = await createService({ dbFile: join(dir, 'lib.sqlite'), embedder: null, watch: false })
+    try {
+      const made = await makePhotos(join(dir, 'photos'), { groups: 2, perGroup: 20, size: 64 })
+      const events: LibraryEvent[] = []
+      service.onEvent((e) => {
+        events.push(e)
+        if (e.type === 'job' && e.job.kind === 'index' && e.job.state === 'running' && events.filter((x) => x.type === 'job').length === 1) {
+          void call(service, 'cancelJob', { jobId: e.job.jobId })
+        }
+      })
+      await call(service, 'addRoot', { path: join(dir, 'photos') })
+      const job = await nextJobEnd(events, 'index', 0, 60_000)
+      expect(job.state).toBe('cancelled')
+      expect((await call(service, 'listPhotos', {})).total).toBeLessThan(made.length)
+      await call(service, 'cancelJob', { jobId: job.jobId })
+      expect((await call(service, 'status', {})).jobs.find((j) => j.jobId === job.jobId)?.state).toBe('cancelled')
+      await expect(call(service, 'cancelJob', { jobId: 4242 })).rejects.toMatchObject({ code: 'not-found' })
+    } finally {
+      await service.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('removing a folder stops its index job and forgets its photos', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lookalike-remove-'))
     const service = await createService({ dbFile: join(dir, 'lib.sqlite'), embedder: null, watch: false })

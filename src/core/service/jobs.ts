@@ -1,6 +1,5 @@
 // The service's running jobs: each one a row in the jobs table (A's runJob), an AbortController
 // for cancelJob, and a 'job' event for every progress step and for how it ended.
-import { ApiError } from '../../shared/contract.ts'
 import type { JobProgress } from '../../shared/types.ts'
 import { runJob, type JobContext } from '../jobs/run.ts'
 import type { Db } from '../store/db.ts'
@@ -105,9 +104,9 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
         cancelJob(db, jobId)
         return
       }
-      const job = getJob(db, jobId)
-      if (job.state === 'running' || job.state === 'queued') cancelJob(db, jobId)
-      else throw new ApiError('conflict', `Job ${jobId} already ended (${job.state})`)
+      // Another process's job (the CLI's) stops when it sees its row cancelled; cancelling a job
+      // that just ended is a harmless race with the Cancel button, not an error.
+      cancelJob(db, jobId)
     },
     running() {
       return [...active.values()].map((e) => e.last)
