@@ -36,8 +36,16 @@ export function filteredRows(matrix: CodeMatrix, filter: SearchFilter): Int32Arr
     }
     return Int32Array.from(rows).sort()
   }
-  const rows = new Int32Array(matrix.size)
+  // the whole library, row by row: one tight loop per kind of filter
+  const size = matrix.size
+  const rows = new Int32Array(size)
   let n = 0
-  for (let row = 0; row < matrix.size; row++) if (passes(row)) rows[n++] = row
-  return rows.slice(0, n)
+  if (filter.from === undefined && filter.to === undefined) {
+    for (let row = 0; row < size; row++) if (roots[row] === rootId) rows[n++] = row
+  } else if (rootId === undefined) {
+    for (let row = 0; row < size; row++) if (times[row] >= from && times[row] <= to) rows[n++] = row
+  } else {
+    for (let row = 0; row < size; row++) if (passes(row)) rows[n++] = row
+  }
+  return rows.subarray(0, n)
 }

@@ -61,23 +61,33 @@ export function searchByCosine(matrix: CodeMatrix, table: Float32Array, norms: F
 
 /**
  * Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks, pruned after
- * the first block like the unrolled kernels; divided by `norms` when given (no pruning then).
+ * the first block and fed to the heap in chunks like the unrolled kernels; divided by `norms` when
+ * given (no pruning then).
  */
 function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK, norms?: Float32Array): void {
   const rest = norms ? 0 : restBound(t, l)
-  let thr = top.threshold
-  let cut = norms ? -Infinity : cutoff(thr, rest)
-  for (let i = 0; i < n; i++) {
-    const row = rows ? rows[i] : i
-    const o = row * stride
-    let s = t[codes[o]]
-    if (s < cut) continue
-    for (let m = 1; m < l; m++) s += t[m * K + codes[o + m]]
-    if (norms) s = norms[row] > 0 ? s / norms[row] : 0
-    if (s >= thr) {
-      thr = top.offer(s, ids[row])
-      if (!norms) cut = cutoff(thr, rest)
+  let i = 0
+  while (i < n) {
+    const thr = top.threshold
+    const cut = norms ? -Infinity : cutoff(thr, rest)
+    let found = 0
+    for (; i < n; i++) {
+      const row = rows ? rows[i] : i
+      const o = row * stride
+      let s = t[codes[o]]
+      if (s < cut) continue
+      for (let m = 1; m < l; m++) s += t[m * K + codes[o + m]]
+      if (norms) s = norms[row] > 0 ? s / norms[row] : 0
+      if (s >= thr) {
+        candidateScores[found] = s
+        candidateRows[found] = row
+        if (++found === CANDIDATES) {
+          i++
+          break
+        }
+      }
     }
+    for (let j = 0; j < found; j++) top.offer(candidateScores[j], ids[candidateRows[j]])
   }
 }
 
