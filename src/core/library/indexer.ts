@@ -207,7 +207,12 @@ export async function processFiles(
   const batchSize = options.batchSize ?? 16
   const batches: ScannedFile[][] = []
   for (let i = 0; i < files.length; i += batchSize) batches.push(files.slice(i, i + batchSize))
-  const prepareBatch = (batch: ScannedFile[]) => mapLimit(batch, DECODE_CONCURRENCY, (file) => prepare(db, rootPath, file, options))
+  const prepareBatch = (batch: ScannedFile[]) => {
+    const prepared = mapLimit(batch, DECODE_CONCURRENCY, (file) => prepare(db, rootPath, file, options))
+    // Awaited later; until then a failure (say, the library closed under us) must not count as unhandled.
+    prepared.catch(() => {})
+    return prepared
+  }
   let next = batches.length ? prepareBatch(batches[0]) : null
   for (let i = 0; i < batches.length; i++) {
     const items = await next!
@@ -217,7 +222,7 @@ export async function processFiles(
       await writeBatch(db, rootId, rootPath, items, features, options, summary)
       afterBatch(items[items.length - 1]?.relPath ?? null)
     } catch (err) {
-      await next // let the prepared batch settle before giving up (it never rejects)
+      await next?.catch(() => {}) // let the prepared batch settle before giving up
       throw err
     }
   }
