@@ -75,6 +75,13 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await expect.poll(() => page.locator('[data-testid="failures"] li').textContent()).toMatch(/broken\.jpg.+\S/)
     await screenshot(page, '02-grid-and-failures')
     await failures.click()
+
+    // The folder tree narrows the grid to one folder.
+    await page.locator('nav .root button[aria-label="Expand"]').click()
+    await page.locator('nav button.name', { hasText: 'group-1' }).click()
+    await expect.poll(() => page.locator('[data-testid="view-count"]').textContent()).toBe(`${PER_GROUP} photos`)
+    await page.locator('[data-testid="all-photos"]').click()
+    await expect.poll(() => page.locator('[data-testid="view-count"]').textContent()).toBe(`${GROUPS * PER_GROUP} photos`)
     // Sorting by name puts each group's photos together: group-0/… then group-1/…
     await page.locator('[data-testid="sort"]').selectOption('name')
     await expect.poll(() => tiles().first().getAttribute('title')).toBe('photo-000.jpg')
@@ -111,6 +118,15 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     // Enter on the focused grid photo goes back to it.
     await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
     await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
+    await page.keyboard.press('Enter')
+    await expect.poll(() => panel().getAttribute('data-query')).toBe(String(queryId))
+    await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
+    // Arrow keys move through the grid; Enter searches from there.
+    const right = await tiles().nth(PER_GROUP + 3).getAttribute('data-photo-id')
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => panel().getAttribute('data-query')).toBe(right)
+    await page.keyboard.press('ArrowLeft')
     await page.keyboard.press('Enter')
     await expect.poll(() => panel().getAttribute('data-query')).toBe(String(queryId))
     await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
@@ -159,6 +175,22 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await makeAlbum('Red things', 0, 6)
     await makeAlbum('Blue things', PER_GROUP, 6)
     await makeAlbum('Teal things', 2 * PER_GROUP, 6)
+
+    // Rename and delete.
+    await page.locator('[data-testid="new-album"]').click()
+    await page.locator('[data-testid="album-name"]').fill('Scratch')
+    await page.keyboard.press('Enter')
+    const scratch = page.locator('[data-testid="album"]', { hasText: 'Scratch' })
+    await scratch.hover()
+    await scratch.locator('button[aria-label="Rename album"]').click()
+    await page.keyboard.press('Control+A')
+    await page.keyboard.type('Scratch pad')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('[data-testid="album"]', { hasText: 'Scratch pad' }).count()).toBe(1)
+    page.once('dialog', (dialog) => void dialog.accept())
+    await page.locator('[data-testid="album"]', { hasText: 'Scratch pad' }).hover()
+    await page.locator('[data-testid="album"]', { hasText: 'Scratch pad' }).locator('button[aria-label="Delete album"]').click()
+    await expect.poll(() => page.locator('[data-testid="album"]').count()).toBe(3)
     await page.locator('[data-testid="album"]', { hasText: 'Blue things' }).locator('button.name').click()
     await expect.poll(() => tiles().count()).toBe(6)
     await screenshot(page, '05-album-view')
