@@ -81,4 +81,30 @@ describe('indexing with the real backbone', () => {
     }
     db.close()
   })
+
+  it('stops cleanly when the backbone fails, and a rerun picks up where it stopped', async () => {
+    const photos = join(base, 'photos-2')
+    const db: Db = openDb(join(base, 'lib-2.sqlite'))
+    const thumbnailDir = join(base, 'thumbs-2')
+    await makePhotos(photos, { groups: 2, perGroup: 6 })
+    let batches = 0
+    const failing: Embedder = {
+      ...counting,
+      embed: async (inputs) => {
+        if (++batches === 2) throw new Error('backbone crashed')
+        return counting.embed(inputs)
+      },
+    }
+    await expect(indexRoot(db, photos, { thumbnailDir, embedder: failing, batchSize: 4 })).rejects.toThrow('backbone crashed')
+    const job = db.prepare('SELECT state, error FROM jobs').get()
+    expect(job).toEqual({ state: 'failed', error: 'backbone crashed' })
+    // The first batch is in, with its features; nothing of the failed batch was written.
+    expect(db.prepare("SELECT COUNT(*) AS n FROM photos WHERE status = 'ok'").get()).toEqual({ n: 4 })
+    expect(hashesWithoutFeature(db, real.backboneId)).toEqual([])
+
+    expect(await indexRoot(db, photos, { thumbnailDir, embedder: counting })).toMatchObject({ indexed: 8, skipped: 4, failed: 0 })
+    expect(hashesWithoutFeature(db, real.backboneId)).toEqual([])
+    expect(db.prepare("SELECT COUNT(*) AS n FROM photos WHERE status = 'ok'").get()).toEqual({ n: 12 })
+    db.close()
+  })
 })
