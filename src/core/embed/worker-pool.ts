@@ -13,11 +13,13 @@ export interface WorkerPoolOptions extends WorkerInit {
 
 /**
  * Where the worker's code is: the .ts source when running from source (tsx, vitest), or the
- * .js a bundler emitted beside this module (Electron build).
+ * .js a bundler emitted beside this module (Electron build: add embed-worker.ts as an entry).
  */
 export function embedWorkerUrl(): URL {
-  const ts = new URL('./embed-worker.ts', import.meta.url)
-  return existsSync(fileURLToPath(ts)) ? ts : new URL('./embed-worker.js', import.meta.url)
+  // Not written as `new URL('./x', import.meta.url)`: Vite would copy the .ts as a static asset.
+  const here = import.meta.url
+  const ts = new URL('embed-worker.ts', here)
+  return existsSync(fileURLToPath(ts)) ? ts : new URL('embed-worker.js', here)
 }
 
 /**
