@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CodeMatrix, type CodeRow } from '../src/core/search/code-matrix.ts'
+import { reconstructionNorms } from '../src/core/search/reconstruction.ts'
 import { searchCodes } from '../src/core/search/scan.ts'
 import { reconstruct, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
 
@@ -84,5 +85,22 @@ describe('code matrix', () => {
     expect(matrix.codes.byteLength).toBe(8_000_000)
     // ids, roots, dates and the id → row index come on top: under 30 bytes a photo all told
     expect(matrix.bytes).toBeLessThan(30_000_000)
+  })
+})
+
+describe('reconstruction norms', () => {
+  it('summing codewords and the codeword inner-product tables give the same ‖x̂‖', () => {
+    const [M, K, D, n] = [3, 16, 8, 400] // 400 codes: enough that the inner-product path is the cheaper one
+    const model = syntheticModel(M, K, D, 5)
+    const random = seededRandom(6)
+    const codes = Uint8Array.from({ length: n * M }, () => Math.floor(random() * K))
+    const bulk = new Float32Array(n)
+    reconstructionNorms(codes, M, Int32Array.from({ length: n }, (_, i) => i), model.codebooks, K, D, bulk)
+    const one = new Float32Array(n)
+    for (let row = 0; row < n; row++) reconstructionNorms(codes, M, Int32Array.of(row), model.codebooks, K, D, one)
+    for (let row = 0; row < n; row++) {
+      expect(one[row]).toBeCloseTo(Math.hypot(...reconstruct(model, codes.subarray(row * M, (row + 1) * M))), 5)
+      expect(bulk[row]).toBeCloseTo(one[row], 5)
+    }
   })
 })

@@ -3,6 +3,8 @@
 // the photo id and the attributes filters need in parallel typed arrays. Rows are added, updated in
 // place and swap-removed without reloading anything.
 
+import { reconstructionNorms } from './reconstruction.ts'
+
 /** What filters look at, per photo. */
 export interface PhotoAttrs {
   rootId: number
@@ -147,19 +149,9 @@ export class CodeMatrix {
       this.normsStale = true
     }
     if (!this.normsStale) return this.norms
-    const x = new Float64Array(D)
-    const m = this.blocks
-    for (let row = 0; row < this.count; row++) {
-      if (!Number.isNaN(this.norms[row])) continue
-      x.fill(0)
-      for (let b = 0; b < m; b++) {
-        const base = (b * K + this.codeBytes[row * m + b]) * D
-        for (let d = 0; d < D; d++) x[d] += codebooks[base + d]
-      }
-      let ss = 0
-      for (let d = 0; d < D; d++) ss += x[d] * x[d]
-      this.norms[row] = Math.sqrt(ss)
-    }
+    const stale: number[] = []
+    for (let row = 0; row < this.count; row++) if (Number.isNaN(this.norms[row])) stale.push(row)
+    reconstructionNorms(this.codeBytes, this.blocks, Int32Array.from(stale), codebooks, K, D, this.norms)
     this.normsStale = false
     return this.norms
   }
