@@ -209,6 +209,14 @@ describe('service search and retrain', () => {
     expect(answer.results).toHaveLength(5)
     const info = await call(service, 'precisionInfo', {})
     expect(info.some((i) => i.map !== null)).toBe(true)
+
+    // Restricted to an album: only its photos come back.
+    const [album] = await call(service, 'listAlbums', {})
+    const members = new Set((await call(service, 'listPhotos', { albumId: album.id })).photos.map((p) => p.id))
+    const inAlbum = await call(service, 'similar', { photoId: query, precision: 'exact', k: 20, filter: { albumId: album.id } })
+    expect(inAlbum.results.length).toBeGreaterThan(0)
+    expect(inAlbum.results.every((r) => members.has(r.id))).toBe(true)
+    await expect(call(service, 'similar', { photoId: query, filter: { albumId: 4242 } })).rejects.toMatchObject({ code: 'not-found' })
   })
 
   it('a photo dropped into a watched folder is indexed, encoded and found without a reload', async () => {
@@ -225,6 +233,14 @@ describe('service search and retrain', () => {
       void call(service, 'similar', { photoId: twinId, precision: 64, k: 30 }).then((a) => (hit = a.results.some((r) => r.id === newId)))
       return hit
     }, 'the new photo to be searchable', 30_000)
+
+    // Deleted from disk: it leaves the library and the search results.
+    rmSync(join(photosDir, 'group-2', 'new-twin.jpg'))
+    await waitFor(() => {
+      void call(service, 'similar', { photoId: twinId, precision: 64, k: 30 }).then((a) => (hit = a.results.some((r) => r.id === newId)))
+      return !hit
+    }, 'the deleted photo to leave the results', 30_000)
+    await expect(call(service, 'getPhoto', { id: newId! })).rejects.toMatchObject({ code: 'not-found' })
   })
 
   it('train can be cancelled and leaves the active model in place', async () => {
