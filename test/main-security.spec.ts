@@ -37,10 +37,10 @@ describe('isAppUrl', () => {
 
 /** Records what the shell registers on a web contents, so the test can fire events at it. */
 function fakeContents() {
-  const listeners = new Map<string, (event: { preventDefault(): void }, url?: string) => void>()
+  const listeners = new Map<string, (details: { preventDefault(): void; url?: string }) => void>()
   let openHandler: ((details: { url: string }) => { action: string }) | null = null
   const contents = {
-    on(name: string, listener: (event: { preventDefault(): void }, url?: string) => void) {
+    on(name: string, listener: (details: { preventDefault(): void; url?: string }) => void) {
       listeners.set(name, listener)
       return contents
     },
@@ -50,7 +50,7 @@ function fakeContents() {
   }
   const fire = (name: string, url?: string) => {
     let prevented = false
-    listeners.get(name)!({ preventDefault: () => (prevented = true) }, url)
+    listeners.get(name)!({ preventDefault: () => (prevented = true), url })
     return prevented
   }
   return { contents: contents as unknown as WebContents, fire, open: (url: string) => openHandler!({ url }) }

@@ -27,7 +27,8 @@ declare module 'electron' {
     readonly mainFrame: WebFrameMain
     send(channel: string, ...args: unknown[]): void
     setWindowOpenHandler(handler: (details: HandlerDetails) => { action: 'deny' } | { action: 'allow' }): void
-    on(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', listener: (event: Event, url: string) => void): this
+    /** Electron passes the target in `details.url` (the extra url arguments are deprecated). */
+    on(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', listener: (details: Event & { url: string }) => void): this
     on(event: 'will-attach-webview', listener: (event: Event) => void): this
     isDestroyed(): boolean
   }

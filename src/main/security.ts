@@ -39,8 +39,8 @@ export function isAppUrl(url: string, appUrl: string): boolean {
 
 /** Navigation, redirects and new windows are refused unless they stay on the app's page. */
 export function hardenWebContents(contents: WebContents, appUrl: string): void {
-  const guard = (event: { preventDefault(): void }, url: string) => {
-    if (!isAppUrl(url, appUrl)) event.preventDefault()
+  const guard = (details: { preventDefault(): void; url: string }) => {
+    if (!isAppUrl(details.url, appUrl)) details.preventDefault()
   }
   contents.on('will-navigate', guard)
   contents.on('will-redirect', guard)

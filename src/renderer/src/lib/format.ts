@@ -31,3 +31,23 @@ export const PRECISION_STOPS: Precision[] = [8, 16, 24, 32, 40, 48, 56, 64, 'exa
 export function basename(path: string): string {
   return path.slice(path.replace(/\\/g, '/').lastIndexOf('/') + 1)
 }
+
+/** Where the CNN runs, in the status bar's words. */
+export function backendLabel(backend: string | undefined): { label: string; title: string } {
+  switch (backend) {
+    case 'node-gpu':
+      return { label: 'GPU', title: 'TensorFlow on the GPU (CUDA)' }
+    case 'node':
+      return { label: 'CPU', title: 'Native TensorFlow on the CPU' }
+    case 'wasm':
+      return { label: 'WASM', title: 'WebAssembly (SIMD) on the CPU' }
+    case 'cpu':
+      return { label: 'JS', title: 'Plain JavaScript on the CPU (slowest)' }
+    case undefined:
+      return { label: '…', title: 'Connecting' }
+    case 'none':
+      return { label: 'no CNN', title: 'This library runs without an image model' }
+    default:
+      return { label: 'idle', title: 'The image model loads when it is first needed' }
+  }
+}
