@@ -84,6 +84,14 @@ describe('watching the library', () => {
     expect(errors).toEqual([])
   })
 
+  it('indexes a folder copied in all at once', async () => {
+    const { base, photos, db, errors } = await watchedLibrary()
+    const made = await makePhotos(join(base, 'staging'), { groups: 3, perGroup: 10, seed: 4 })
+    renameSync(join(base, 'staging'), join(photos, 'copied'))
+    await until('copied folder indexed', () => rows(db).filter((r) => r.rel_path.startsWith('copied/') && r.status === 'ok').length === made.length)
+    expect(errors).toEqual([])
+  })
+
   it('does not index a half-written file until it stops growing', async () => {
     const { photos, db, errors } = await watchedLibrary()
     const bytes = await photoBytes(2, { width: 400, seed: 9 })

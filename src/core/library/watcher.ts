@@ -74,20 +74,26 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
     return root ? { root, relPath: relative(root.path, file).split(sep).join('/') } : null
   }
 
-  const indexFile = async (root: Root, relPath: string) => {
-    let file: ScannedFile
-    try {
-      const info = await stat(join(root.path, relPath))
-      if (!info.isFile()) return
-      file = { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // gone again; its unlink event handles it
-      file = { relPath, size: 0, mtimeMs: 0, error: statError(err) }
+  /** Stats the files that arrived or changed and indexes those that differ from their rows. */
+  const indexFiles = async (root: Root, relPaths: string[]) => {
+    const files: ScannedFile[] = []
+    for (const relPath of relPaths) {
+      let file: ScannedFile
+      try {
+        const info = await stat(join(root.path, relPath))
+        if (!info.isFile()) continue
+        file = { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // gone again; its unlink event handles it
+        file = { relPath, size: 0, mtimeMs: 0, error: statError(err) }
+      }
+      const known = knownFile(db, root.id, relPath)
+      if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs) continue
+      files.push(file)
     }
-    const known = knownFile(db, root.id, relPath)
-    if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs && !file.error) return
+    if (files.length === 0) return
     const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
-    await processFiles(db, root.id, root.path, [file], options, summary)
+    await processFiles(db, root.id, root.path, files, options, summary)
     options.onChange?.()
   }
 
@@ -104,9 +110,21 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
     options.onChange?.()
   }
 
+  // Files arriving together (a folder copied in) are indexed together, in batches like a scan.
+  const arrived = new Map<number, { root: Root; relPaths: Set<string> }>()
+  let flushTimer: NodeJS.Timeout | null = null
+  const flush = () => {
+    flushTimer = null
+    for (const { root, relPaths } of arrived.values()) enqueue(() => indexFiles(root, [...relPaths]))
+    arrived.clear()
+  }
   const onFile = (path: string) => {
     const where = locate(path)
-    if (where && isPhotoName(basename(path))) enqueue(() => indexFile(where.root, where.relPath))
+    if (!where || !isPhotoName(basename(path))) return
+    const entry = arrived.get(where.root.id) ?? { root: where.root, relPaths: new Set<string>() }
+    entry.relPaths.add(where.relPath)
+    arrived.set(where.root.id, entry)
+    flushTimer ??= setTimeout(flush, 100)
   }
   watcher.on('add', onFile)
   watcher.on('change', onFile)
@@ -146,6 +164,7 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
     async close() {
       closed = true
       clearInterval(reconcileTimer)
+      if (flushTimer) clearTimeout(flushTimer)
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       await watcher.close()
