@@ -1,6 +1,6 @@
 // The Electron shell's security rules, checked without Electron: web preferences, which URLs count
 // as the app, navigation / new-window / permission denial, and the window's remembered size.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -111,5 +111,20 @@ describe('window state', () => {
     expect(fitted.bounds).toEqual({ width: 1440, height: 860 })
     const kept = fitToDisplays({ bounds: { x: 50, y: 40, width: 1000, height: 700 }, maximized: false }, laptop)
     expect(kept.bounds).toEqual({ x: 50, y: 40, width: 1000, height: 700 })
+  })
+})
+
+describe('content security policy', () => {
+  it('lets the page run only its own scripts and load images from itself or lookalike://', () => {
+    const html = readFileSync(join(import.meta.dirname, '..', 'src', 'renderer', 'index.html'), 'utf8')
+    const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1]
+    expect(csp).toBeDefined()
+    const directives = new Map(csp!.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]))
+    expect(directives.get('default-src')).toEqual(["'none'"])
+    expect(directives.get('script-src')).toEqual(["'self'"])
+    expect(directives.get('img-src')).toContain('lookalike:')
+    expect(csp).not.toMatch(/unsafe-eval/)
+    // No inline script anywhere in the page.
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
   })
 })

@@ -11,14 +11,18 @@ export interface ChartSeries {
   last: number
 }
 
-/** Paths scaled into a width×height box; y is linear from 0 to the largest value seen. */
+/**
+ * Paths scaled into a width×height box. Each term is scaled to its own largest value: the terms
+ * differ by orders of magnitude, and what matters is whether each one is still falling (the
+ * legend gives the values).
+ */
 export function lossSeries(points: LossPoint[], width: number, height: number): ChartSeries[] {
   if (points.length === 0) return []
   const names = [...new Set(points.flatMap((p) => Object.keys(p.loss)))]
-  const maxY = Math.max(1e-9, ...points.flatMap((p) => Object.values(p.loss).filter(Number.isFinite)))
   const maxStep = Math.max(1, points[points.length - 1].step)
   return names.map((name) => {
     const pts = points.filter((p) => Number.isFinite(p.loss[name]))
+    const maxY = Math.max(1e-9, ...pts.map((p) => Math.abs(p.loss[name])))
     const path = pts
       .map((p, i) => {
         const x = (p.step / maxStep) * width
