@@ -187,6 +187,9 @@ describe('web mode server', () => {
     const full = await request(server, `/images/full/${photoId}?token=${server.token}`)
     expect(full.status).toBe(200)
     expect(full.headers['content-type']).toBe('image/jpeg')
+    expect(full.headers['content-security-policy']).toContain('sandbox')
+    const again = await request(server, `/images/full/${photoId}?token=${server.token}`, { headers: { 'If-None-Match': String(full.headers.etag) } })
+    expect(again.status).toBe(304)
     expect((await sharp(full.body).metadata()).width).toBe(64)
 
     const noToken = await request(server, `/images/full/${photoId}`)

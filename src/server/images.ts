@@ -20,7 +20,9 @@ export async function handleImage(req: IncomingMessage, res: ServerResponse, ser
   }
   try {
     const file = await service.imageFile(wanted.photoId, wanted.size)
-    if (!(await sendFile(req, res, file, headers))) sendJson(res, 404, { error: { code: 'not-found', message: `Image file of photo ${wanted.photoId} is missing` } }, headers)
+    // An image is only ever an image: nothing in it may run as a page of this origin.
+    const imageHeaders = { ...headers, 'Content-Security-Policy': "default-src 'none'; sandbox" }
+    if (!(await sendFile(req, res, file, imageHeaders))) sendJson(res, 404, { error: { code: 'not-found', message: `Image file of photo ${wanted.photoId} is missing` } }, headers)
   } catch (err) {
     const error = toWireError(err)
     sendJson(res, httpStatusFor[error.code], { error }, headers)
