@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CodeMatrix, type CodeRow } from '../src/core/search/code-matrix.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
-import { searchCodes } from '../src/core/search/scan.ts'
+import { searchByCosine, searchCodes } from '../src/core/search/scan.ts'
 import { randomCodes, seededRandom } from '../src/core/search/synthetic.ts'
 import { TopK } from '../src/core/search/top-k.ts'
 
@@ -82,6 +82,33 @@ describe('lookup-table search', () => {
         for (const k of [1, 10, 200]) {
           expect(plain(searchCodes(matrix, table, { blocks: l, k }))).toEqual(naive(rows, table, 256, l, k))
           expect(plain(searchCodes(matrix, table, { blocks: l, k, filter: { rootId: 2 } }))).toEqual(naive(rows, table, 256, l, k, (r) => r.rootId === 2))
+        }
+      }
+    }
+  })
+
+  it('ranks by score over ‖x̂‖ like the naive reference (exact mode\'s shortlist), zero norms scoring 0', () => {
+    const M = 8
+    const rows = library(4000, M, 256, 51)
+    const matrix = CodeMatrix.from(rows)
+    const random = seededRandom(52)
+    const norms = Float32Array.from({ length: matrix.size }, (_, row) => (row % 97 === 0 ? 0 : 0.5 + 1.5 * random()))
+    const normOf = (r: CodeRow) => norms[matrix.rowOf(r.photoId)]
+    for (let q = 0; q < 3; q++) {
+      const table = randomTable(M, 256, 60 + q).map((v, i) => (v + 0.3) * 0.5 ** Math.floor(i / 256))
+      for (const k of [5, 300]) {
+        for (const filter of [undefined, { rootId: 3 }]) {
+          const want = rows
+            .filter((r) => !filter || r.rootId === filter.rootId)
+            .map((r) => {
+              let s = 0
+              for (let m = 0; m < M; m++) s += table[m * 256 + r.code[m]]
+              return { id: r.photoId, score: normOf(r) > 0 ? s / normOf(r) : 0 }
+            })
+            .sort((a, b) => b.score - a.score || a.id - b.id)
+            .slice(0, k)
+          const got = plain(searchByCosine(matrix, table, norms, { k, filter }))
+          expect(got).toEqual({ ids: want.map((r) => r.id), scores: want.map((r) => Math.fround(r.score)) })
         }
       }
     }

@@ -61,21 +61,24 @@ export function searchByCosine(matrix: CodeMatrix, table: Float32Array, norms: F
 
 /**
  * Scores the given rows (all rows when `rows` is undefined) with a loop over the blocks, pruned after
- * the first block and fed to the heap in chunks like the unrolled kernels; divided by `norms` when
- * given (no pruning then).
+ * the first block and fed to the heap in chunks like the unrolled kernels; divided by `norms` when given.
  */
 function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefined, n: number, stride: number, l: number, t: Float32Array, top: TopK, norms?: Float32Array): void {
-  const rest = norms ? 0 : restBound(t, l)
+  const rest = restBound(t, l)
+  // divided scores: s / ‖x̂‖ ≥ thr > 0 needs s ≥ thr·‖x̂‖, so the first block must reach thr·‖x̂‖ − rest
+  const restWithSlack = rest + 1e-9 * scoreScale(t, l)
   let i = 0
   while (i < n) {
     const thr = top.threshold
     const cut = norms ? -Infinity : cutoff(thr, rest)
+    const pruneDivided = norms !== undefined && thr > 0
     let found = 0
     for (; i < n; i++) {
       const row = rows ? rows[i] : i
       const o = row * stride
       let s = t[codes[o]]
       if (s < cut) continue
+      if (pruneDivided && norms![row] > 0 && s + restWithSlack < thr * norms![row]) continue
       for (let m = 1; m < l; m++) s += t[m * K + codes[o + m]]
       if (norms) s = norms[row] > 0 ? s / norms[row] : 0
       if (s >= thr) {
@@ -245,6 +248,17 @@ function restBound(t: Float32Array, l: number): number {
     rest += max
   }
   return rest
+}
+
+/** The largest magnitude a score over l blocks can have: what rounding slack is relative to. */
+function scoreScale(t: Float32Array, l: number): number {
+  let scale = 0
+  for (let m = 0; m < l; m++) {
+    let max = 0
+    for (let k = m * K; k < (m + 1) * K; k++) max = Math.max(max, Math.abs(t[k]))
+    scale += max
+  }
+  return scale
 }
 
 /** First-block score below which a photo cannot reach `thr`; the slack covers rounding in the sums. */
