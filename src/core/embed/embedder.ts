@@ -1,7 +1,7 @@
 // The one entry point the rest of the app uses to turn photos into backbone features.
-import type { Embedder } from '../types.ts'
-import { decodePhoto } from '../library/decode.ts'
 import { availableParallelism } from 'node:os'
+import { decodePhoto } from '../library/decode.ts'
+import type { Embedder } from '../types.ts'
 import { selectBackend, type BackendChoice } from './backend.ts'
 import { createInProcessEmbedder } from './in-process.ts'
 import { createWorkerPoolEmbedder } from './worker-pool.ts'
@@ -25,7 +25,14 @@ export async function createEmbedder(options: EmbedderOptions = {}): Promise<Emb
   const choice = await selectBackend({ backend: options.backend })
   const workers = options.threads ?? defaultWorkers(choice)
   if (workers <= 0) return createInProcessEmbedder({ backend: choice.name })
-  return createWorkerPoolEmbedder({ workers, backend: choice.name })
+  try {
+    return await createWorkerPoolEmbedder({ workers, backend: choice.name })
+  } catch (err) {
+    // Workers are an optimisation: where they cannot start (an unusual bundle, a locked-down
+    // runtime) the same backbone runs on this thread, slower but correct.
+    console.warn(`lookalike: embedding on the main thread (worker threads unavailable: ${err instanceof Error ? err.message : String(err)})`)
+    return createInProcessEmbedder({ backend: choice.name })
+  }
 }
 
 /** One worker per core where tfjs computes on the calling thread (wasm, cpu); none for native TensorFlow. */
