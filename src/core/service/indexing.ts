@@ -11,6 +11,8 @@ import type { Embedder } from '../types.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
 
+const CHANGE_EVENT_GAP_MS = 500
+
 export interface LibraryFeed {
   /** New, changed or moved ok photos, right after their batch committed. */
   onPhotosWritten(photos: { id: number; hash: string }[]): void
@@ -34,6 +36,22 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
   const indexing = new Map<number, { stop: AbortController; done: Promise<void> }>()
 
   const embedder = async (): Promise<Embedder | undefined> => (ctx.hasEmbedder ? ctx.embedder() : undefined)
+
+  // A big folder writes a batch every few hundred ms: windows hear about it at most twice a second.
+  let quiet: NodeJS.Timeout | null = null
+  let missed = false
+  const batchWritten = () => {
+    if (quiet) {
+      missed = true
+      return
+    }
+    ctx.events.emit({ type: 'library-changed' })
+    quiet = setTimeout(() => {
+      quiet = null
+      if (missed && !closed) ctx.events.emit({ type: 'library-changed' })
+      missed = false
+    }, CHANGE_EVENT_GAP_MS)
+  }
 
   const changed = () => {
     feed.onChanged()
@@ -85,7 +103,7 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
         onProgress,
         onPhotosWritten: (photos) => {
           feed.onPhotosWritten(photos)
-          ctx.events.emit({ type: 'library-changed' })
+          batchWritten()
         },
       }),
     )
@@ -123,6 +141,7 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
     },
     async close() {
       closed = true
+      if (quiet) clearTimeout(quiet)
       for (const { stop } of indexing.values()) stop.abort()
       await watcher?.close()
       watcher = null
