@@ -30,16 +30,21 @@ export async function run(argv: string[]): Promise<number> {
       signal: controller.signal,
       onProgress: values.json ? undefined : progressLine(),
     })
-    // Codes for the active DPQ model are added here once dpq exposes ensureCodes(db, …): new
-    // photos then become searchable straight from the command line.
+    // New photos become searchable straight from the command line: encode them with the active
+    // DPQ model (the first index trains an unsupervised one).
+    let encoded = 0
+    if (embedder && !summary.cancelled) {
+      const { ensureCodes } = await import('../../core/dpq/store.ts')
+      encoded = (await ensureCodes(db, embedder.backboneId, { signal: controller.signal })).encoded
+    }
     const { indexed, skipped, failed, failures, seconds } = summary
     if (values.json) {
-      printJson({ indexed, skipped, failed, failures, seconds: Math.round(seconds * 1000) / 1000 })
+      printJson({ indexed, skipped, failed, failures, encoded, seconds: Math.round(seconds * 1000) / 1000 })
     } else {
       process.stderr.write('\n')
       for (const f of failures) console.log(`  failed: ${f.path}: ${f.reason}`)
       console.log(
-        `${summary.cancelled ? 'Cancelled after' : 'Indexed'} ${indexed} photo${indexed === 1 ? '' : 's'}, ${skipped} unchanged, ${failed} failed in ${seconds.toFixed(1)} s${embedder ? '' : ' (no features: --no-embed)'}`,
+        `${summary.cancelled ? 'Cancelled after' : 'Indexed'} ${indexed} photo${indexed === 1 ? '' : 's'}, ${skipped} unchanged, ${failed} failed in ${seconds.toFixed(1)} s${embedder ? `; ${encoded} encoded` : ' (no features: --no-embed)'}`,
       )
     }
     return summary.cancelled ? 130 : 0
