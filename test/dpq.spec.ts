@@ -120,4 +120,14 @@ describe('DPQ model', () => {
     expect(model.encode(tiny).length).toBe(5 * 8)
     await expect(trainDpq([], null)).rejects.toThrow(/without any photo features/)
   })
+
+  it('splits by class in file-name order; a multi-label photo counts for its rarest label', () => {
+    // Class 0 ("person") is on every photo; 1 and 2 are rare.
+    const names = ['b.jpg', 'a.jpg', 'c.jpg', 'e.jpg', 'd.jpg', 'f.jpg']
+    const labels = [[0, 1], [0, 1], [0, 1], [0, 2], [0, 2], [0, 2]]
+    const split = splitByClass(names, labels, 1, 1)
+    expect(split.train.map((i) => names[i]).sort()).toEqual(['a.jpg', 'd.jpg'])
+    expect(split.queries.map((i) => names[i]).sort()).toEqual(['b.jpg', 'e.jpg'])
+    expect(split.database.map((i) => names[i]).sort()).toEqual(['a.jpg', 'c.jpg', 'd.jpg', 'f.jpg'])
+  })
 })

@@ -29,13 +29,17 @@ export interface Split {
 
 /**
  * Per class, in file-name order: the first `trainPerClass` photos train, the next
- * `queriesPerClass` are queries. A multi-label photo belongs to the class of its first label.
+ * `queriesPerClass` are queries. A multi-label photo counts for its rarest label (fewest photos
+ * in the set; ties: lowest class index), so frequent labels such as COCO's "person" do not
+ * swallow the photos of rare ones.
  */
 export function splitByClass(names: readonly string[], labels: readonly (readonly number[])[], trainPerClass: number, queriesPerClass: number): Split {
+  const frequency = new Map<number, number>()
+  for (const l of labels) for (const c of l) frequency.set(c, (frequency.get(c) ?? 0) + 1)
   const byClass = new Map<number, number[]>()
   names.forEach((_, i) => {
     if (labels[i].length === 0) return
-    const c = labels[i][0]
+    const c = [...labels[i]].sort((a, b) => frequency.get(a)! - frequency.get(b)! || a - b)[0]
     byClass.set(c, [...(byClass.get(c) ?? []), i])
   })
   const train: number[] = []
