@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
+import type { Plugin } from 'vite'
 
 const root = import.meta.dirname
 
@@ -18,8 +19,27 @@ if (!process.env.ELECTRON_MAJOR_VER) {
   process.env.ELECTRON_MAJOR_VER = version.split('.')[0]
 }
 
+/**
+ * electron-vite prepends `const require = createRequire(import.meta.url)` to every ES chunk that
+ * calls require(); a module that declares its own top-level `require` the same way (the backbone
+ * loader does) would then declare it twice and the chunk would not load. Both are the chunk's
+ * createRequire(import.meta.url), so the module's own copy is dropped, whichever runs first.
+ */
+function oneRequirePerChunk(): Plugin {
+  const ownRequire = /^(?:var|let|const) require = createRequire\(import\.meta\.url\);\n/gm
+  return {
+    name: 'lookalike:one-require-per-chunk',
+    enforce: 'post',
+    renderChunk(code) {
+      const deduplicated = code.replace(ownRequire, '')
+      return deduplicated === code ? null : { code: deduplicated, map: null }
+    },
+  }
+}
+
 export default defineConfig({
   main: {
+    plugins: [oneRequirePerChunk()],
     build: {
       outDir: resolve(root, 'out/main'),
       rollupOptions: {
