@@ -3,10 +3,11 @@
 // ready, permissions denied, a sandboxed window on the built page with the built preload, IPC
 // channels for the whole contract answering from a real library, and the image protocol.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import sharp from 'sharp'
 import { methods } from '../src/shared/contract.ts'
@@ -201,6 +202,28 @@ describe('built Electron main, wired', () => {
 
   it('bundles the embedding worker as its own entry beside main', () => {
     expect(result.worker).toMatch(/must run as a worker thread/)
+  })
+
+  it('has a preload that runs with nothing but electron and exposes exactly the contract', () => {
+    const code = readFileSync(join(REPO, 'out', 'preload', 'index.cjs'), 'utf8')
+    const exposed: Record<string, unknown> = {}
+    const invoked: unknown[][] = []
+    const electron = {
+      contextBridge: { exposeInMainWorld: (key: string, api: unknown) => (exposed[key] = api) },
+      ipcRenderer: { invoke: async (...args: unknown[]) => (invoked.push(args), { result: [] }), on() {}, removeListener() {} },
+    }
+    // A sandboxed preload gets `require` for 'electron' only.
+    const sandboxRequire = (name: string) => {
+      if (name === 'electron') return electron
+      throw new Error(`a sandboxed preload cannot require ${name}`)
+    }
+    const module = { exports: {} }
+    runInNewContext(code, { require: sandboxRequire, module, exports: module.exports, console })
+    const api = exposed.lookalike as Record<string, unknown>
+    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder'].sort())
+    expect(api.transport).toBe('desktop')
+    void (api.listAlbums as (i: object) => Promise<unknown>)({})
+    expect(invoked[0]).toEqual(['lookalike:listAlbums', {}])
   })
 
   it('serves images by id through lookalike://', () => {
