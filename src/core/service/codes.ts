@@ -44,18 +44,15 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
 
   /** One pass: encode what lacks a code, train the first model when allowed, update the matrix. */
   async function pass(): Promise<void> {
-    const photos = waiting.splice(0)
     const full = wantFull
     wantFull = false
     const id = await backbone()
     if (id === null) return
     const active = activeModel(ctx.db)
     const usable = active !== null && active.backbone === id
-    if (!usable && !full) {
-      // No model yet: wait for the library to settle, then train on all of it.
-      waiting.unshift(...photos)
-      return
-    }
+    // No model yet: wait for the library to settle, then train on all of it.
+    if (!usable && !full) return
+    const photos = waiting.splice(0)
     if (!usable) {
       if (!featureCounts(ctx.db).some((f) => f.backbone === id && f.count > 0)) return // nothing to train on yet
       await jobs.start('encode', { reason: 'first model' }, (job, signal) =>
@@ -71,8 +68,8 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
       onModelChanged(model)
       ctx.events.emit({ type: 'model-changed', model })
     } else {
-      if (full) search.prune()
-      search.update(photos)
+      search.update(photos) // new, changed (new code) or moved (new folder) photos
+      if (full) search.catchUp() // and whatever an earlier failed pass left out, or that left
     }
   }
 

@@ -94,6 +94,14 @@ export class LibrarySearch {
     return changed
   }
 
+  /** Makes the matrix match the library: adds coded photos it lacks, drops photos that left. */
+  catchUp(): void {
+    if (!this.matrix) return
+    const matrix = this.matrix
+    this.update(okPhotoHashes(this.db).filter((p) => !matrix.has(p.id)))
+    this.prune()
+  }
+
   /** Drops rows whose photo left the library (deleted, failed, root removed). */
   prune(): number {
     if (!this.matrix) return 0
@@ -136,7 +144,7 @@ export class LibrarySearch {
     const step = Math.max(1, Math.floor(this.matrix.size / queries))
     const picked: { id: number; query: Float32Array }[] = []
     const hashes = new Map<number, string>()
-    for (let row = 0; row < this.matrix.size && picked.length < queries; row += step) {
+    for (let row = 0; row < this.matrix.size && hashes.size < queries; row += step) {
       const hash = photoHash(this.db, ids[row])
       if (hash) hashes.set(ids[row], hash)
     }
