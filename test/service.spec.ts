@@ -173,6 +173,8 @@ describe('service search and retrain', () => {
       message: expect.stringMatching(/Not an image/),
     })
     await expect(call(service, 'similarToImage', { data: '***' })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/base64/) })
+    // Within the contract's 90 M characters of base64, but over 64 MB of file.
+    await expect(call(service, 'similarToImage', { data: 'A'.repeat(89_600_000) })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/too large.*64 MB/) })
   })
 
   it('precisionInfo: measured latency for every setting', async () => {

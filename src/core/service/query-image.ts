@@ -13,9 +13,9 @@ const base64 = /^[A-Za-z0-9+/]*={0,2}$/
 export function imageBytes(data: string): Buffer {
   const clean = data.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '')
   if (clean.length === 0 || clean.length % 4 === 1 || !base64.test(clean)) throw new ApiError('bad-request', 'The image must be sent as base64 of the file’s bytes')
-  const bytes = Buffer.from(clean, 'base64')
-  if (bytes.length > MAX_QUERY_IMAGE_BYTES) throw new ApiError('bad-request', `The image is too large (${Math.round(bytes.length / 1048576)} MB; the limit is 64 MB)`)
-  return bytes
+  const size = Math.floor((clean.length * 3) / 4) - (clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0)
+  if (size > MAX_QUERY_IMAGE_BYTES) throw new ApiError('bad-request', `The image is too large (${Math.round(size / 1048576)} MB; the limit is 64 MB)`)
+  return Buffer.from(clean, 'base64')
 }
 
 export async function featureOfImage(ctx: ServiceContext, data: string): Promise<Float32Array> {
