@@ -74,6 +74,7 @@ export default defineConfig({
     plugins: [svelte()],
     build: {
       outDir: resolve(root, 'out/renderer'),
+      minify: true,
       rollupOptions: { input: { index: resolve(root, 'src/renderer/index.html') } },
     },
   },
