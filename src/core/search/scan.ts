@@ -67,11 +67,12 @@ function scanRows(codes: Uint8Array, ids: Int32Array, rows: Int32Array | undefin
   const p = Math.min(headBlocks(l), l)
   const rest = restBound(t, p, l)
   // divided scores: s / ‖x̂‖ ≥ thr > 0 needs s ≥ thr·‖x̂‖, so the head must reach thr·‖x̂‖ − rest
-  const restWithSlack = rest + 1e-9 * scoreScale(t, l)
+  const slack = roundingSlack(t, l)
+  const restWithSlack = rest + slack
   let i = 0
   while (i < n) {
     const thr = top.threshold
-    const cut = norms ? -Infinity : cutoff(thr, rest)
+    const cut = norms ? -Infinity : cutoff(thr, rest, slack)
     const pruneDivided = norms !== undefined && thr > 0
     let found = 0
     for (; i < n; i++) {
@@ -118,10 +119,11 @@ const candidateRows = new Int32Array(CANDIDATES)
 function scanAll(kernel: Kernel, matrix: CodeMatrix, t: Float32Array, l: number, top: TopK): void {
   const n = matrix.size
   const rest = restBound(t, headBlocks(l), l)
+  const slack = roundingSlack(t, l)
   let row = 0
   while (row < n) {
     const thr = top.threshold
-    const found = kernel(matrix.codes, row, n, matrix.blocks, t, thr, cutoff(thr, rest))
+    const found = kernel(matrix.codes, row, n, matrix.blocks, t, thr, cutoff(thr, rest, slack))
     const ids = matrix.ids
     for (let i = 0; i < found; i++) top.offer(candidateScores[i], ids[candidateRows[i]])
     row = found === CANDIDATES ? candidateRows[CANDIDATES - 1] + 1 : n
@@ -269,7 +271,12 @@ function scoreScale(t: Float32Array, l: number): number {
   return scale
 }
 
-/** First-block score below which a photo cannot reach `thr`; the slack covers rounding in the sums. */
-function cutoff(thr: number, rest: number): number {
-  return thr - rest - 1e-9 * (Math.abs(thr) + Math.abs(rest))
+/** Head score below which a photo cannot reach `thr`; `slack` covers rounding in the sums. */
+function cutoff(thr: number, rest: number, slack: number): number {
+  return thr - rest - slack
+}
+
+/** Far above any rounding in a sum of l table entries, far below any real difference in score. */
+function roundingSlack(t: Float32Array, l: number): number {
+  return 1e-9 * scoreScale(t, l)
 }
