@@ -1,5 +1,5 @@
 // How numbers read in the UI.
-import type { Precision } from '../../../shared/types.ts'
+import type { PhotoDetail, Precision } from '../../../shared/types.ts'
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US')
@@ -50,4 +50,12 @@ export function backendLabel(backend: string | undefined): { label: string; titl
     default:
       return { label: 'idle', title: 'The image model loads when it is first needed' }
   }
+}
+
+/** One line under the query photo: when, how large, which camera. */
+export function describePhoto(photo: Pick<PhotoDetail, 'takenAt' | 'width' | 'height' | 'camera'>): string {
+  const parts = [new Date(photo.takenAt).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' })]
+  if (photo.width && photo.height) parts.push(`${photo.width}×${photo.height}`)
+  if (photo.camera) parts.push(photo.camera)
+  return parts.join(' · ')
 }
