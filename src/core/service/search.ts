@@ -194,10 +194,12 @@ export class LibrarySearch {
     const { model, backbone, matrix } = this.ready()
     const wanted = new Map<string, number[]>()
     const missing: number[] = []
+    // A long shortlist reads every hash in one statement rather than one lookup per photo.
+    const hashOf = ids.length > 2000 ? new Map(okPhotoHashes(this.db).map((p) => [p.id, p.hash])) : null
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]
       if (this.embeddings.has(id)) continue
-      const hash = photoHash(this.db, id)
+      const hash = hashOf ? (hashOf.get(id) ?? null) : photoHash(this.db, id)
       if (hash) wanted.set(hash, [...(wanted.get(hash) ?? []), id])
       else missing.push(id)
     }
