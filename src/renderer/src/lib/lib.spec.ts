@@ -6,6 +6,7 @@ import { folderTree } from './folders.ts'
 import { lossSeries } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
 import { PhotoPages, PAGE } from './pages.ts'
+import { PHOTOS_MIME, carriesPhotos, readDraggedPhotos, writeDraggedPhotos } from './drag.ts'
 import type { PhotoSummary } from '../../../shared/types.ts'
 
 describe('virtual grid', () => {
@@ -132,5 +133,27 @@ describe('photo pages', () => {
     await new Promise((r) => setTimeout(r, 0))
     expect(pages.total).toBe(1300)
     expect(asked.slice(2)).toEqual([PAGE])
+  })
+})
+
+describe('dragging photos onto albums', () => {
+  it('carries photo ids in its own type and ignores anything else', () => {
+    const store = new Map<string, string>()
+    const transfer = {
+      effectAllowed: 'none',
+      setData: (type: string, value: string) => store.set(type, value),
+      getData: (type: string) => store.get(type) ?? '',
+      get types() {
+        return [...store.keys()]
+      },
+    } as unknown as DataTransfer
+    expect(carriesPhotos(transfer)).toBe(false)
+    writeDraggedPhotos(transfer, [3, 9])
+    expect(carriesPhotos(transfer)).toBe(true)
+    expect(readDraggedPhotos(transfer)).toEqual([3, 9])
+    store.set(PHOTOS_MIME, '[1, -2, "3", 4.5, 7]')
+    expect(readDraggedPhotos(transfer)).toEqual([1, 7])
+    store.set(PHOTOS_MIME, 'not json')
+    expect(readDraggedPhotos(transfer)).toEqual([])
   })
 })
