@@ -72,7 +72,18 @@ describe('exact search', () => {
     const { model, matrix, embeddings } = library(0.6, 1)
     const photoId = 10 + 3 * 17
     const query = embeddings.get(photoId)!
-    const got = exactSearch(matrix, lookupTable(query, model.codebooks, M, K, D), query, (id) => embeddings.get(id)!, { k: 20, excludeId: photoId })
+    const prefetched = new Set<number>()
+    const got = exactSearch(
+      matrix,
+      lookupTable(query, model.codebooks, M, K, D),
+      query,
+      (id) => {
+        // the caller is told about every photo before it is asked for its embedding
+        expect(prefetched.has(id)).toBe(true)
+        return embeddings.get(id)!
+      },
+      { k: 20, excludeId: photoId, model, prefetch: (ids) => ids.forEach((id) => prefetched.add(id)) },
+    )
     expect(got.ids.length).toBe(20)
     expect([...got.ids]).not.toContain(photoId)
     for (let i = 0; i < 20; i++) {

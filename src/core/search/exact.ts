@@ -24,6 +24,8 @@ export interface ExactOptions {
   shortlist?: number
   /** The active model's codebooks (M × K × D): shortlist by the codes' cosine estimate. */
   model?: { codebooks: Float32Array; K: number; D: number }
+  /** Called with each shortlist before its embeddings are read, so the caller can load them in one batch. */
+  prefetch?: (photoIds: Int32Array) => void
 }
 
 export interface ExactResult extends SearchResult {
@@ -54,6 +56,7 @@ export function exactSearch(
     const shortlist = norms
       ? searchByCosine(matrix, table, norms, { k: size, filter, excludeId })
       : searchCodes(matrix, table, { blocks: matrix.blocks, k: size, filter, excludeId })
+    options.prefetch?.(shortlist.ids)
     const top = new TopK(k)
     let maxError = -Infinity
     let minNorm = Infinity
