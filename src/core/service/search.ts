@@ -176,9 +176,9 @@ export class LibrarySearch {
     let found
     if (precision !== 'exact') found = searchCodes(matrix, table, { blocks, k, filter, excludeId })
     else {
-      // Embed the likely shortlist in one batch; a photo the re-rank reaches beyond it is embedded alone.
-      this.embedPhotos(searchCodes(matrix, table, { blocks: model.M, k: Math.max(8 * k, 64), filter, excludeId }).ids)
-      found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)!), { k, filter, excludeId, model })
+      // Each shortlist is embedded in one batch (prefetch); a photo missing after that is embedded alone.
+      const prefetch = (ids: Int32Array) => this.embedPhotos(ids)
+      found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)!), { k, filter, excludeId, model, prefetch })
     }
     const ms = performance.now() - started
     const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
