@@ -3,7 +3,8 @@
 import { quantize, type Quantizer } from './quantize.ts'
 import { rowsOf, tf } from './tf.ts'
 
-export type Schedule = 'alternating' | 'joint'
+/** See train.ts: the authors' alternating steps, joint end-to-end, or network first then codebooks. */
+export type Schedule = 'alternating' | 'joint' | 'sequential'
 
 export interface DpqParams {
   kind: 'unsupervised' | 'supervised'

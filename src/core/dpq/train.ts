@@ -18,6 +18,8 @@ export interface TrainOptions {
   hidden?: number
   schedule?: Schedule
   epochs?: number
+  /** 'sequential' only: epochs of L_Q on the final, fixed embeddings after k-means initialisation. */
+  codebookEpochs?: number
   /** Share of the epochs that trains the network alone before the codebooks start. */
   warmup?: number
   batchSize?: number
@@ -60,6 +62,7 @@ export const DEFAULTS = {
   hidden: 512,
   schedule: 'alternating' as Schedule,
   epochs: 30,
+  codebookEpochs: 5,
   warmup: 0.5,
   batchSize: 128,
   lr: 1e-3,
@@ -194,7 +197,11 @@ async function trainSupervised(
 
     const netOptimizer = tf.train.adam(o.lr)
     const codebookOptimizer = tf.train.adam(o.codebookLr)
-    const warmupEpochs = Math.min(o.epochs, Math.round(o.epochs * o.warmup))
+    // 'sequential': in the alternating schedule L_Q never reaches the network, so the network can
+    // train first and the codebooks afterwards on fixed embeddings (computed once, not per step).
+    const sequential = o.schedule === 'sequential'
+    const warmupEpochs = sequential ? o.epochs : Math.min(o.epochs, Math.round(o.epochs * o.warmup))
+    const totalEpochs = o.epochs + (sequential ? o.codebookEpochs : 0)
     const stepsPerEpoch = Math.ceil(labelled.length / o.batchSize)
     const order = labelled.map((_, i) => i)
     let codebooksReady = false
@@ -268,9 +275,31 @@ async function trainSupervised(
         if (s % 4 === 3) await new Promise((r) => setImmediate(r))
       }
       const loss = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / stepsPerEpoch]))
-      hooks.onProgress?.({ done: epoch, total: o.epochs, epoch, loss, current: quantizing ? 'quantization' : 'network' })
+      hooks.onProgress?.({ done: epoch, total: totalEpochs, epoch, loss, current: quantizing ? 'quantization' : 'network' })
     }
     if (!codebooksReady) initCodebooks(codebooks, embedAll(inputs), unlabelledInputs ? embedAll(unlabelledInputs) : null, o, rng)
+    if (sequential && o.codebookEpochs > 0) {
+      const fixed = constant(tf.tensor2d(unlabelledInputs ? concatFlat(embedAll(inputs), embedAll(unlabelledInputs)) : embedAll(inputs), [labelled.length + unlabelled.length, D]))
+      const rows = fixed.shape[0]
+      const batchRows = 2 * o.batchSize
+      const all = Array.from({ length: rows }, (_, i) => i)
+      for (let e = 1; e <= o.codebookEpochs; e++) {
+        shuffle(all, rng)
+        let sum = 0
+        const steps = Math.ceil(rows / batchRows)
+        for (let s = 0; s < steps; s++) {
+          checkCancelled(hooks.signal)
+          const batch = tf.tensor1d(all.slice(s * batchRows, (s + 1) * batchRows), 'int32')
+          const cost = tf.tidy(() => codebookOptimizer.minimize(() => quantizationLoss(fixed.gather(batch) as tf.Tensor2D), true, codebooks) as tf.Scalar)
+          sum += cost.dataSync()[0]
+          cost.dispose()
+          batch.dispose()
+          if (s % 4 === 3) await new Promise((r) => setImmediate(r))
+        }
+        const epoch = o.epochs + e
+        hooks.onProgress?.({ done: epoch, total: totalEpochs, epoch, loss: { quantization: sum / steps }, current: 'codebooks' })
+      }
+    }
     netOptimizer.dispose()
     codebookOptimizer.dispose()
 
