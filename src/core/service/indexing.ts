@@ -58,16 +58,28 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
     ctx.events.emit({ type: 'library-changed' })
   }
 
-  /** The watcher knows its roots from when it started, so a new set of roots means a new watcher. */
-  async function rewatch(): Promise<void> {
+  /**
+   * The watcher knows its roots from when it started, so a new set of roots means a new watcher.
+   * Replacements run one after another, in the background: chokidar's first walk of a big
+   * library takes a while, and no call waits for it (the periodic reconcile covers the gap).
+   */
+  let replacing: Promise<void> = Promise.resolve()
+  function rewatch(): Promise<void> {
+    replacing = replacing.then(replaceWatcher).catch((err: unknown) => console.error('lookalike: watching the library failed:', err))
+    return replacing
+  }
+
+  async function replaceWatcher(): Promise<void> {
     if (!watching || closed) return
     const old = watcher
     watcher = null
     await old?.close()
-    if (roots.listRoots(ctx.db).length === 0) return
+    if (closed || roots.listRoots(ctx.db).length === 0) return
+    const model = await embedder().catch(() => undefined)
+    if (closed) return
     watcher = watchLibrary(ctx.db, {
       thumbnailDir: ctx.thumbnailDir,
-      embedder: await embedder(),
+      embedder: model,
       onPhotosWritten: (photos) => feed.onPhotosWritten(photos),
       onChange: changed,
       onError: (err) => console.error('lookalike: watcher:', err.message),
@@ -83,7 +95,7 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
     await done
     if (closed || stop.signal.aborted) return
     changed()
-    await rewatch()
+    void rewatch()
   }
 
   async function indexOnce(root: Root, stop: AbortSignal): Promise<void> {
@@ -133,16 +145,17 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       }
       roots.removeRoot(ctx.db, id)
       changed()
-      await rewatch()
+      void rewatch()
     },
     async start() {
       for (const root of interruptedRoots()) void runIndex(root)
-      await rewatch()
+      void rewatch()
     },
     async close() {
       closed = true
       if (quiet) clearTimeout(quiet)
       for (const { stop } of indexing.values()) stop.abort()
+      await replacing
       await watcher?.close()
       watcher = null
     },
