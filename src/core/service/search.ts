@@ -47,6 +47,8 @@ export class LibrarySearch {
   private matrix: CodeMatrix | null = null
   /** Photo id → float embedding x, for exact mode: filled per shortlist, bounded by EMBEDDING_CACHE. */
   private embeddings = new Map<number, Float32Array>()
+  /** Content hash of each photo in the matrix: exact mode reads features by hash. */
+  private hashes = new Map<number, string>()
 
   constructor(
     private readonly db: Db,
@@ -71,9 +73,12 @@ export class LibrarySearch {
     }
     const byHash = this.codes.codesByHash(this.db, this.active.id)
     const rows: CodeRow[] = []
+    this.hashes.clear()
     for (const photo of this.photoRows()) {
       const code = byHash.get(photo.hash)
-      if (code) rows.push({ photoId: photo.id, code, rootId: photo.rootId, takenAt: photo.takenAt })
+      if (!code) continue
+      rows.push({ photoId: photo.id, code, rootId: photo.rootId, takenAt: photo.takenAt })
+      this.hashes.set(photo.id, photo.hash)
     }
     this.matrix = CodeMatrix.from(rows, this.active.model.M)
   }
@@ -88,6 +93,7 @@ export class LibrarySearch {
       const photo = code ? photoAttrs(this.db, id) : null
       if (!code || !photo) continue
       this.matrix.set(id, code, photo)
+      this.hashes.set(id, hash)
       this.embeddings.delete(id)
       changed++
     }
@@ -109,6 +115,7 @@ export class LibrarySearch {
     const gone = [...this.matrix.ids.subarray(0, this.matrix.size)].filter((id) => !ok.has(id))
     for (const id of gone) {
       this.matrix.remove(id)
+      this.hashes.delete(id)
       this.embeddings.delete(id)
     }
     return gone.length
@@ -194,12 +201,10 @@ export class LibrarySearch {
     const { model, backbone, matrix } = this.ready()
     const wanted = new Map<string, number[]>()
     const missing: number[] = []
-    // A long shortlist reads every hash in one statement rather than one lookup per photo.
-    const hashOf = ids.length > 2000 ? new Map(okPhotoHashes(this.db).map((p) => [p.id, p.hash])) : null
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]
       if (this.embeddings.has(id)) continue
-      const hash = hashOf ? (hashOf.get(id) ?? null) : photoHash(this.db, id)
+      const hash = this.hashes.get(id) ?? photoHash(this.db, id)
       if (hash) wanted.set(hash, [...(wanted.get(hash) ?? []), id])
       else missing.push(id)
     }
