@@ -152,7 +152,7 @@ export class LibrarySearch {
     const picked: { id: number; query: Float32Array }[] = []
     const hashes = new Map<number, string>()
     for (let row = 0; row < this.matrix.size && hashes.size < queries; row += step) {
-      const hash = photoHash(this.db, ids[row])
+      const hash = this.hashes.get(ids[row])
       if (hash) hashes.set(ids[row], hash)
     }
     const features = featuresFor(this.db, backbone, hashes.values())
@@ -205,8 +205,9 @@ export class LibrarySearch {
       const id = ids[i]
       if (this.embeddings.has(id)) continue
       const hash = this.hashes.get(id) ?? photoHash(this.db, id)
-      if (hash) wanted.set(hash, [...(wanted.get(hash) ?? []), id])
-      else missing.push(id)
+      if (!hash) missing.push(id)
+      else if (wanted.has(hash)) wanted.get(hash)!.push(id)
+      else wanted.set(hash, [id])
     }
     if (wanted.size === 0 && missing.length === 0) return
     if (this.embeddings.size + ids.length > EMBEDDING_CACHE) this.embeddings.clear()
