@@ -2,7 +2,7 @@
 // real JPEGs written by sharp, the real wasm backend.
 import * as tf from '@tensorflow/tfjs'
 import { createRequire } from 'node:module'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -109,6 +109,8 @@ describe('backbone', () => {
   it('embeds an image outside any library, and refuses a non-image clearly', async () => {
     const outside = await embedImage(join(dir, 'upright.jpg'))
     expect(outside.length).toBe(embedder.dim)
+    const dropped = await embedImage(readFileSync(join(dir, 'upright.jpg')), embedder)
+    expect(cosine(dropped, outside)).toBeGreaterThan(0.9999)
     writeFileSync(join(dir, 'notes.jpg'), 'this is not a JPEG')
     await expect(embedImage(join(dir, 'notes.jpg'), embedder)).rejects.toThrow()
   })

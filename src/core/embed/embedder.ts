@@ -43,11 +43,11 @@ export function defaultWorkers(choice: BackendChoice): number {
 let shared: Promise<Embedder> | undefined
 
 /**
- * Feature of any image file, in the library or not (drag-and-drop search). Without an embedder,
- * a shared in-process one is created on first use and kept.
+ * Feature of any image, a file in the library or not, or dropped bytes (drag-and-drop search).
+ * Without an embedder, a shared in-process one is created on first use and kept.
  */
-export async function embedImage(path: string, embedder?: Embedder): Promise<Float32Array> {
-  const { modelInput } = await decodePhoto(path)
+export async function embedImage(image: string | Buffer, embedder?: Embedder): Promise<Float32Array> {
+  const { modelInput } = await decodePhoto(image)
   if (!embedder) {
     shared ??= createInProcessEmbedder()
     shared.catch(() => (shared = undefined))
