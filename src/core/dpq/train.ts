@@ -72,7 +72,8 @@ export const DEFAULTS = {
   tau: 1,
   mu: 1,
   nu: 0.1,
-  preservation: 1,
+  // Measured (docs/dpq.md): β = 1 lowered mAP on album and non-album classes alike, so it is off.
+  preservation: 0,
   codebookInit: 'kmeans' as 'kmeans' | 'normal',
   seed: 42,
   maxUnlabelled: 10_000,
@@ -133,7 +134,7 @@ async function trainSupervised(
     const inputs = constant(standardized(features, labelled, inputDim, mean, scale))
     const unlabelledInputs = unlabelled.length ? constant(standardized(features, unlabelled, inputDim, mean, scale)) : null
     // Preservation target: the angle structure of the (centered, standardized) backbone features.
-    const unlabelledTarget = unlabelledInputs ? constant(l2normalize(unlabelledInputs)) : null
+    const unlabelledTarget = unlabelledInputs && o.preservation > 0 ? constant(l2normalize(unlabelledInputs)) : null
     const targets = constant(multiHot(labelled.map((i) => labels[i]), classes))
     const classVectors = constant(tf.tensor2d(classVectorMatrix(classes, D, rng), [classes, D]))
     const margins = constant(tf.tidy(() => tf.sub(1, matMulT(classVectors, classVectors))))
@@ -226,9 +227,11 @@ async function trainSupervised(
           const { x, logits } = forward(f, true)
           let loss = (terms.semantic = tf.keep(semanticLoss(x, y))).add((terms.classification = tf.keep(classificationLoss(logits, y))).mul(o.lambda))
           let all = x
-          if (unlabelledInputs && extra && o.preservation > 0) {
+          if (unlabelledInputs && extra && (o.preservation > 0 || withQuantization)) {
             const xu = forward(unlabelledInputs.gather(extra) as tf.Tensor2D, true).x
-            loss = loss.add((terms.preservation = tf.keep(preservationLoss(xu, unlabelledTarget!.gather(extra) as tf.Tensor2D))).mul(o.preservation))
+            if (o.preservation > 0) {
+              loss = loss.add((terms.preservation = tf.keep(preservationLoss(xu, unlabelledTarget!.gather(extra) as tf.Tensor2D))).mul(o.preservation))
+            }
             all = tf.concat([x, xu])
           }
           if (withQuantization) loss = loss.add((terms.quantization = tf.keep(quantizationLoss(all))))
