@@ -26,7 +26,10 @@ const PACKAGE: Partial<Record<BackendName, string>> = {
 export interface BackendOptions {
   /** Force one backend; defaults to $LOOKALIKE_BACKEND, else the first that works. */
   backend?: string
-  /** wasm only: XNNPACK threads inside this thread (default 1: parallelism comes from workers). */
+  /**
+   * wasm in a browser only: XNNPACK threads. Under Node tfjs disables threaded wasm, so this does
+   * nothing there and parallelism comes from worker threads (see embedder.ts).
+   */
   threads?: number
 }
 
@@ -79,10 +82,12 @@ async function activate(name: BackendName, threads: number | undefined): Promise
     let tfName: string = name
     const pkg = PACKAGE[name]
     if (pkg) {
+      // TensorFlow's C++ logging would otherwise print CUDA library warnings on machines without a GPU.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'
       if (!(await importOptional(pkg))) return `${pkg} is not installed`
       tfName = 'tensorflow'
-      // tfjs-node-gpu and tfjs-node register the same name; tell them apart by what was loaded.
-      if (name === 'node' && (await importOptional(PACKAGE['node-gpu']!, true))) return 'the GPU build is installed instead'
+      // tfjs-node-gpu and tfjs-node register the same name: once the GPU build is loaded, it is the one.
+      if (name === 'node' && loaded.get(PACKAGE['node-gpu']!)) return 'the GPU build is loaded instead'
     } else if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
       if (threads && threads > 0) wasm.setThreadsCount(threads)
@@ -98,8 +103,8 @@ async function activate(name: BackendName, threads: number | undefined): Promise
 const loaded = new Map<string, boolean>()
 
 /** Dynamic import that treats "not installed" as a normal answer. */
-async function importOptional(pkg: string, onlyIfLoaded = false): Promise<boolean> {
-  if (loaded.has(pkg) || onlyIfLoaded) return loaded.get(pkg) ?? false
+async function importOptional(pkg: string): Promise<boolean> {
+  if (loaded.has(pkg)) return loaded.get(pkg)!
   let ok = false
   try {
     // A variable specifier keeps bundlers and the typechecker from requiring the package.
