@@ -84,10 +84,11 @@ async function activate(name: BackendName, threads: number | undefined): Promise
     if (pkg) {
       // TensorFlow's C++ logging would otherwise print CUDA library warnings on machines without a GPU.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'
-      if (!(await importOptional(pkg))) return `${pkg} is not installed`
+      const failure = await importOptional(pkg)
+      if (failure) return failure
       tfName = 'tensorflow'
       // tfjs-node-gpu and tfjs-node register the same name: once the GPU build is loaded, it is the one.
-      if (name === 'node' && loaded.get(PACKAGE['node-gpu']!)) return 'the GPU build is loaded instead'
+      if (name === 'node' && loaded.get(PACKAGE['node-gpu']!) === null) return 'the GPU build is loaded instead'
     } else if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
       if (threads && threads > 0) wasm.setThreadsCount(threads)
@@ -100,22 +101,25 @@ async function activate(name: BackendName, threads: number | undefined): Promise
   }
 }
 
-const loaded = new Map<string, boolean>()
+/** Per optional package: null once imported, else why it could not be. */
+const loaded = new Map<string, string | null>()
 
-/** Dynamic import that treats "not installed" as a normal answer. */
-async function importOptional(pkg: string): Promise<boolean> {
+/** Dynamic import that treats "not installed" as a normal answer; returns why it failed, or null. */
+async function importOptional(pkg: string): Promise<string | null> {
   if (loaded.has(pkg)) return loaded.get(pkg)!
-  let ok = false
+  let failure: string | null = null
   try {
     // A variable specifier keeps bundlers and the typechecker from requiring the package.
     const specifier = pkg
     await import(specifier)
-    ok = true
-  } catch {
-    ok = false
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const message = err instanceof Error ? err.message : String(err)
+    // Absent is the normal case; installed but broken (no native binary, wrong CUDA) says why.
+    failure = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(pkg) ? `${pkg} is not installed` : `${pkg} failed to load: ${message.split('\n')[0]}`
   }
-  loaded.set(pkg, ok)
-  return ok
+  loaded.set(pkg, failure)
+  return failure
 }
 
 /** [[1,2],[3,4]] × [[5,6],[7,8]] = [[19,22],[43,50]]: catches a backend that loads but computes garbage. */
