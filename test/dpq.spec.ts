@@ -61,9 +61,13 @@ describe('DPQ model', () => {
     }
   })
 
-  it('shrinks the residual block by block, unsupervised and supervised', async () => {
-    for (const labels of [null, data.labels]) {
-      const model = await trainDpq(data.features, labels, { ...small, epochs: 6 })
+  it('shrinks the residual block by block, unsupervised and under every training schedule', async () => {
+    const runs = [
+      { labels: null, schedule: undefined },
+      ...(['sequential', 'alternating', 'joint'] as const).map((schedule) => ({ labels: data.labels, schedule })),
+    ]
+    for (const { labels, schedule } of runs) {
+      const model = await trainDpq(data.features, labels, { ...small, epochs: 6, schedule, codebookEpochs: 2 })
       const norms = [0, 1, 2, 3, 4].map((l) => meanResidualNorm(model, data.features, l))
       for (let l = 1; l < norms.length; l++) expect(norms[l]).toBeLessThan(norms[l - 1])
     }
@@ -101,7 +105,7 @@ describe('DPQ model', () => {
   it('reports epochs and loss terms, and stops with a clear error when cancelled', async () => {
     const events: { epoch?: number; loss?: Record<string, number> }[] = []
     const controller = new AbortController()
-    const run = trainDpq(data.features, data.labels, { ...small, epochs: 10 }, {
+    const run = trainDpq(data.features, data.labels, { ...small, epochs: 10, schedule: 'alternating' }, {
       onProgress: (e) => {
         events.push(e)
         if (e.epoch === 6) controller.abort()
