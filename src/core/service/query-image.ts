@@ -1,8 +1,7 @@
 // An image that is not in the library (dropped onto the window, or a CLI path): base64 bytes →
-// one decode (A's decodePhoto) → a backbone feature (B's embedder). Bad input is a clear
-// bad-request, never a crash.
+// a backbone feature (B's embedImage). Bad input is a clear bad-request, never a crash.
 import { ApiError } from '../../shared/contract.ts'
-import { decodePhoto } from '../library/decode.ts'
+import { embedImage } from '../embed/embedder.ts'
 import type { ServiceContext } from './context.ts'
 
 /** Largest image file accepted for a search by image. */
@@ -20,14 +19,12 @@ export function imageBytes(data: string): Buffer {
 
 export async function featureOfImage(ctx: ServiceContext, data: string): Promise<Float32Array> {
   const bytes = imageBytes(data)
-  let modelInput: Uint8Array
+  const embedder = await ctx.embedder()
   try {
-    ;({ modelInput } = await decodePhoto(bytes))
+    return await embedImage(bytes, embedder)
   } catch (err) {
+    // The embedder itself is up (above), so what fails here is the decode of these bytes.
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
     throw new ApiError('bad-request', `Not an image Lookalike can read: ${why}`)
   }
-  const embedder = await ctx.embedder()
-  const [feature] = await embedder.embed([modelInput])
-  return feature
 }
