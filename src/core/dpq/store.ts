@@ -68,6 +68,7 @@ export function activateModel(db: Db, modelId: number, metrics?: ModelMetrics | 
 
 interface ModelRow {
   id: number
+  created_at: number
   kind: ModelKind
   backbone: string
   params: string
@@ -75,16 +76,14 @@ interface ModelRow {
   metrics: string | null
 }
 
-// Deserializing a model costs a few ms per MB of weights; keep the last one per row id.
-const cache = new Map<number, { db: Db; model: DpqModel }>()
+// Deserializing a model costs a few ms per MB of weights: keep the last one. Keyed by id and
+// creation time, since SQLite may reuse the id of a deleted (unfinished) model row.
+let cached: { db: Db; key: string; model: DpqModel } | null = null
 
 function toStored(db: Db, row: ModelRow): StoredModel {
-  let hit = cache.get(row.id)
-  if (!hit || hit.db !== db) {
-    hit = { db, model: DpqModel.deserialize(row.weights) }
-    cache.clear()
-    cache.set(row.id, hit)
-  }
+  const key = `${row.id}:${row.created_at}:${row.weights.length}`
+  if (!cached || cached.db !== db || cached.key !== key) cached = { db, key, model: DpqModel.deserialize(row.weights) }
+  const hit = cached
   return {
     id: row.id,
     model: hit.model,
@@ -96,12 +95,12 @@ function toStored(db: Db, row: ModelRow): StoredModel {
 }
 
 export function activeModel(db: Db): StoredModel | null {
-  const row = db.prepare<[], ModelRow>('SELECT id, kind, backbone, params, weights, metrics FROM models WHERE active = 1').get()
+  const row = db.prepare<[], ModelRow>('SELECT id, created_at, kind, backbone, params, weights, metrics FROM models WHERE active = 1').get()
   return row ? toStored(db, row) : null
 }
 
 export function getModel(db: Db, modelId: number): StoredModel | null {
-  const row = db.prepare<[number], ModelRow>('SELECT id, kind, backbone, params, weights, metrics FROM models WHERE id = ?').get(modelId)
+  const row = db.prepare<[number], ModelRow>('SELECT id, created_at, kind, backbone, params, weights, metrics FROM models WHERE id = ?').get(modelId)
   return row ? toStored(db, row) : null
 }
 
