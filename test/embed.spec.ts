@@ -12,6 +12,7 @@ import { fuseBackbone } from '../src/core/embed/fused-backbone.ts'
 import { selectBackend } from '../src/core/embed/backend.ts'
 import { createEmbedder, embedImage } from '../src/core/embed/embedder.ts'
 import { createInProcessEmbedder } from '../src/core/embed/in-process.ts'
+import { createWorkerPoolEmbedder } from '../src/core/embed/worker-pool.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import type { Embedder } from '../src/core/types.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
@@ -147,6 +148,22 @@ describe('worker threads', () => {
       const [fromPool, here] = await Promise.all([pool.embed(inputs), embedder.embed(inputs)])
       expect(fromPool).toHaveLength(3)
       fromPool.forEach((f, i) => expect(cosine(f, here[i])).toBeGreaterThan(0.9999))
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('replace a worker that died, failing only the batch it held', async () => {
+    const pool = await createWorkerPoolEmbedder({ workers: 2, backend: 'wasm' })
+    try {
+      const input = (await decodePhoto(join(dir, 'upright.jpg'))).modelInput
+      const [expected] = await embedder.embed([input])
+      const inFlight = pool.embed([input, input])
+      await pool.threads()[0].terminate()
+      await expect(inFlight).rejects.toThrow(/embedding worker stopped/)
+      const again = await pool.embed([input, input])
+      again.forEach((f) => expect(cosine(f, expected)).toBeGreaterThan(0.9999))
+      expect(pool.threads()).toHaveLength(2)
     } finally {
       await pool.close()
     }

@@ -40,19 +40,27 @@ interface Slot {
   worker: Worker
   pending: Map<number, { resolve: (f: Float32Array[]) => void; reject: (e: Error) => void }>
   queued: number
+  /** False once the thread is gone (crashed, or out of memory): replaced before the next batch. */
+  alive: boolean
 }
 
-export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Promise<Embedder> {
+type Ready = Extract<WorkerMessage, { type: 'ready' }>
+
+export interface WorkerPoolEmbedder extends Embedder {
+  /** The live worker threads (diagnostics and tests). */
+  threads(): readonly Worker[]
+}
+
+export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Promise<WorkerPoolEmbedder> {
   const url = embedWorkerUrl()
   const init: WorkerInit = { backend: options.backend, wasmThreads: options.wasmThreads }
-  const slots: Slot[] = []
   let nextId = 0
-  let failure: Error | null = null
+  let closing = false
 
-  const start = (): Promise<{ slot: Slot; ready: Extract<WorkerMessage, { type: 'ready' }> }> =>
+  const start = (): Promise<{ slot: Slot; ready: Ready }> =>
     new Promise((resolve, reject) => {
       const worker = spawn(url, init)
-      const slot: Slot = { worker, pending: new Map(), queued: 0 }
+      const slot: Slot = { worker, pending: new Map(), queued: 0, alive: true }
       let started = false
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
@@ -69,26 +77,35 @@ export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Prom
           else p?.reject(new Error(m.message))
         }
       })
-      const fail = (err: Error) => {
-        failure ??= err
+      const lost = (err: Error) => {
+        if (!slot.alive) return
+        slot.alive = false
         for (const p of slot.pending.values()) p.reject(err)
         slot.pending.clear()
         if (!started) reject(err)
       }
-      worker.on('error', fail)
-      worker.on('exit', (code) => {
-        if (code !== 0) fail(new Error(`embedding worker exited with code ${code}`))
-      })
+      worker.on('error', lost)
+      worker.on('exit', (code) => lost(new Error(`embedding worker stopped (exit code ${code})`)))
     })
 
   const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.workers) }, start))
-  for (const s of started) if (s.status === 'fulfilled') slots.push(s.value.slot)
+  const slots = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.slot] : []))
   const firstError = started.find((s) => s.status === 'rejected')
   if (firstError) {
     await Promise.all(slots.map((s) => s.worker.terminate()))
     throw (firstError as PromiseRejectedResult).reason
   }
-  const info = (started[0] as PromiseFulfilledResult<{ ready: Extract<WorkerMessage, { type: 'ready' }> }>).value.ready
+  const info = (started[0] as PromiseFulfilledResult<{ ready: Ready }>).value.ready
+
+  /** A lost worker fails only the batches it held; the next batch gets a fresh one. */
+  let reviving: Promise<void> | null = null
+  const revive = (): Promise<void> => {
+    if (slots.every((s) => s.alive)) return Promise.resolve()
+    reviving ??= (async () => {
+      for (let i = 0; i < slots.length; i++) if (!slots[i].alive) slots[i] = (await start()).slot
+    })().finally(() => (reviving = null))
+    return reviving
+  }
 
   const send = (slot: Slot, inputs: ModelInput[]): Promise<Float32Array[]> =>
     new Promise((resolve, reject) => {
@@ -110,9 +127,11 @@ export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Prom
     backboneId: info.backboneId,
     backend: info.backend,
     dim: info.dim,
+    threads: () => slots.filter((s) => s.alive).map((s) => s.worker),
     async embed(inputs: ModelInput[]): Promise<Float32Array[]> {
-      if (failure) throw failure
+      if (closing) throw new Error('embedder is closed')
       if (inputs.length === 0) return []
+      await revive()
       // Least-loaded workers first; contiguous slices keep the output order trivial.
       const order = [...slots].sort((a, b) => a.queued - b.queued)
       const per = Math.ceil(inputs.length / order.length)
@@ -123,17 +142,20 @@ export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Prom
       return results.flat()
     },
     async close() {
+      closing = true
       await Promise.all(
-        slots.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.worker.once('exit', () => resolve())
-              s.worker.ref() // keep the process alive until the worker has let go of its model
-              s.worker.postMessage({ type: 'close' })
-              // A worker stuck in a long batch is not worth waiting for on shutdown.
-              setTimeout(() => void s.worker.terminate(), 5000).unref()
-            }),
-        ),
+        slots
+          .filter((s) => s.alive)
+          .map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                s.worker.once('exit', () => resolve())
+                s.worker.ref() // keep the process alive until the worker has let go of its model
+                s.worker.postMessage({ type: 'close' })
+                // A worker stuck in a long batch is not worth waiting for on shutdown.
+                setTimeout(() => void s.worker.terminate(), 5000).unref()
+              }),
+          ),
       )
     },
   }
