@@ -1,5 +1,5 @@
-// Worker thread entry: one backbone per worker, batches in, features out. Self-contained (only
-// imports the embed module's own files) so a bundler can emit it as a separate entry.
+// Worker thread entry: one backbone per worker, batches in, features out. Self-contained (imports
+// only core/embed, core/types and packages) so a bundler can emit it as a separate entry.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createInProcessEmbedder } from './in-process.ts'
 import type { EmbedRequest, WorkerInit, WorkerMessage } from './worker-protocol.ts'
