@@ -5,6 +5,7 @@ import { DpqModel } from '../src/core/dpq/model.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../src/core/dpq/protocol.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { reconstruct } from '../src/core/dpq/quantize.ts'
+import { tf } from '../src/core/dpq/tf.ts'
 import { trainDpq, TrainingCancelled } from '../src/core/dpq/train.ts'
 
 /**
@@ -133,5 +134,22 @@ describe('DPQ model', () => {
     expect(split.train.map((i) => names[i]).sort()).toEqual(['a.jpg', 'd.jpg'])
     expect(split.queries.map((i) => names[i]).sort()).toEqual(['b.jpg', 'e.jpg'])
     expect(split.database.map((i) => names[i]).sort()).toEqual(['a.jpg', 'c.jpg', 'd.jpg', 'f.jpg'])
+  })
+
+  it('leaves no tensors behind on the bounded wasm heap, finished or cancelled', async () => {
+    await trainDpq(data.features.slice(0, 20), null, small)
+    const before = tf.memory().numTensors
+    for (const schedule of ['sequential', 'alternating', 'joint'] as const) {
+      const model = await trainDpq(data.features, data.labels, { ...small, epochs: 4, schedule, codebookEpochs: 1 })
+      model.encode(data.features)
+      model.embed(data.features)
+    }
+    const controller = new AbortController()
+    const cancelled = trainDpq(data.features, data.labels, { ...small, epochs: 6, schedule: 'alternating' }, {
+      signal: controller.signal,
+      onProgress: (e) => e.epoch === 4 && controller.abort(),
+    })
+    await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelled)
+    expect(tf.memory().numTensors).toBe(before)
   })
 })

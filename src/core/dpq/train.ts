@@ -102,6 +102,9 @@ export async function trainDpq(
 
 type Resolved = typeof DEFAULTS & TrainOptions
 
+/** tfjs variable names are global per process: keep them unique across trainings. */
+let variableSerial = 0
+
 async function trainSupervised(
   features: Float32Array[],
   labels: number[][],
@@ -122,13 +125,15 @@ async function trainSupervised(
   const { mean, scale } = standardization(features, labelled.concat(unlabelled), inputDim)
   const vars: tf.Variable[] = []
   const variable = (t: tf.Tensor, name: string): tf.Variable => {
-    const v = tf.variable(t, true, `dpq_${name}_${Date.now()}_${vars.length}`)
+    const v = tf.variable(t, true, `dpq_${name}_${++variableSerial}`)
     t.dispose()
     vars.push(v)
     return v
   }
   const consts: tf.Tensor[] = []
   const constant = <T extends tf.Tensor>(t: T): T => (consts.push(t), t)
+  const netOptimizer = tf.train.adam(o.lr)
+  const codebookOptimizer = tf.train.adam(o.codebookLr)
 
   try {
     const inputs = constant(standardized(features, labelled, inputDim, mean, scale))
@@ -196,8 +201,6 @@ async function trainSupervised(
       return tf.losses.meanSquaredError(matMulT(target, target), mmT(xn, xn))
     }
 
-    const netOptimizer = tf.train.adam(o.lr)
-    const codebookOptimizer = tf.train.adam(o.codebookLr)
     // 'sequential': in the alternating schedule L_Q never reaches the network, so the network can
     // train first and the codebooks afterwards on fixed embeddings (computed once, not per step).
     const sequential = o.schedule === 'sequential'
@@ -303,8 +306,6 @@ async function trainSupervised(
         hooks.onProgress?.({ done: epoch, total: totalEpochs, epoch, loss: { quantization: sum / steps }, current: 'codebooks' })
       }
     }
-    netOptimizer.dispose()
-    codebookOptimizer.dispose()
 
     const read = (v: tf.Variable) => Float32Array.from(v.dataSync() as Float32Array)
     const flatCodebooks = new Float32Array(M * K * D)
@@ -323,6 +324,9 @@ async function trainSupervised(
       flatCodebooks,
     )
   } finally {
+    // Also on cancel or error: the wasm heap is bounded.
+    netOptimizer.dispose()
+    codebookOptimizer.dispose()
     for (const v of vars) v.dispose()
     for (const t of consts) t.dispose()
   }
@@ -332,18 +336,24 @@ async function trainSupervised(
 function initCodebooks(codebooks: tf.Variable[], x: Float32Array, xu: Float32Array | null, o: Resolved, rng: Rng): void {
   const { K, D } = o
   if (o.codebookInit === 'normal') {
-    for (const c of codebooks) c.assign(tf.tensor2d(Float32Array.from({ length: K * D }, () => 0.01 * normal(rng)), [K, D]))
+    for (const c of codebooks) assignDisposing(c, tf.tensor2d(Float32Array.from({ length: K * D }, () => 0.01 * normal(rng)), [K, D]))
     return
   }
   const all = xu ? concatFlat(x, xu) : x
   const residual = all.slice()
   codebooks.forEach((c, m) => {
     const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: 10, maxPoints: 8000 })
-    c.assign(tf.tensor2d(block, [K, D]))
+    assignDisposing(c, tf.tensor2d(block, [K, D]))
     const q = { M: 1, K, D, codebooks: block }
     const hard = reconstruct(q, quantize(q, residual))
     for (let i = 0; i < residual.length; i++) residual[i] -= hard[i]
   })
+}
+
+/** variable.assign keeps a reference to the value's data; the value tensor itself must still go. */
+function assignDisposing(v: tf.Variable, value: tf.Tensor): void {
+  v.assign(value)
+  value.dispose()
 }
 
 function concatFlat(a: Float32Array, b: Float32Array): Float32Array {
