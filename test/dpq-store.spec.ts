@@ -116,4 +116,11 @@ describe('DPQ model store', () => {
       { id: ok.modelId, status: 'ready', active: 1 },
     ])
   })
+
+  it('trains an unsupervised model when only one album has photos', async () => {
+    seedLibrary(db, 80, 1)
+    const result = await retrain(db, BACKBONE, { trainOptions: options })
+    expect(activeModel(db)).toMatchObject({ id: result.modelId, kind: 'unsupervised' })
+    expect(Object.keys(result.after)).toContain('32')
+  })
 })

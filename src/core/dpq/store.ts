@@ -208,7 +208,8 @@ export async function retrain(db: Db, backboneId: string, options: RetrainOption
   const trainRows = hashes.map((_, i) => i).filter((i) => !heldOut.has(i))
 
   const started = performance.now()
-  const hasLabels = trainRows.some((i) => labels[i].length > 0)
+  // One album alone teaches nothing about what separates photos: train without labels then.
+  const hasLabels = new Set(trainRows.flatMap((i) => labels[i])).size >= 2
   const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), classes: Math.max(1, albumIds.length) }
   const model = await trainDpq(
     trainRows.map((i) => features.get(hashes[i])!),
