@@ -65,6 +65,15 @@ describe('DPQ model store', () => {
     expect(await ensureCodes(db, BACKBONE)).toEqual({ modelId: active.id, encoded: 1 })
     expect(codesFor(db, active.id).hashes).toContain('new-photo')
     expect(await ensureCodes(db, BACKBONE)).toEqual({ modelId: active.id, encoded: 0 })
+
+    // The library doubles: a model fitted to its first 12 photos is refitted on all of them.
+    const more = Array.from({ length: 12 }, (_, i) => ({ hash: `later-${i}`, vector: new Float32Array(24).fill(i / 12) }))
+    putFeatures(db, BACKBONE, more)
+    const refit = await ensureCodes(db, BACKBONE, { trainOptions: options })
+    expect(refit.modelId).not.toBe(active.id)
+    expect(refit.encoded).toBe(25)
+    expect(activeModel(db)).toMatchObject({ id: refit.modelId, kind: 'unsupervised', metrics: { trained_on: 25 } })
+    expect(codesFor(db, refit.modelId!).hashes).toHaveLength(25)
   })
 
   it('retrains on albums, measures mAP per code length before and after, and activates the new model', async () => {

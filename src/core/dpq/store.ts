@@ -151,7 +151,7 @@ export function libraryBackbone(db: Db): string | null {
  */
 export async function ensureCodes(db: Db, backboneId: string, hooks: StoreHooks & { trainOptions?: TrainOptions } = {}): Promise<{ modelId: number | null; encoded: number }> {
   const active = activeModel(db)
-  if (active && active.backbone === backboneId) {
+  if (active && active.backbone === backboneId && !outgrown(db, active, backboneId)) {
     const missing = db
       .prepare<[string, number], { hash: string }>(
         `SELECT f.hash FROM features f WHERE f.backbone = ?
@@ -166,11 +166,26 @@ export async function ensureCodes(db: Db, backboneId: string, hooks: StoreHooks 
   if (features.size === 0) return { modelId: null, encoded: 0 }
   removeUnfinishedModels(db)
   const model = await trainDpq([...features.values()], null, hooks.trainOptions ?? {}, hooks)
-  const modelId = createModel(db, model, backboneId)
+  const modelId = createModel(db, model, backboneId, { trained_on: features.size })
   await encodeInto(db, modelId, model, features, hooks)
   checkCancelled(hooks.signal)
   activateModel(db, modelId)
   return { modelId, encoded: features.size }
+}
+
+/** Past this many photos an unsupervised model has seen enough of the library to keep. */
+const UNSUPERVISED_SETTLED = 20_000
+
+/**
+ * An unsupervised model trained on a library's first few photos (a first folder, a first watcher
+ * batch) describes it poorly once it has doubled: such a model is retrained on everything.
+ * Supervised models are the user's and are never replaced behind their back.
+ */
+function outgrown(db: Db, active: StoredModel, backboneId: string): boolean {
+  const trainedOn = active.metrics?.trained_on
+  if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number' || trainedOn >= UNSUPERVISED_SETTLED) return false
+  const { n } = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM features WHERE backbone = ?').get(backboneId)!
+  return n >= 2 * trainedOn
 }
 
 export interface RetrainOptions extends StoreHooks {
