@@ -59,7 +59,8 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
         ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
       ).done
     } else {
-      await ensureCodes(ctx.db, id)
+      // Usually a quick encode; C refits an unsupervised model here once the library has doubled.
+      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions })
     }
     const now = activeModel(ctx.db)
     if (now?.id !== search.model?.id) {
