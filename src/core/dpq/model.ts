@@ -1,5 +1,6 @@
 // A trained DPQ model: the head that maps a backbone feature to the embedding x, and the
 // M residual codebooks. Inference only; training lives in train.ts.
+import { applyTail, MAP_SIZE, TAIL_OUT, tailArrays, tailFromArrays, type Tail } from './finetune.ts'
 import { quantize, type Quantizer } from './quantize.ts'
 import { rowsOf, tf } from './tf.ts'
 
@@ -36,6 +37,11 @@ export interface Head {
   mean: Float32Array
   scale: Float32Array
   layers: DenseLayer[]
+  /**
+   * Fine-tuned MobileNetV2 block_16 + Conv_1 (finetune.ts): f is then [block_15_add map | pooled
+   * feature] and x = layers((tail(f) − mean) · scale).
+   */
+  tail?: Tail
 }
 
 const MAGIC = 0x31515044 // 'DPQ1'
@@ -76,13 +82,15 @@ export class DpqModel implements Quantizer {
     const chunk = 1024
     for (let start = 0; start < features.length; start += chunk) {
       const part = features.slice(start, start + chunk)
-      const flat = new Float32Array(part.length * inputDim)
+      let flat: Float32Array = new Float32Array(part.length * inputDim)
       part.forEach((f, i) => {
         if (f.length !== inputDim) throw new Error(`Feature has ${f.length} dimensions; this model expects ${inputDim}`)
         flat.set(f, i * inputDim)
       })
+      if (this.head.tail) flat = applyTail(this.head.tail, flat, part.length)
+      const headDim = this.head.mean.length
       const x = tf.tidy(() => {
-        let h: tf.Tensor2D = tf.tensor2d(flat, [part.length, inputDim]).sub(tf.tensor1d(this.head.mean)).mul(tf.tensor1d(this.head.scale))
+        let h: tf.Tensor2D = tf.tensor2d(flat, [part.length, headDim]).sub(tf.tensor1d(this.head.mean)).mul(tf.tensor1d(this.head.scale))
         for (const layer of this.head.layers) {
           h = tf.matMul(h, tf.tensor2d(layer.weights, [layer.inDim, layer.outDim])).add(tf.tensor1d(layer.bias))
           if (layer.activation === 'relu') h = tf.relu(h)
@@ -97,11 +105,14 @@ export class DpqModel implements Quantizer {
   }
 
   serialize(): Buffer {
-    const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks]
+    // A tail goes last, so models without one serialize exactly as before.
+    const tail = this.head.tail ? tailArrays(this.head.tail) : []
+    const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks, ...tail]
     const header = Buffer.from(
       JSON.stringify({
         params: this.params,
         layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
+        ...(this.head.tail ? { tail: 'block_16+Conv_1' } : {}),
       }),
     )
     const headerBytes = Math.ceil(header.length / 4) * 4
@@ -122,22 +133,26 @@ export class DpqModel implements Quantizer {
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
     if (b.length < 8 || b.readUInt32LE(0) !== MAGIC) throw new Error('Not a serialized DPQ model')
     const headerBytes = b.readUInt32LE(4)
-    const { params, layers } = JSON.parse(b.subarray(8, 8 + headerBytes).toString()) as {
+    const { params, layers, tail } = JSON.parse(b.subarray(8, 8 + headerBytes).toString()) as {
       params: DpqParams
       layers: { inDim: number; outDim: number; activation: Activation }[]
+      tail?: string
     }
     // Copy into an aligned buffer: a SQLite blob's offset is not necessarily a multiple of 4.
     const body = new Float32Array(b.length - 8 - headerBytes >> 2)
     new Uint8Array(body.buffer).set(b.subarray(8 + headerBytes, 8 + headerBytes + body.length * 4))
     let offset = 0
     const take = (n: number): Float32Array => body.subarray(offset, (offset += n))
-    const mean = take(params.inputDim)
-    const scale = take(params.inputDim)
+    const headDim = tail ? TAIL_OUT + params.inputDim - MAP_SIZE : params.inputDim
+    const mean = take(headDim)
+    const scale = take(headDim)
     const head: Head = {
       mean,
       scale,
       layers: layers.map((l) => ({ ...l, weights: take(l.inDim * l.outDim), bias: take(l.outDim) })),
     }
-    return new DpqModel(params, head, take(params.M * params.K * params.D))
+    const codebooks = take(params.M * params.K * params.D)
+    if (tail) head.tail = tailFromArrays(take)
+    return new DpqModel(params, head, codebooks)
   }
 }

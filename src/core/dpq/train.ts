@@ -3,6 +3,7 @@
 // photos in no album). Without labels: unsupervised progressive quantization.
 import type { ProgressEvent } from '../types.ts'
 import { kmeans, l2normalize } from './kmeans.ts'
+import { applyTail, MAP_SIZE, TAIL_OUT, tailArrays, tailFromArrays, tailForward, tailTensors, type Finetune, type Tail } from './finetune.ts'
 import { DpqModel, type DpqParams, type Schedule } from './model.ts'
 import { createRng, normal, sampleIndices, shuffle, type Rng } from './prng.ts'
 import { quantize, reconstruct } from './quantize.ts'
@@ -39,6 +40,15 @@ export interface TrainOptions {
   seed?: number
   /** Photos in no album used per run (sampled), to bound memory on large libraries. */
   maxUnlabelled?: number
+  /**
+   * 'late' (item 7, finetune.ts): also train MobileNetV2's block_16 + Conv_1 from `tail`; every
+   * feature row is then [block_15_add map | pooled feature] (finetuneInputs). Supervised only.
+   */
+  finetune?: Finetune
+  /** The pretrained tail fine-tuning starts from (pretrainedTail). */
+  tail?: Tail
+  /** Learning rate of the tail (Adam), smaller than the head's: it starts pretrained. */
+  tailLr?: number
 }
 
 export interface TrainHooks {
@@ -77,6 +87,8 @@ export const DEFAULTS = {
   codebookInit: 'kmeans' as 'kmeans' | 'normal',
   seed: 42,
   maxUnlabelled: 10_000,
+  finetune: 'off' as Finetune,
+  tailLr: 1e-4,
 }
 
 export async function trainDpq(
@@ -91,6 +103,7 @@ export async function trainDpq(
   checkCancelled(hooks.signal)
   const labelled = labels ? features.map((_, i) => i).filter((i) => labels[i].length > 0) : []
   if (!labels || labelled.length === 0) {
+    if (o.finetune === 'late') throw new Error("finetune 'late' trains on album labels; without any, train with finetune 'off'")
     const model = trainUnsupervised(features, { M: o.M, K: o.K, D: o.D, gamma: o.gamma, seed: o.seed }, (done, total) => {
       checkCancelled(hooks.signal)
       hooks.onProgress?.({ done, total, current: `block ${done}` })
@@ -121,8 +134,14 @@ async function trainSupervised(
     .sort((a, b) => a - b)
     .map((j) => unlabelledAll[j])
   const { M, K, D } = o
+  const tail = o.finetune === 'late' ? checkedTail(o, inputDim) : null
+  // With a tail, the head reads the tail's output, standardised by its pretrained statistics.
+  const headDim = tail ? TAIL_OUT + inputDim - MAP_SIZE : inputDim
+  const headRows = tail ? tailOutputs(tail, features, labelled.concat(unlabelled), inputDim) : null
 
-  const { mean, scale } = standardization(features, labelled.concat(unlabelled), inputDim)
+  const { mean, scale } = headRows
+    ? standardization(headRows, headRows.map((_, i) => i), headDim)
+    : standardization(features, labelled.concat(unlabelled), inputDim)
   const vars: tf.Variable[] = []
   const variable = (t: tf.Tensor, name: string): tf.Variable => {
     const v = tf.variable(t, true, `dpq_${name}_${++variableSerial}`)
@@ -136,33 +155,45 @@ async function trainSupervised(
   const codebookOptimizer = tf.train.adam(o.codebookLr)
 
   try {
-    const inputs = constant(standardized(features, labelled, inputDim, mean, scale))
-    const unlabelledInputs = unlabelled.length ? constant(standardized(features, unlabelled, inputDim, mean, scale)) : null
+    const prepare = (rows: number[]) => (tail ? matrixOf(features, rows, inputDim) : standardized(features, rows, inputDim, mean, scale))
+    const inputs = constant(prepare(labelled))
+    const unlabelledInputs = unlabelled.length ? constant(prepare(unlabelled)) : null
     // Preservation target: the angle structure of the (centered, standardized) backbone features.
     const unlabelledTarget = unlabelledInputs && o.preservation > 0 ? constant(l2normalize(unlabelledInputs)) : null
     const targets = constant(multiHot(labelled.map((i) => labels[i]), classes))
     const classVectors = constant(tf.tensor2d(classVectorMatrix(classes, D, rng), [classes, D]))
     const margins = constant(tf.tidy(() => tf.sub(1, matMulT(classVectors, classVectors))))
 
-    const wh = variable(glorot(inputDim, o.hidden, rng), 'wh')
+    const wh = variable(glorot(headDim, o.hidden, rng), 'wh')
     const bh = variable(tf.zeros([o.hidden]), 'bh')
     const wx = variable(glorot(o.hidden, D, rng), 'wx')
     const bx = variable(tf.zeros([D]), 'bx')
     const wc = variable(glorot(o.hidden, classes, rng), 'wc')
     const bc = variable(tf.zeros([classes]), 'bc')
-    const network = [wh, bh, wx, bx, wc, bc]
+    // Tail weights W = W₀ + s·Δ with Δ trained from 0: one Adam for everything, and the tail
+    // moves at s·lr = tailLr.
+    const tailBase = tail ? tailTensors(tail).map((t) => constant(t)) : []
+    const tailDelta = tailBase.map((t, i) => variable(tf.zerosLike(t), `tail${i}`))
+    const tailScale = o.tailLr / o.lr
+    const tailWeights = () => tailBase.map((t, i) => t.add(tailDelta[i].mul(tailScale)))
+    const headMean = tail ? constant(tf.tensor1d(mean)) : null
+    const headScale = tail ? constant(tf.tensor1d(scale)) : null
+    const network = [wh, bh, wx, bx, wc, bc, ...tailDelta]
     const codebooks = Array.from({ length: M }, (_, m) => variable(tf.zeros([K, D]), `codebook${m}`))
 
     let step = 0
-    const forward = (f: tf.Tensor2D, training: boolean) => {
+    const forward = (input: tf.Tensor2D, training: boolean) => {
+      const f = headMean && headScale ? (tailForward(input, tailWeights()).sub(headMean).mul(headScale) as tf.Tensor2D) : input
       let h = tf.relu(mm(f, wh).add(bh))
       if (training && o.dropout > 0) h = tf.dropout(h, o.dropout, undefined, o.seed * 7919 + step)
       return { x: tf.tanh(mm(h, wx).add(bx)) as tf.Tensor2D, logits: mm(h, wc).add(bc) as tf.Tensor2D }
     }
     const embedAll = (f: tf.Tensor2D): Float32Array => {
       const parts: Float32Array[] = []
-      for (let s = 0; s < f.shape[0]; s += 1024) {
-        const x = tf.tidy(() => forward(f.slice([s, 0], [Math.min(1024, f.shape[0] - s), inputDim]), false).x)
+      // The tail's activations are 49 positions × 960 channels per photo: smaller chunks.
+      const chunk = tail ? 128 : 1024
+      for (let s = 0; s < f.shape[0]; s += chunk) {
+        const x = tf.tidy(() => forward(f.slice([s, 0], [Math.min(chunk, f.shape[0] - s), inputDim]), false).x)
         parts.push(x.dataSync() as Float32Array)
         x.dispose()
       }
@@ -310,14 +341,18 @@ async function trainSupervised(
     const read = (v: tf.Variable) => Float32Array.from(v.dataSync() as Float32Array)
     const flatCodebooks = new Float32Array(M * K * D)
     codebooks.forEach((c, m) => flatCodebooks.set(read(c), m * K * D))
-    const params: DpqParams = { ...o, kind: 'supervised', M, K, D, gamma: o.gamma, inputDim, classes, multiLabel, labelled: labelled.length, unlabelled: unlabelled.length }
+    const { tail: _start, ...recorded } = o
+    const params: DpqParams = { ...recorded, kind: 'supervised', M, K, D, gamma: o.gamma, inputDim, classes, multiLabel, labelled: labelled.length, unlabelled: unlabelled.length }
+    const trainedTail = tail ? tf.tidy(() => tailWeights().map((t) => Float32Array.from(t.dataSync() as Float32Array))) : null
+    let k = 0
     return new DpqModel(
       params,
       {
         mean,
         scale,
+        ...(trainedTail ? { tail: tailFromArrays(() => trainedTail[k++]) } : {}),
         layers: [
-          { inDim: inputDim, outDim: o.hidden, activation: 'relu', weights: read(wh), bias: read(bh) },
+          { inDim: headDim, outDim: o.hidden, activation: 'relu', weights: read(wh), bias: read(bh) },
           { inDim: o.hidden, outDim: D, activation: 'tanh', weights: read(wx), bias: read(bx) },
         ],
       },
@@ -330,6 +365,33 @@ async function trainSupervised(
     for (const v of vars) v.dispose()
     for (const t of consts) t.dispose()
   }
+}
+
+function checkedTail(o: Resolved, inputDim: number): Tail {
+  if (!o.tail) throw new Error("finetune 'late' needs the pretrained tail to start from (options.tail)")
+  if (inputDim <= MAP_SIZE) throw new Error(`finetune 'late' needs rows of [activation map (${MAP_SIZE}) | pooled feature]; got ${inputDim} values`)
+  const sizes = tailArrays(o.tail).map((a) => a.length)
+  const expected = tailArrays(tailFromArrays((n) => new Float32Array(n))).map((a) => a.length)
+  if (sizes.some((n, i) => n !== expected[i])) throw new Error('options.tail does not have the shapes of block_16 + Conv_1')
+  return o.tail
+}
+
+/** The pretrained tail's output for the given rows (the head's standardisation statistics). */
+function tailOutputs(tail: Tail, features: Float32Array[], rows: number[], dim: number): Float32Array[] {
+  const flat = new Float32Array(rows.length * dim)
+  rows.forEach((r, i) => flat.set(features[r], i * dim))
+  const outDim = TAIL_OUT + dim - MAP_SIZE
+  const out = applyTail(tail, flat, rows.length)
+  return rows.map((_, i) => out.subarray(i * outDim, (i + 1) * outDim))
+}
+
+function matrixOf(features: Float32Array[], rows: number[], dim: number): tf.Tensor2D {
+  const flat = new Float32Array(rows.length * dim)
+  rows.forEach((r, i) => {
+    if (features[r].length !== dim) throw new Error(`Feature ${r} has ${features[r].length} dimensions, expected ${dim}`)
+    flat.set(features[r], i * dim)
+  })
+  return tf.tensor2d(flat, [rows.length, dim])
 }
 
 /** Codebooks from residual k-means on the current embeddings, or N(0, 0.01²) as in the authors' code. */

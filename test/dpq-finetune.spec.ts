@@ -1,0 +1,169 @@
+// Deeper fine-tuning (finetune: 'late'): MobileNetV2's block_16 + Conv_1 train with the DPQ head
+// from a cached block_15_add activation. Real tfjs models; the activations of real JPEGs.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BACKBONE, loadMobilenet, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
+import { createEmbedder } from '../src/core/embed/embedder.ts'
+import { decodePhoto } from '../src/core/library/decode.ts'
+import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
+import { tf } from '../src/core/dpq/tf.ts'
+import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { applyTail, finetuneInputs, MAP_CHANNELS, MAP_SIZE, randomTail, TAIL_OUT, tailArrays } from '../src/core/dpq/finetune.ts'
+import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
+import { DpqModel } from '../src/core/dpq/model.ts'
+import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { lookupTable } from '../src/core/dpq/quantize.ts'
+import { trainDpq } from '../src/core/dpq/train.ts'
+
+/**
+ * Photos whose class shows only in the activation map (a class-specific channel pattern at a few
+ * positions, under noise); the pooled part is noise alike for every class.
+ */
+function mapClusters(perClass: number, classes: number, seed: number) {
+  const rng = createRng(seed)
+  const patterns = Array.from({ length: classes }, () => Float32Array.from({ length: MAP_CHANNELS }, () => Math.max(0, normal(rng))))
+  const maps: Float32Array[] = []
+  const pooled: Float32Array[] = []
+  const labels: number[][] = []
+  for (let c = 0; c < classes; c++) {
+    for (let i = 0; i < perClass; i++) {
+      const map = Float32Array.from({ length: MAP_SIZE }, () => 0.5 * Math.abs(normal(rng)))
+      for (let p = 0; p < 49; p += 5) for (let k = 0; k < MAP_CHANNELS; k++) map[p * MAP_CHANNELS + k] += 2 * patterns[c][k]
+      maps.push(map)
+      pooled.push(Float32Array.from({ length: 8 }, () => normal(rng)))
+      labels.push([c])
+    }
+  }
+  return { inputs: finetuneInputs(maps, pooled), labels }
+}
+
+const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, seed: 5 }
+
+function codeMap(model: DpqModel, inputs: Float32Array[], labels: number[][], queries: number[], database: number[], blocks: number): number {
+  const codes = model.encode(database.map((i) => inputs[i]))
+  const tables = model.embed(queries.map((i) => inputs[i])).map((q) => lookupTable(model, q))
+  return meanAveragePrecision(labelSets(queries.map((i) => labels[i])), labelSets(database.map((i) => labels[i])), (q, out) => {
+    for (let j = 0; j < out.length; j++) {
+      let s = 0
+      for (let m = 0; m < blocks; m++) s += tables[q][m * model.K + codes[j * model.M + m]]
+      out[j] = s
+    }
+  }).all
+}
+
+describe("DPQ with finetune 'late'", () => {
+  const data = mapClusters(16, 3, 11)
+  const start = randomTail(createRng(3))
+  let model: DpqModel
+
+  let leaked = 0
+
+  beforeAll(async () => {
+    const before = tf.memory().numTensors
+    model = await trainDpq(data.inputs, data.labels, { ...small, epochs: 8, finetune: 'late', tail: start, tailLr: 1e-3 })
+    model.encode(data.inputs)
+    leaked = tf.memory().numTensors - before
+  }, 120_000)
+
+  it('trains the tail with the head, and its codes group photos by class', () => {
+    expect(model.head.tail).toBeDefined()
+    // The wasm heap is bounded: training and encoding leave no tensor behind.
+    expect(leaked).toBe(0)
+    const moved = tailArrays(model.head.tail!).some((a, i) => a.some((v, j) => Math.abs(v - tailArrays(start)[i][j]) > 1e-6))
+    expect(moved).toBe(true)
+    // The caller's starting weights are untouched.
+    expect(tailArrays(start)[0]).toEqual(tailArrays(randomTail(createRng(3)))[0])
+    const queries = data.inputs.map((_, i) => i).filter((i) => i % 4 === 0)
+    const database = data.inputs.map((_, i) => i).filter((i) => i % 4 !== 0)
+    // Chance is 1/3.
+    expect(codeMap(model, data.inputs, data.labels, queries, database, 1)).toBeGreaterThan(0.8)
+  })
+
+  it('keeps the prefix property: the first l bytes are the l-block code', () => {
+    const codes = model.encode(data.inputs)
+    for (let l = 1; l < small.M; l++) {
+      const prefix = new DpqModel({ ...model.params, M: l }, model.head, model.codebooks.slice(0, l * small.K * small.D))
+      const short = prefix.encode(data.inputs)
+      for (let i = 0; i < data.inputs.length; i++) {
+        expect(Array.from(short.subarray(i * l, (i + 1) * l))).toEqual(Array.from(codes.subarray(i * small.M, i * small.M + l)))
+      }
+    }
+  })
+
+  it('round-trips through serialize / deserialize with its tail', () => {
+    const copy = DpqModel.deserialize(model.serialize())
+    expect(copy.head.tail).toBeDefined()
+    expect(Array.from(copy.encode(data.inputs))).toEqual(Array.from(model.encode(data.inputs)))
+    const [a, b] = [model.embed(data.inputs.slice(0, 3)), copy.embed(data.inputs.slice(0, 3))]
+    for (let i = 0; i < 3; i++) for (let j = 0; j < a[i].length; j++) expect(b[i][j]).toBeCloseTo(a[i][j], 5)
+  })
+
+  it('says clearly what it needs', async () => {
+    await expect(trainDpq(data.inputs, data.labels, { ...small, epochs: 1, finetune: 'late' })).rejects.toThrow(/pretrained tail/)
+    await expect(trainDpq([new Float32Array(20)], [[0]], { ...small, epochs: 1, finetune: 'late', tail: start })).rejects.toThrow(/activation map/)
+    await expect(trainDpq(data.inputs, null, { ...small, finetune: 'late', tail: start })).rejects.toThrow(/album labels/)
+    expect(() => model.embed([new Float32Array(8)])).toThrow(/expects/)
+  })
+})
+
+describe('activations of real photos', () => {
+  let dir: string
+  let extractor: ActivationExtractor
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-'))
+    extractor = await createActivationExtractor()
+  }, 120_000)
+  afterAll(() => {
+    extractor?.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("read the library's own feature, and the pretrained tail reproduces MobileNetV2's last layer", async () => {
+    const files = await Promise.all(
+      [
+        { r: 200, g: 40, b: 40 },
+        { r: 30, g: 90, b: 220 },
+      ].map(async (background, i) => {
+        const file = join(dir, `p${i}.jpg`)
+        const noise = Buffer.from(Array.from({ length: 64 * 48 * 3 }, (_, k) => (k * 37 * (i + 1)) % 256))
+        const texture = await sharp(noise, { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer()
+        await sharp({ create: { width: 320, height: 240, channels: 3, background } })
+          .composite([{ input: texture, left: 40 + 100 * i, top: 60 }])
+          .jpeg()
+          .toFile(file)
+        return file
+      }),
+    )
+    const pixels = await Promise.all(files.map(async (f) => (await decodePhoto(f)).modelInput))
+    const rows = await extractor.fromPhotos(files)
+    const embedder = await createEmbedder({ threads: 0 })
+    try {
+      const features = await embedder.embed(pixels)
+      rows.forEach((row, i) => {
+        expect(row.length).toBe(MAP_SIZE + embedder.dim)
+        const pooled = row.subarray(MAP_SIZE)
+        for (let j = 0; j < pooled.length; j++) expect(pooled[j]).toBeCloseTo(features[i][j], 4)
+      })
+    } finally {
+      await embedder.close()
+    }
+    // The tail as matMuls and shifted slices = the Keras layers model's pooled out_relu.
+    const mobilenet = await loadMobilenet(tf)
+    const reference = pooledFeatureModel(tf, mobilenet, ['out_relu'])
+    const expected = tf.tidy(() => (reference.predict(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, BACKBONE.range), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array)
+    mobilenet.dispose()
+    const flat = new Float32Array(rows.length * rows[0].length)
+    rows.forEach((r, i) => flat.set(r, i * r.length))
+    const top = applyTail(extractor.tail, flat, rows.length)
+    const width = TAIL_OUT + rows[0].length - MAP_SIZE
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < TAIL_OUT; j++) expect(Math.abs(top[i * width + j] - expected[i * TAIL_OUT + j])).toBeLessThan(1e-3)
+    }
+    expect(top.subarray(0, TAIL_OUT).some((v, j) => Math.abs(v - top[width + j]) > 1e-3)).toBe(true)
+    await expect(extractor.fromPhotos([join(dir, 'missing.jpg')])).rejects.toThrow(/missing\.jpg/)
+  }, 120_000)
+})
