@@ -9,7 +9,7 @@ import { BACKBONE, loadMobilenet, pooledFeatureModel, scalePixels } from '../src
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
-import { tf } from '../src/core/dpq/tf.ts'
+import { ensureBackend, tf } from '../src/core/dpq/tf.ts'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
 import { applyTail, finetuneInputs, MAP_CHANNELS, MAP_SIZE, randomTail, TAIL_OUT, tailArrays } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
@@ -62,6 +62,7 @@ describe("DPQ with finetune 'late'", () => {
   let leaked = 0
 
   beforeAll(async () => {
+    await ensureBackend()
     const before = tf.memory().numTensors
     model = await trainDpq(data.inputs, data.labels, { ...small, epochs: 8, finetune: 'late', tail: start, tailLr: 1e-3 })
     model.encode(data.inputs)
