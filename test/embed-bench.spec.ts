@@ -34,4 +34,12 @@ it('reports photos, rate, time per stage, backend and memory as JSON', async () 
 
 it('says how to use it when the folder is missing', async () => {
   await expect(run(process.execPath, ['bin/lookalike.js', 'bench', 'index', '--json'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: lookalike bench index <folder>') })
+  await expect(run(process.execPath, ['bin/lookalike.js', 'bench', 'index', join(dir, 'nope')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('not a folder') })
+})
+
+it('ends with a one-line error when a forced backend is unavailable', async () => {
+  const env = { ...process.env, LOOKALIKE_BACKEND: 'tpu' }
+  const failure = await run(process.execPath, ['bin/lookalike.js', 'bench', 'index', dir, '--json'], { env, timeout: 60_000 }).catch((err: { code: number; stderr: string }) => err)
+  expect(failure).toMatchObject({ code: 2 })
+  expect((failure as { stderr: string }).stderr.trim()).toBe('lookalike: unknown backend "tpu": use one of node-gpu, node, wasm, cpu')
 })

@@ -1,4 +1,5 @@
 // `lookalike bench index <folder>`: indexing throughput of the real pipeline (see core/embed/bench-index.ts).
+import { existsSync, statSync } from 'node:fs'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
@@ -9,11 +10,15 @@ export async function run(argv: string[]): Promise<number> {
   })
   const [folder] = positionals
   if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--json]')
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError(`not a folder: ${folder}`)
   const { benchIndex } = await import('../../core/embed/bench-index.ts')
+  const { BackendUnavailableError } = await import('../../core/embed/backend.ts')
   const report = await benchIndex(folder, {
     backend: values.backend as string | undefined,
     threads: values.threads === undefined ? undefined : intFlag(values.threads, 'threads', 0),
     batchSize: values.batch === undefined ? undefined : Math.max(1, intFlag(values.batch, 'batch', 16)),
+  }).catch((err: unknown) => {
+    throw err instanceof BackendUnavailableError ? new CliError(err.message) : err
   })
   if (values.json) {
     printJson(report)

@@ -60,7 +60,7 @@ async function choose(forced: string, threads: number | undefined): Promise<Back
   tf.env().set('PROD', true)
   if (forced && forced !== 'auto') {
     if (!BACKEND_ORDER.includes(forced as BackendName)) {
-      throw new BackendUnavailableError(`unknown backend "${forced}" (LOOKALIKE_BACKEND): use one of ${BACKEND_ORDER.join(', ')}`)
+      throw new BackendUnavailableError(`unknown backend "${forced}": use one of ${BACKEND_ORDER.join(', ')}`)
     }
     const name = forced as BackendName
     const failure = await activate(name, threads)

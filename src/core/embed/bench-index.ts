@@ -42,14 +42,15 @@ export interface BenchIndexReport {
 }
 
 export async function benchIndex(folder: string, options: BenchIndexOptions = {}): Promise<BenchIndexReport> {
-  const dir = mkdtempSync(join(tmpdir(), 'lookalike-bench-index-'))
-  const dbFile = join(dir, 'library.sqlite')
   const stage = { decode: 0, embed: 0, write: 0 }
   let peakRss = process.memoryUsage().rss
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100)
   const startup = performance.now()
   const embedder = await createEmbedder(options)
+  const dir = mkdtempSync(join(tmpdir(), 'lookalike-bench-index-'))
+  const dbFile = join(dir, 'library.sqlite')
   const db = openDb(dbFile)
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100)
+  sampler.unref()
   try {
     const startupSeconds = (performance.now() - startup) / 1000
     const load = loadavg()[0]
