@@ -1,8 +1,9 @@
 // Deeper fine-tuning (finetune: 'late'): MobileNetV2's block_16 + Conv_1 train with the DPQ head
 // from a cached block_15_add activation. Real tfjs models; the activations of real JPEGs.
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKBONE, loadMobilenet, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
@@ -17,6 +18,7 @@ import { DpqModel } from '../src/core/dpq/model.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { lookupTable } from '../src/core/dpq/quantize.ts'
 import { trainDpq } from '../src/core/dpq/train.ts'
+import { makePhotos } from './fixtures/photos.ts'
 
 /**
  * Photos whose class shows only in the activation map (a class-specific channel pattern at a few
@@ -167,4 +169,36 @@ describe('activations of real photos', () => {
     expect(top.subarray(0, TAIL_OUT).some((v, j) => Math.abs(v - top[width + j]) > 1e-3)).toBe(true)
     await expect(extractor.fromPhotos([join(dir, 'missing.jpg')])).rejects.toThrow(/missing\.jpg/)
   }, 120_000)
+})
+
+describe('lookalike eval / train --finetune', () => {
+  const repo = resolve(import.meta.dirname, '..')
+  const lookalike = (...args: string[]) => {
+    const out = spawnSync(process.execPath, [join(repo, 'bin', 'lookalike.js'), ...args], { cwd: repo, encoding: 'utf8', timeout: 240_000 })
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr.slice(-4000) }
+  }
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-cli-'))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('eval --finetune late fine-tunes on the photo files and prints the protocol JSON', async () => {
+    const photos = join(dir, 'photos')
+    await makePhotos(photos, { groups: 3, perGroup: 6 })
+    const out = lookalike('eval', photos, '--db', join(dir, 'lib.sqlite'), '--train-per-class', '4', '--queries-per-class', '2', '--epochs', '2', '--finetune', 'late', '--json')
+    expect(out.code, out.stderr).toBe(0)
+    const report = JSON.parse(out.stdout)
+    expect(report).toMatchObject({ finetune: 'late', classes: 3, train: 12, queries: 6, map: { float: expect.any(Number) } })
+    for (const bits of ['8', '32', '64']) expect(report.map.dpq[bits]).toBeGreaterThan(0)
+  }, 240_000)
+
+  it('train --finetune late refuses with the reason; a bad mode is named', () => {
+    const late = lookalike('train', '--db', join(dir, 'lib.sqlite'), '--finetune', 'late')
+    expect(late.code).not.toBe(0)
+    expect(late.stderr).toMatch(/evaluation-only/)
+    const bad = lookalike('eval', dir, '--db', join(dir, 'lib.sqlite'), '--finetune', 'deep')
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/--finetune must be off or late/)
+  })
 })

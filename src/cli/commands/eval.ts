@@ -3,7 +3,9 @@
 // labelled folder. Indexes the folder into FILE first (a rerun reuses every cached feature), then
 // prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine.
 import { readFileSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
+import { selectBackend } from '../../core/embed/backend.ts'
+import { defaultFinetune, FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
 import { indexRoot } from '../../core/library/indexer.ts'
@@ -14,7 +16,7 @@ import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
-const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--json]'
+const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, db: dbFile } = parseCommand(argv, {
@@ -23,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     'queries-per-class': { type: 'string' },
     epochs: { type: 'string' },
     backend: { type: 'string' },
+    finetune: { type: 'string' },
   })
   if (positionals.length !== 1) throw new CliError(USAGE)
   const folder = resolve(positionals[0])
@@ -30,6 +33,9 @@ export async function run(argv: string[]): Promise<number> {
   const queriesPerClass = intFlag(values['queries-per-class'], 'queries-per-class', 100)
   const epochs = values.epochs === undefined ? undefined : intFlag(values.epochs, 'epochs', 0)
   const labelsOf = labelReader(values.labels as string)
+  if (values.finetune !== undefined && !FINETUNE_MODES.includes(values.finetune as Finetune)) {
+    throw new CliError(`--finetune must be ${FINETUNE_MODES.join(' or ')}, got "${values.finetune}"`)
+  }
 
   const db = openDb(dbFile)
   let embedder: Embedder | undefined
@@ -43,13 +49,17 @@ export async function run(argv: string[]): Promise<number> {
     const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
     if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
+    const finetune = (values.finetune as Finetune | undefined) ?? defaultFinetune((await selectBackend({ backend: values.backend as string | undefined })).kind)
+    const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
     const report = await evaluate(photos, split, {
       dataset: basename(folder),
-      dpq: epochs ? { epochs } : {},
+      dpq: { ...(epochs ? { epochs } : {}), ...(late ? { finetune, tail: late.tail } : {}) },
+      dpqFeatures: late?.rows,
       onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.current ?? ''}`),
     })
-    if (values.json) printJson(report)
-    else console.log(JSON.stringify(report, null, 2))
+    const out = { ...report, finetune }
+    if (values.json) printJson(out)
+    else console.log(JSON.stringify(out, null, 2))
     return 0
   } catch (err) {
     if (err instanceof ApiError) throw new CliError(err.message)
@@ -58,6 +68,19 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await embedder?.close()
     db.close()
+  }
+}
+
+/** finetune 'late': every photo's block_15_add map + pooled feature, recomputed from the files. */
+async function finetuneRows(paths: string[], log: (line: string) => void): Promise<{ rows: Float32Array[]; tail: Tail }> {
+  const { createActivationExtractor } = await import('../../core/dpq/finetune-activations.ts')
+  const extractor = await createActivationExtractor()
+  try {
+    log(`activations for fine-tuning: ${paths.length} photos …`)
+    const rows = await extractor.fromPhotos(paths, (done, total) => done % 1024 === 0 && log(`activations ${done}/${total}`))
+    return { rows, tail: extractor.tail }
+  } finally {
+    extractor.dispose()
   }
 }
 

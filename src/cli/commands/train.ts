@@ -8,8 +8,14 @@ import { openDb } from '../../core/store/db.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, db: dbFile } = parseCommand(argv, { epochs: { type: 'string' } })
-  if (positionals.length) throw new CliError('usage: lookalike train [--db FILE] [--epochs N] [--json]')
+  const { values, positionals, db: dbFile } = parseCommand(argv, { epochs: { type: 'string' }, finetune: { type: 'string' } })
+  if (positionals.length) throw new CliError('usage: lookalike train [--db FILE] [--epochs N] [--finetune off] [--json]')
+  if (values.finetune === 'late') {
+    // A fine-tuned model reads each photo's block_15_add map (31 KB) to encode it and to embed it as
+    // a query; the library stores only the pooled feature, so search could not use such a model.
+    throw new CliError("--finetune late is evaluation-only for now (lookalike eval … --finetune late): the library does not store the block_15_add activation a fine-tuned model needs for every photo and query")
+  }
+  if (values.finetune !== undefined && values.finetune !== 'off') throw new CliError(`--finetune must be off or late, got "${values.finetune}"`)
   const epochs = values.epochs === undefined ? undefined : intFlag(values.epochs, 'epochs', 0)
   const db = openDb(dbFile)
   const controller = new AbortController()

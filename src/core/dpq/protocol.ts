@@ -73,6 +73,8 @@ export interface EvalReport {
 export interface EvalOptions {
   dataset: string
   dpq?: TrainOptions
+  /** What DPQ trains on and encodes, per photo (default: `features`; e.g. finetune 'late' rows). */
+  dpqFeatures?: Float32Array[]
   /** Skip the PQ baseline (faster experiments). */
   pq?: boolean
   /** Code lengths in bits (multiples of 8, at most 8·M); default 8 … 64. */
@@ -95,16 +97,17 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
   const float = meanAveragePrecision(qs, ds, cosineScorer(features, split.queries, split.database))
 
   const t0 = performance.now()
+  const dpqIn = options.dpqFeatures ?? features
   const model = await trainDpq(
-    split.train.map((i) => features[i]),
+    split.train.map((i) => dpqIn[i]),
     split.train.map((i) => labels[i]),
     { classes: photos.classNames.length, ...options.dpq },
     { onProgress: options.onProgress },
   )
   const dpqSeconds = (performance.now() - t0) / 1000
   const lengths = options.lengths ?? CODE_LENGTHS
-  const dpq = dpqMaps(model, features, split, qs, ds, lengths.filter((b) => b / 8 <= model.M))
-  const embedded = model.embed(features as Float32Array[])
+  const dpq = dpqMaps(model, dpqIn, split, qs, ds, lengths.filter((b) => b / 8 <= model.M))
+  const embedded = model.embed(dpqIn)
   const embedding = meanAveragePrecision(qs, ds, cosineScorer(embedded, split.queries, split.database))
 
   const pq: Record<string, MapResult> = {}
