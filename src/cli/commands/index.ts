@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const { indexed, skipped, failed, failures, seconds } = summary
     if (values.json) {
-      printJson({ indexed, skipped, failed, failures, encoded, seconds: Math.round(seconds * 1000) / 1000 })
+      printJson({ indexed, skipped, failed, failures, seconds: Math.round(seconds * 1000) / 1000 })
     } else {
       process.stderr.write('\n')
       for (const f of failures) console.log(`  failed: ${f.path}: ${f.reason}`)
