@@ -47,7 +47,7 @@ export interface TrainOptions {
   finetune?: Finetune
   /** The pretrained tail fine-tuning starts from (pretrainedTail). */
   tail?: Tail
-  /** Learning rate of the tail (Adam), smaller than the head's: it starts pretrained. */
+  /** Learning rate of the tail (Adam; the head uses `lr`). */
   tailLr?: number
 }
 
@@ -88,7 +88,8 @@ export const DEFAULTS = {
   seed: 42,
   maxUnlabelled: 10_000,
   finetune: 'off' as Finetune,
-  tailLr: 1e-4,
+  // Measured (docs/dpq.md, item 7): 1e-3 beat 1e-4 by 0.01–0.02 mAP; the tail still starts pretrained.
+  tailLr: 1e-3,
 }
 
 export async function trainDpq(
