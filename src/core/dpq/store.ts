@@ -149,9 +149,13 @@ export function libraryBackbone(db: Db): string | null {
  * one on all cached features and activate it. Otherwise: encode the features that have no code.
  * Returns the active model id (null when the library has no features yet) and how many were encoded.
  */
-export async function ensureCodes(db: Db, backboneId: string, hooks: StoreHooks & { trainOptions?: TrainOptions } = {}): Promise<{ modelId: number | null; encoded: number }> {
+export async function ensureCodes(
+  db: Db,
+  backboneId: string,
+  hooks: StoreHooks & { trainOptions?: TrainOptions; /** refit an outgrown unsupervised model (default true) */ refit?: boolean } = {},
+): Promise<{ modelId: number | null; encoded: number }> {
   const active = activeModel(db)
-  if (active && active.backbone === backboneId && !outgrown(db, active, backboneId)) {
+  if (active && active.backbone === backboneId && !(hooks.refit !== false && outgrown(db, active, backboneId))) {
     const missing = db
       .prepare<[string, number], { hash: string }>(
         `SELECT f.hash FROM features f WHERE f.backbone = ?
@@ -181,6 +185,11 @@ const UNSUPERVISED_SETTLED = 20_000
  * batch) describes it poorly once it has doubled: such a model is retrained on everything.
  * Supervised models are the user's and are never replaced behind their back.
  */
+export function needsRefit(db: Db, backboneId: string): boolean {
+  const active = activeModel(db)
+  return active !== null && active.backbone === backboneId && outgrown(db, active, backboneId)
+}
+
 function outgrown(db: Db, active: StoredModel, backboneId: string): boolean {
   const trainedOn = active.metrics?.trained_on
   if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number' || trainedOn >= UNSUPERVISED_SETTLED) return false

@@ -4,7 +4,7 @@
 // sees the whole library rather than its first batch. Anything that writes models runs under
 // one lock: a retrain and a first-model training must never interleave.
 import { activeModel as modelInfo } from '../library/status.ts'
-import { activeModel, ensureCodes, libraryBackbone } from '../dpq/store.ts'
+import { activeModel, ensureCodes, libraryBackbone, needsRefit } from '../dpq/store.ts'
 import { backboneId } from '../embed/embedder.ts'
 import { featureCounts } from '../store/features.ts'
 import type { ModelInfo } from '../../shared/types.ts'
@@ -53,14 +53,16 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     // No model yet: wait for the library to settle, then train on all of it.
     if (!usable && !full) return
     const photos = waiting.splice(0)
-    if (!usable) {
+    // Training runs as a job the user can watch: the first model, or refitting an unsupervised
+    // model the library has outgrown (checked once the library settles, not per batch).
+    const refit = usable && full && needsRefit(ctx.db, id)
+    if (!usable || refit) {
       if (!featureCounts(ctx.db).some((f) => f.backbone === id && f.count > 0)) return // nothing to train on yet
-      await jobs.start('encode', { reason: 'first model' }, (job, signal) =>
+      await jobs.start('encode', { reason: refit ? 'library grew' : 'first model' }, (job, signal) =>
         ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
       ).done
     } else {
-      // Usually a quick encode; C refits an unsupervised model here once the library has doubled.
-      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions })
+      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false })
     }
     const now = activeModel(ctx.db)
     if (now?.id !== search.model?.id) {
