@@ -3,9 +3,8 @@
 // matrix); the end of a job or a watcher change announces 'library-changed'.
 import { ApiError } from '../../shared/contract.ts'
 import type { Root } from '../../shared/types.ts'
-import { indexRoot } from '../library/indexer.ts'
+import { indexRoot, interruptedIndexRoots } from '../library/indexer.ts'
 import { watchLibrary, type LibraryWatcher } from '../library/watcher.ts'
-import { unfinishedJobs } from '../store/jobs.ts'
 import * as roots from '../store/roots.ts'
 import type { Embedder } from '../types.ts'
 import type { ServiceContext } from './context.ts'
@@ -121,14 +120,6 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
     )
   }
 
-  /** Index jobs whose process died (a crash, a kill): they carry on where they stopped. */
-  function interruptedRoots(): Root[] {
-    const byPath = new Map(roots.listRoots(ctx.db).map((r) => [r.path, r]))
-    return unfinishedJobs(ctx.db, 'index')
-      .filter((job) => !processAlive(job.params.pid))
-      .flatMap((job) => byPath.get(String(job.params.root)) ?? [])
-  }
-
   return {
     async addRoot(path) {
       if (closed) throw new ApiError('unavailable', 'Lookalike is shutting down')
@@ -148,7 +139,8 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       void rewatch()
     },
     async start() {
-      for (const root of interruptedRoots()) void runIndex(root)
+      // Index jobs whose process died (a crash, a kill) carry on where they stopped.
+      for (const id of interruptedIndexRoots(ctx.db)) void runIndex(roots.getRoot(ctx.db, id))
       void rewatch()
     },
     async close() {
@@ -159,15 +151,5 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       await watcher?.close()
       watcher = null
     },
-  }
-}
-
-function processAlive(pid: unknown): boolean {
-  if (typeof pid !== 'number' || pid === process.pid) return pid === process.pid
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
