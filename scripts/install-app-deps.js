@@ -2,19 +2,10 @@
 // the Electron binary actually installed. On build machines its download fails; then the modules
 // stay built for Node (what the CLI, web mode and tests use) and npm install still exits 0.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { electronBinary } from './electron-binary.js'
 
 const require = createRequire(import.meta.url)
-
-function electronBinary() {
-  try {
-    const path = require('electron')
-    return typeof path === 'string' && existsSync(path) ? path : null
-  } catch {
-    return null
-  }
-}
 
 // CI runs the Node test suite, which needs the Node build of better-sqlite3: never switch it there.
 if (process.env.CI || process.env.LOOKALIKE_SKIP_APP_DEPS) process.exit(0)

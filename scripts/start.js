@@ -1,22 +1,13 @@
 // `npm start`: build and open the desktop window, or explain in one line why it cannot.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { electronBinary } from './electron-binary.js'
 
 const require = createRequire(import.meta.url)
 
-function electronBinary() {
-  try {
-    const path = require('electron') // the package's main export is the binary's path
-    return typeof path === 'string' && existsSync(path) ? path : null
-  } catch {
-    return null
-  }
-}
-
 if (!electronBinary()) {
   console.error(
-    'Lookalike: the Electron binary is not installed (its download failed or was skipped) — run `npm install electron` on a networked machine, or use web mode: `npx lookalike serve --port 5178`.',
+    'Lookalike: the Electron binary is not installed (its download failed or was skipped) — run `npm install electron` on a networked machine, or use web mode: `npm run build:web && npx lookalike serve --port 5178`.',
   )
   process.exit(1)
 }

@@ -2,21 +2,14 @@
 // (M blocks × K codewords × D dims, later blocks smaller, as residual quantization makes them),
 // random codes, and embeddings that the codes approximate (reconstruction + a small residual).
 
-/** mulberry32: a small, fast, seeded PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { createRng, normal } from '../dpq/prng.ts'
+
+/** A seeded PRNG in [0, 1) (the one DPQ trains with). */
+export const seededRandom: (seed: number) => () => number = createRng
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(random: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+  return () => normal(random)
 }
 
 export interface SyntheticModel {
