@@ -115,11 +115,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
   if (options.pq !== false) {
     const dim = features[0].length
     const unit = normalizedFlat(features, dim)
-    const rows = (idx: number[]) => {
-      const out = new Float32Array(idx.length * dim)
-      idx.forEach((r, i) => out.set(unit.subarray(r * dim, (r + 1) * dim), i * dim))
-      return out
-    }
+    const rows = (idx: number[]) => gatherRows(unit, dim, idx)
     const trainRows = rows(split.train)
     const dbRows = rows(split.database)
     for (const bits of lengths) {
@@ -183,15 +179,18 @@ export function dpqMaps(
   return out
 }
 
+/** The rows `idx` of a flat row-major matrix, packed in that order. */
+function gatherRows(flat: Float32Array, dim: number, idx: readonly number[]): Float32Array {
+  const out = new Float32Array(idx.length * dim)
+  idx.forEach((r, i) => out.set(flat.subarray(r * dim, (r + 1) * dim), i * dim))
+  return out
+}
+
 /** Cosine on the raw backbone feature: the ceiling without learning. */
 export function cosineScorer(features: readonly Float32Array[], queries: number[], database: number[]): (q: number, out: Float32Array) => void {
   const dim = features[0].length
   const unit = normalizedFlat(features, dim)
-  const rows = (idx: number[]) => {
-    const out = new Float32Array(idx.length * dim)
-    idx.forEach((r, i) => out.set(unit.subarray(r * dim, (r + 1) * dim), i * dim))
-    return out
-  }
+  const rows = (idx: number[]) => gatherRows(unit, dim, idx)
   const n = database.length
   const scores = tf.tidy(() => matMulT(tf.tensor2d(rows(queries), [queries.length, dim]), tf.tensor2d(rows(database), [n, dim])))
   const all = scores.dataSync() as Float32Array
