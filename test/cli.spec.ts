@@ -1,16 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDb } from '../src/core/store/db.ts'
 import { thumbnailPath } from '../src/core/library/thumbnails.ts'
 import { interruptedIndexRoots } from '../src/core/library/indexer.ts'
+import { cliBin, repo, runCli } from './fixtures/cli.ts'
 import { makeBadFiles, makePhotos } from './fixtures/photos.ts'
 
-const repo = resolve(import.meta.dirname, '..')
-const bin = join(repo, 'bin', 'lookalike.js')
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
 function tmp(): string {
@@ -19,10 +18,7 @@ function tmp(): string {
   return d
 }
 
-function lookalike(...args: string[]) {
-  const out = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: 'utf8', timeout: 120_000 })
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr.slice(-4000) }
-}
+const lookalike = (...args: string[]) => runCli(args)
 
 function json(result: ReturnType<typeof lookalike>) {
   expect(result.code, result.stderr).toBe(0)
@@ -76,7 +72,7 @@ describe('lookalike CLI', () => {
     expect(made).toHaveLength(300)
     openDb(dbFile).close() // schema in place, so the watcher below can read while the child writes
 
-    const child = spawn(process.execPath, [bin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: 'ignore' })
+    const child = spawn(process.execPath, [cliBin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: 'ignore' })
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
     const reader = new Database(dbFile, { readonly: true })
     let before = 0

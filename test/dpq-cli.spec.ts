@@ -1,18 +1,17 @@
 // `lookalike eval` and `lookalike train` end to end on real JPEGs, and a process killed in the
 // middle of re-encoding, which must leave the previous model active and intact.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { activeModel, codesFor, ensureCodes } from '../src/core/dpq/store.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
+import { repo, runCli } from './fixtures/cli.ts'
 import { makePhotos } from './fixtures/photos.ts'
 
-const repo = resolve(import.meta.dirname, '..')
-const bin = join(repo, 'bin', 'lookalike.js')
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
 function tmp(): string {
@@ -21,10 +20,7 @@ function tmp(): string {
   return d
 }
 
-function lookalike(...args: string[]) {
-  const out = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: 'utf8', timeout: 180_000 })
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr.slice(-4000) }
-}
+const lookalike = (...args: string[]) => runCli(args, 180_000)
 
 const perLength = { '8': expect.any(Number), '16': expect.any(Number), '24': expect.any(Number), '32': expect.any(Number), '40': expect.any(Number), '48': expect.any(Number), '56': expect.any(Number), '64': expect.any(Number) }
 

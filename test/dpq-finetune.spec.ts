@@ -1,9 +1,8 @@
 // Deeper fine-tuning (finetune: 'late'): MobileNetV2's block_16 + Conv_1 train with the DPQ head
 // from a cached block_15_add activation. Real tfjs models; the activations of real JPEGs.
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKBONE, loadMobilenet, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
@@ -12,6 +11,7 @@ import { decodePhoto } from '../src/core/library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
 import { ensureBackend, tf } from '../src/core/dpq/tf.ts'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { runCli } from './fixtures/cli.ts'
 import { applyTail, finetuneInputs, MAP_CHANNELS, MAP_SIZE, randomTail, TAIL_OUT, tailArrays } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { DpqModel } from '../src/core/dpq/model.ts'
@@ -172,11 +172,7 @@ describe('activations of real photos', () => {
 })
 
 describe('lookalike eval / train --finetune', () => {
-  const repo = resolve(import.meta.dirname, '..')
-  const lookalike = (...args: string[]) => {
-    const out = spawnSync(process.execPath, [join(repo, 'bin', 'lookalike.js'), ...args], { cwd: repo, encoding: 'utf8', timeout: 240_000 })
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr.slice(-4000) }
-  }
+  const lookalike = (...args: string[]) => runCli(args, 240_000)
   let dir: string
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-cli-'))

@@ -1,13 +1,7 @@
-import { spawnSync } from 'node:child_process'
-import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { runCli } from './fixtures/cli.ts'
 
-const repo = resolve(import.meta.dirname, '..')
-
-function lookalike(...args: string[]) {
-  const out = spawnSync(process.execPath, [join(repo, 'bin', 'lookalike.js'), ...args], { cwd: repo, encoding: 'utf8', timeout: 120_000 })
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr.slice(-4000) }
-}
+const lookalike = (...args: string[]) => runCli(args)
 
 // Timings are printed, never asserted: a busy machine must not fail the suite.
 describe('lookalike bench search', () => {
