@@ -1,21 +1,17 @@
 // The commands people and scripts run: `lookalike serve --json` and `lookalike similar`, as real
 // child processes on a real library.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService } from '../src/core/service.ts'
 import type { LibraryEvent } from '../src/shared/types.ts'
+import { cliBin, runCli } from './fixtures/cli.ts'
 import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
 
-const CLI = resolve(import.meta.dirname, '..', 'bin', 'lookalike.js')
-
-function lookalike(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 })
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
-}
+const lookalike = (args: string[]) => runCli(args)
 
 describe('lookalike serve and similar', () => {
   let dir: string
@@ -36,7 +32,7 @@ describe('lookalike serve and similar', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('serve --port 0 --json prints exactly one URL line once it answers, and stops on SIGINT', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', dbFile, '--port', '0', '--json', '--no-watch'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [cliBin, 'serve', '--db', dbFile, '--port', '0', '--json', '--no-watch'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const lines: string[] = []
     const first = await new Promise<string>((resolveLine, reject) => {
       const timer = setTimeout(() => reject(new Error('no URL line in 60 s')), 60_000)
@@ -86,10 +82,10 @@ describe('lookalike serve and similar', () => {
 
   it('similar explains bad input in one line', () => {
     const bits = lookalike(['similar', '1', '--db', dbFile, '--bits', '12'])
-    expect(bits.status).toBe(2)
+    expect(bits.code).toBe(2)
     expect(bits.stderr.trim()).toBe('lookalike: --bits must be one of 8, 16, 24, 32, 40, 48, 56, 64 or exact, got "12"')
     const missing = lookalike(['similar', '999', '--db', dbFile])
-    expect(missing.status).toBe(1)
+    expect(missing.code).toBe(1)
     expect(missing.stderr.trim()).toBe('lookalike: No photo with id 999')
     const noLibrary = lookalike(['similar', '1', '--db', join(dir, 'none.sqlite')])
     expect(noLibrary.stderr).toMatch(/No library at/)
