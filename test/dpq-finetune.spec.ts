@@ -189,12 +189,17 @@ describe('lookalike eval / train --finetune', () => {
     for (const bits of ['8', '32', '64']) expect(report.map.dpq[bits]).toBeGreaterThan(0)
   }, 240_000)
 
-  it('train --finetune late refuses with the reason; a bad mode is named', () => {
-    const late = lookalike('train', '--db', join(dir, 'lib.sqlite'), '--finetune', 'late')
-    expect(late.code).not.toBe(0)
-    expect(late.stderr).toMatch(/evaluation-only/)
-    const bad = lookalike('eval', dir, '--db', join(dir, 'lib.sqlite'), '--finetune', 'deep')
+  it('train --finetune late fine-tunes the library on its albums, and similar searches with it; a bad mode is named', () => {
+    const db = join(dir, 'lib.sqlite') // indexed by the eval above
+    expect(lookalike('albums', 'import-folders', '--db', db).stdout).toMatch(/group-0: 6 photos/)
+    const out = lookalike('train', '--db', db, '--finetune', 'late', '--epochs', '2', '--json')
+    expect(out.code, out.stderr).toBe(0)
+    expect(JSON.parse(out.stdout)).toMatchObject({ finetune: 'late', kind: 'supervised', after: { '8': expect.any(Number), exact: expect.any(Number) } })
+    const similar = lookalike('similar', join(dir, 'photos', 'group-1', 'photo-000.jpg'), '--db', db, '--bits', 'exact', '--top', '3', '--json')
+    expect(similar.code, similar.stderr).toBe(0)
+    expect(JSON.parse(similar.stdout).results).toHaveLength(3)
+    const bad = lookalike('train', '--db', db, '--finetune', 'deep')
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/--finetune must be off or late/)
-  })
+  }, 240_000)
 })

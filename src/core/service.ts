@@ -61,8 +61,8 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       return search.similarToPhoto(photoId, precision, k, filter)
     },
     async similarToImage({ data, precision, k }) {
-      const feature = await featureOfImage(ctx, data)
       if (!search.model) await codes.idle()
+      const feature = await featureOfImage(ctx, data, search.model?.model.finetuned ?? false)
       await ensureBackend()
       return search.similarToFeature(feature, precision, k)
     },
@@ -71,8 +71,8 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       return precision.info()
     },
 
-    async train() {
-      return training.train()
+    async train({ finetune }) {
+      return training.train(finetune)
     },
     async cancelJob({ jobId }) {
       jobs.cancel(jobId)

@@ -81,7 +81,7 @@ export const contract = {
   addToAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
   removeFromAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
   /** Starts DPQ fine-tuning on the albums; progress arrives as job events. */
-  train: { input: z.object({}).strict(), output: {} as { jobId: number } },
+  train: { input: z.object({ finetune: z.enum(['off', 'late']).optional() }).strict(), output: {} as { jobId: number } },
   cancelJob: { input: z.object({ jobId: id }).strict(), output: null },
 } as const
 

@@ -67,6 +67,8 @@ export interface ModelInfo {
   kind: 'unsupervised' | 'supervised'
   createdAt: number
   albums: number
+  /** 'late': MobileNetV2's last blocks were fine-tuned with it (deeper fine-tuning). */
+  finetune: 'off' | 'late'
 }
 
 export interface JobProgress {
@@ -101,6 +103,9 @@ export interface TrainSummary {
   modelId: number
   before: Record<string, number | null>
   after: Record<string, number | null>
+  finetune: 'off' | 'late'
+  /** Fine-tuning only: photos whose file could not be read again (no code under the new model). */
+  unreadable?: number
 }
 
 /** Events pushed from the engine to every window. */

@@ -66,6 +66,11 @@ export class DpqModel implements Quantizer {
     return this.params.D
   }
 
+  /** A fine-tuned model reads [activation map | pooled feature] rows (inputs.ts), not the pooled feature alone. */
+  get finetuned(): boolean {
+    return this.head.tail !== undefined
+  }
+
   /** Embedding x of each feature (a query keeps this float vector; photos are stored as codes). */
   embed(features: readonly Float32Array[]): Float32Array[] {
     return rowsOf(this.embedFlat(features), this.D)

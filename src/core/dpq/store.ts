@@ -1,14 +1,18 @@
 // DPQ models and codes in the library file. A model is written, every photo is encoded under
 // it, and only then does it become active, in one transaction: search never sees a half-encoded
 // model, and a crash at any point leaves the previous model active and intact.
+import { dropActivations } from '../store/activations.ts'
 import { albumLabels } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
 import { featuresFor } from '../store/features.ts'
 import type { ProgressEvent } from '../types.ts'
+import type { Finetune } from './finetune.ts'
+import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { labelSets, meanAveragePrecision, type LabelSet } from './metrics.ts'
 import { DpqModel, type DpqParams } from './model.ts'
+import { createRng, sampleIndices } from './prng.ts'
 import { CODE_LENGTHS } from './protocol.ts'
-import { lookupTable } from './quantize.ts'
+import { lookupTable, quantize } from './quantize.ts'
 import { trainDpq, TrainingCancelled, type TrainOptions } from './train.ts'
 
 export type ModelKind = 'unsupervised' | 'supervised'
@@ -146,14 +150,21 @@ export function libraryBackbone(db: Db): string | null {
 
 /**
  * Every photo feature gets a code. No active model for this backbone yet: train an unsupervised
- * one on all cached features and activate it. Otherwise: encode the features that have no code.
+ * one on all cached features and activate it. Otherwise: encode the features that have no code
+ * (under a fine-tuned model, after computing their activation maps from `activations`).
  * Returns the active model id (null when the library has no features yet) and how many were encoded.
  */
 export async function ensureCodes(
   db: Db,
   backboneId: string,
-  hooks: StoreHooks & { trainOptions?: TrainOptions; /** refit an outgrown unsupervised model (default true) */ refit?: boolean } = {},
-): Promise<{ modelId: number | null; encoded: number }> {
+  hooks: StoreHooks & {
+    trainOptions?: TrainOptions
+    /** refit an outgrown unsupervised model (default true) */
+    refit?: boolean
+    /** Computes activation maps a fine-tuned active model needs for new photos. */
+    activations?: ActivationSource
+  } = {},
+): Promise<{ modelId: number | null; encoded: number; failed?: PreparedActivations['failed'] }> {
   const active = activeModel(db)
   if (active && active.backbone === backboneId && !(hooks.refit !== false && outgrown(db, active, backboneId))) {
     const missing = db
@@ -163,17 +174,19 @@ export async function ensureCodes(
       )
       .all(backboneId, active.id)
       .map((r) => r.hash)
-    await encodeInto(db, active.id, active.model, featuresFor(db, backboneId, missing), hooks)
-    return { modelId: active.id, encoded: missing.length }
+    // Without a source of maps, new photos wait (uncoded) until one is given.
+    const prepared = active.model.finetuned && missing.length && hooks.activations ? await prepareActivations(db, backboneId, missing, hooks.activations, hooks) : null
+    const { present } = await embedLibrary(db, active.model, backboneId, missing, { ...hooks, writeTo: active.id })
+    return { modelId: active.id, encoded: present.filter(Boolean).length, ...(prepared ? { failed: prepared.failed } : {}) }
   }
   const features = featuresFor(db, backboneId)
   if (features.size === 0) return { modelId: null, encoded: 0 }
   removeUnfinishedModels(db)
   const model = await trainDpq([...features.values()], null, hooks.trainOptions ?? {}, hooks)
   const modelId = createModel(db, model, backboneId, { trained_on: features.size })
-  await encodeInto(db, modelId, model, features, hooks)
+  await embedLibrary(db, model, backboneId, [...features.keys()], { ...hooks, writeTo: modelId })
   checkCancelled(hooks.signal)
-  activateModel(db, modelId)
+  activate(db, modelId, model)
   return { modelId, encoded: features.size }
 }
 
@@ -197,9 +210,16 @@ function outgrown(db: Db, active: StoredModel, backboneId: string): boolean {
   return n >= 2 * trainedOn
 }
 
+/** Photos outside albums a fine-tuned training reads (each costs a 31 KB row and a pass through the tail). */
+const FINETUNE_UNLABELLED = 2000
+
 export interface RetrainOptions extends StoreHooks {
   epochs?: number
   trainOptions?: TrainOptions
+  /** 'late': also fine-tune MobileNetV2's last blocks (needs `activations`); default 'off'. */
+  finetune?: Finetune
+  /** Computes the activation maps fine-tuning reads (finetune-activations.ts). */
+  activations?: ActivationSource
   /** Share of each album's photos held out to measure mAP (at least one per album of 3 or more). */
   holdOut?: number
   /** Test seam: runs after every photo is encoded, just before activation. */
@@ -211,6 +231,9 @@ export interface RetrainResult {
   /** mAP per code length on held-out album photos, for the previous and the new model. */
   before: Record<string, number | null>
   after: Record<string, number | null>
+  finetune: Finetune
+  /** Fine-tuning only: photos whose file could not be read again (they have no code under the new model). */
+  unreadable?: PreparedActivations['failed']
 }
 
 /**
@@ -220,58 +243,101 @@ export interface RetrainResult {
  * one in one transaction.
  */
 export async function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
-  const features = featuresFor(db, backboneId)
-  if (features.size === 0) throw new Error('No photo features yet: index a folder before training')
+  const finetune = options.finetune ?? 'off'
+  const hashes = [...featuresFor(db, backboneId).keys()]
+  if (hashes.length === 0) throw new Error('No photo features yet: index a folder before training')
   removeUnfinishedModels(db)
-  const hashes = [...features.keys()]
   const albums = albumLabels(db)
   const albumIds = [...new Set([...albums.values()].flat())].sort((a, b) => a - b)
   const classOf = new Map(albumIds.map((id, i) => [id, i]))
   const labels = hashes.map((h) => (albums.get(h) ?? []).map((a) => classOf.get(a)!))
   const heldOut = holdOutQueries(hashes, labels, options.holdOut ?? 0.2)
-  const trainRows = hashes.map((_, i) => i).filter((i) => !heldOut.has(i))
-
-  const started = performance.now()
+  let trainRows = hashes.map((_, i) => i).filter((i) => !heldOut.has(i))
   // One album alone teaches nothing about what separates photos: train without labels then.
   const hasLabels = new Set(trainRows.flatMap((i) => labels[i])).size >= 2
-  const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), classes: Math.max(1, albumIds.length) }
+
+  let unreadable: PreparedActivations['failed'] | undefined
+  let tail = {}
+  if (finetune === 'late') {
+    if (!hasLabels) throw new Error('Deeper fine-tuning learns from albums: it needs at least two albums with photos')
+    if (!options.activations) throw new Error("finetune 'late' needs a source of activation maps (createActivationExtractor)")
+    // Every photo needs its map: the new model encodes them all.
+    unreadable = (await prepareActivations(db, backboneId, hashes, options.activations, options)).failed
+    const labelled = trainRows.filter((i) => labels[i].length)
+    const others = trainRows.filter((i) => !labels[i].length)
+    const sample = sampleIndices(others.length, FINETUNE_UNLABELLED, createRng(1)).map((j) => others[j])
+    trainRows = [...labelled, ...sample].sort((a, b) => a - b)
+    tail = { finetune, tail: options.activations.tail }
+  }
+
+  const started = performance.now()
+  const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
+  const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
+  trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
   const model = await trainDpq(
-    trainRows.map((i) => features.get(hashes[i])!),
+    trainRows.map((i) => inputs.get(hashes[i])!),
     hasLabels ? trainRows.map((i) => labels[i]) : null,
     trainOptions,
     { onProgress: options.onProgress, signal: options.signal },
   )
+  inputs.clear()
   const trainSeconds = (performance.now() - started) / 1000
 
   const modelId = createModel(db, model, backboneId)
-  const codes = await encodeInto(db, modelId, model, features, options)
+  const after = await embedLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId })
   const previous = activeModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
-  const measure = (m: DpqModel, c: Uint8Array | null) => (queries.length ? heldOutMap(m, c, hashes, labels, queries, features) : {})
-  const before = previous && previous.backbone === backboneId ? measure(previous.model, null) : {}
-  const after = measure(model, codes)
+  let before: Record<string, number> = {}
+  if (queries.length && previous && previous.backbone === backboneId) {
+    before = heldOutMap(previous.model, await embedLibrary(db, previous.model, backboneId, hashes, { signal: options.signal }), labels, queries)
+  }
+  const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)
-  activateModel(db, modelId, { map: after, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length })
-  return { modelId, before, after }
+  activate(db, modelId, model, { map: afterMap, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length, finetune })
+  return { modelId, before, after: afterMap, finetune, ...(unreadable ? { unreadable } : {}) }
 }
 
-/** Encodes features in chunks, writing each chunk's codes; returns all codes (in map order). */
-async function encodeInto(db: Db, modelId: number, model: DpqModel, features: Map<string, Float32Array>, hooks: StoreHooks): Promise<Uint8Array> {
-  const hashes = [...features.keys()]
-  const vectors = [...features.values()]
-  const all = new Uint8Array(hashes.length * model.M)
-  const chunk = 1000
+/** Activates a model; activation maps are dropped once no active model reads them (31 KB → 7.7 KB each, derivable). */
+function activate(db: Db, modelId: number, model: DpqModel, metrics?: ModelMetrics | null): void {
+  activateModel(db, modelId, metrics)
+  if (!model.finetuned) dropActivations(db)
+}
+
+/** Embeddings (n × D) and codes (n × M) of the given photos, in order; `present` is false where a photo has no input. */
+interface LibraryEmbedding {
+  x: Float32Array
+  codes: Uint8Array
+  present: boolean[]
+}
+
+/**
+ * Embeds and encodes photos in chunks (inputs read from the library file per chunk, so a
+ * fine-tuned model's 31 KB rows never all sit in memory), writing codes when `writeTo` is given.
+ */
+async function embedLibrary(db: Db, model: DpqModel, backboneId: string, hashes: readonly string[], hooks: StoreHooks & { writeTo?: number }): Promise<LibraryEmbedding> {
+  const { M, D } = model
+  const x = new Float32Array(hashes.length * D)
+  const codes = new Uint8Array(hashes.length * M)
+  const present = new Array<boolean>(hashes.length).fill(false)
+  const chunk = model.finetuned ? 256 : 1000
   for (let from = 0; from < hashes.length; from += chunk) {
     checkCancelled(hooks.signal)
-    const to = Math.min(hashes.length, from + chunk)
-    const codes = model.encode(vectors.slice(from, to))
-    writeCodes(db, modelId, hashes.slice(from, to), codes)
-    all.set(codes, from * model.M)
-    hooks.onProgress?.({ done: to, total: hashes.length, current: 'encoding' })
+    const part = hashes.slice(from, from + chunk)
+    const inputs = modelInputs(db, model, backboneId, part)
+    const rows = part.map((h, i) => ({ h, i: from + i })).filter((r) => inputs.has(r.h))
+    const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
+    const pc = quantize(model, px)
+    rows.forEach((r, j) => {
+      x.set(px.subarray(j * D, (j + 1) * D), r.i * D)
+      codes.set(pc.subarray(j * M, (j + 1) * M), r.i * M)
+      present[r.i] = true
+    })
+    if (hooks.writeTo !== undefined) writeCodes(db, hooks.writeTo, rows.map((r) => r.h), pc)
+    hooks.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, current: 'encoding' })
     await new Promise((r) => setImmediate(r))
   }
-  return all
+  return { x, codes, present }
 }
 
 /** Per album, in hash order, every ⌈1/share⌉-th photo is held out (albums of 3 or more). */
@@ -293,50 +359,39 @@ function holdOutQueries(hashes: string[], labels: number[][], share: number): Se
 }
 
 /** mAP@all of held-out album photos against every other photo, per code length and for 'exact'. */
-function heldOutMap(
-  model: DpqModel,
-  knownCodes: Uint8Array | null,
-  hashes: string[],
-  labels: number[][],
-  queries: number[],
-  features: Map<string, Float32Array>,
-): Record<string, number> {
-  const isQuery = new Set(queries)
-  const database = hashes.map((_, i) => i).filter((i) => !isQuery.has(i))
+function heldOutMap(model: DpqModel, library: LibraryEmbedding, labels: number[][], heldOut: number[]): Record<string, number> {
+  const { x, codes: all, present } = library
+  const { M, K, D } = model
+  const queries = heldOut.filter((i) => present[i])
+  const isQuery = new Set(heldOut)
+  const database = labels.map((_, i) => i).filter((i) => !isQuery.has(i) && present[i])
   const sets = labelSets(labels)
   const qs: LabelSet[] = queries.map((i) => sets[i])
   const ds: LabelSet[] = database.map((i) => sets[i])
-  const vectors = (rows: number[]) => rows.map((i) => features.get(hashes[i])!)
-  const qx = model.embed(vectors(queries))
-  let codes: Uint8Array
-  if (knownCodes) {
-    codes = new Uint8Array(database.length * model.M)
-    database.forEach((r, j) => codes.set(knownCodes.subarray(r * model.M, (r + 1) * model.M), j * model.M))
-  } else {
-    codes = model.encode(vectors(database))
-  }
-  const tables = qx.map((q) => lookupTable(model, q))
+  const row = (i: number) => x.subarray(i * D, (i + 1) * D)
+  const codes = new Uint8Array(database.length * M)
+  database.forEach((r, j) => codes.set(all.subarray(r * M, (r + 1) * M), j * M))
+  const tables = queries.map((q) => lookupTable(model, row(q)))
   const out: Record<string, number> = {}
-  for (const bits of CODE_LENGTHS.filter((b) => b / 8 <= model.M)) {
+  for (const bits of CODE_LENGTHS.filter((b) => b / 8 <= M)) {
     const blocks = bits / 8
     out[bits] = round(
       meanAveragePrecision(qs, ds, (q, s) => {
         const t = tables[q]
         for (let j = 0; j < s.length; j++) {
           let v = 0
-          for (let m = 0; m < blocks; m++) v += t[m * model.K + codes[j * model.M + m]]
+          for (let m = 0; m < blocks; m++) v += t[m * K + codes[j * M + m]]
           s[j] = v
         }
       }).all,
     )
   }
-  const dx = model.embed(vectors(database))
   const unit = (v: Float32Array) => {
     const n = Math.hypot(...v) || 1
-    return v.map((x) => x / n)
+    return v.map((a) => a / n)
   }
-  const qn = qx.map(unit)
-  const dn = dx.map(unit)
+  const qn = queries.map((i) => unit(row(i)))
+  const dn = database.map((i) => unit(row(i)))
   out.exact = round(
     meanAveragePrecision(qs, ds, (q, s) => {
       const a = qn[q]

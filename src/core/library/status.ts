@@ -15,14 +15,16 @@ export function activeModel(db: Db): ModelInfo | null {
     .get()
   if (!row) return null
   let albums = 0
+  let finetune: ModelInfo['finetune'] = 'off'
   try {
-    const params = JSON.parse(row.params) as { albums?: unknown; classes?: unknown }
+    const params = JSON.parse(row.params) as { albums?: unknown; classes?: unknown; finetune?: unknown }
     const value = params.albums ?? params.classes
     albums = Array.isArray(value) ? value.length : typeof value === 'number' ? value : 0
+    if (params.finetune === 'late') finetune = 'late'
   } catch {
     // params written by another version: the count is cosmetic
   }
-  return { id: row.id, kind: row.kind, createdAt: row.created_at, albums }
+  return { id: row.id, kind: row.kind, createdAt: row.created_at, albums, finetune }
 }
 
 export function libraryStatus(db: Db, backend: string, jobLimit = 10): LibraryStatus {

@@ -62,7 +62,9 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
         ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
       ).done
     } else {
-      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false })
+      // A fine-tuned model encodes from each new photo's activation map, computed from its file.
+      const activations = active.model.finetuned ? await ctx.activations() : undefined
+      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations })
     }
     const now = activeModel(ctx.db)
     if (now?.id !== search.model?.id) {

@@ -3,6 +3,7 @@
 // never needs it).
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
+import type { ActivationExtractor } from '../dpq/finetune-activations.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
@@ -28,6 +29,11 @@ export interface ServiceContext {
   readonly options: ServiceOptions
   /** The embedder, or an ApiError 'unavailable' when this service runs without one. */
   embedder(): Promise<Embedder>
+  /**
+   * The late-activation extractor fine-tuned models read (MobileNetV2 in this process), loaded on
+   * first use: only a library that fine-tunes ever needs it.
+   */
+  activations(): Promise<ActivationExtractor>
   /** The embedder's tfjs backend once it is loaded, else what was asked for. */
   backend(): string
   hasEmbedder: boolean
@@ -41,6 +47,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
   const setting = options.embedder === undefined ? 'auto' : options.embedder
   let loading: Promise<Embedder> | null = setting !== null && setting !== 'auto' ? Promise.resolve(setting) : null
   let loaded: Embedder | null = setting !== null && setting !== 'auto' ? setting : null
+  let extractor: Promise<ActivationExtractor> | null = null
   return {
     db,
     events: createEventHub(),
@@ -55,6 +62,14 @@ export function createContext(options: ServiceOptions): ServiceContext {
       }
       return loading
     },
+    activations() {
+      if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
+      if (!extractor) {
+        extractor = import('../dpq/finetune-activations.ts').then((m) => m.createActivationExtractor())
+        extractor.catch(() => (extractor = null))
+      }
+      return extractor
+    },
     backend() {
       return loaded?.backend ?? (setting === null ? 'none' : 'not loaded')
     },
@@ -64,6 +79,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
         const embedder = await loading.catch(() => null)
         await embedder?.close()
       }
+      if (extractor) (await extractor.catch(() => null))?.dispose()
       db.close()
     },
   }

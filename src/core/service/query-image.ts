@@ -1,5 +1,6 @@
 // An image that is not in the library (dropped onto the window, or a CLI path): base64 bytes →
-// a backbone feature (B's embedImage). Bad input is a clear bad-request, never a crash.
+// a backbone feature (B's embedImage), or a fine-tuned model's input row. Bad input is a clear
+// bad-request, never a crash.
 import { ApiError } from '../../shared/contract.ts'
 import { embedImage } from '../embed/embedder.ts'
 import type { ServiceContext } from './context.ts'
@@ -17,11 +18,14 @@ export function imageBytes(data: string): Buffer {
   return Buffer.from(clean, 'base64')
 }
 
-export async function featureOfImage(ctx: ServiceContext, data: string): Promise<Float32Array> {
+/** What the active model reads of the image: its backbone feature, or [map | feature] when the model is fine-tuned. */
+export async function featureOfImage(ctx: ServiceContext, data: string, finetuned = false): Promise<Float32Array> {
   const bytes = imageBytes(data)
-  const embedder = await ctx.embedder()
+  const source = finetuned ? await ctx.activations() : null
+  const embedder = source ? null : await ctx.embedder()
   try {
-    return await embedImage(bytes, embedder)
+    if (source) return (await source.fromPhotos([bytes]))[0]
+    return await embedImage(bytes, embedder!)
   } catch (err) {
     // The embedder itself is up (above), so what fails here is the decode of these bytes.
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err)

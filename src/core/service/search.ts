@@ -5,6 +5,7 @@
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer } from '../../shared/types.ts'
+import { modelInputs } from '../dpq/inputs.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
@@ -13,7 +14,6 @@ import type { SearchFilter } from '../search/filter.ts'
 import { lookupTable } from '../search/lookup-table.ts'
 import { searchCodes } from '../search/scan.ts'
 import type { Db } from '../store/db.ts'
-import { featuresFor, getFeature } from '../store/features.ts'
 import { getAlbum } from '../store/albums.ts'
 import { getPhoto, listPhotos, okPhotoHashes, photoHash } from '../store/photos.ts'
 
@@ -126,13 +126,16 @@ export class LibrarySearch {
     const { model, backbone } = this.ready()
     const hash = photoHash(this.db, photoId)
     if (hash === null) throw new ApiError('not-found', `No photo with id ${photoId}`)
-    const feature = getFeature(this.db, hash, backbone)
-    if (!feature) throw new ApiError('unavailable', `Photo ${photoId} has no image feature yet (still indexing, or it could not be read)`)
+    const feature = modelInputs(this.db, model, backbone, [hash]).get(hash)
+    if (!feature) {
+      const why = model.finetuned ? 'its activation map for the fine-tuned model is still being computed' : 'still indexing, or it could not be read'
+      throw new ApiError('unavailable', `Photo ${photoId} has no image feature yet (${why})`)
+    }
     const [query] = model.embed([feature])
     return this.rank(query, precision, k, this.searchFilter(filter), photoId)
   }
 
-  /** Similar photos to any backbone feature (an outside image). */
+  /** Similar photos to any model input (an outside image: its backbone feature, or [map | feature] for a fine-tuned model). */
   similarToFeature(feature: Float32Array, precision: Precision, k: number): SimilarAnswer {
     const { model } = this.ready()
     const [query] = model.embed([feature])
@@ -155,7 +158,7 @@ export class LibrarySearch {
       const hash = this.hashes.get(ids[row])
       if (hash) hashes.set(ids[row], hash)
     }
-    const features = featuresFor(this.db, backbone, hashes.values())
+    const features = modelInputs(this.db, model, backbone, hashes.values())
     for (const [id, hash] of hashes) {
       const f = features.get(hash)
       if (f) picked.push({ id, query: model.embed([f])[0] })
@@ -211,7 +214,7 @@ export class LibrarySearch {
     }
     if (wanted.size === 0 && missing.length === 0) return
     if (this.embeddings.size + ids.length > EMBEDDING_CACHE) this.embeddings.clear()
-    const features = featuresFor(this.db, backbone, wanted.keys())
+    const features = modelInputs(this.db, model, backbone, wanted.keys())
     const hashes = [...features.keys()]
     const x = model.embed(hashes.map((h) => features.get(h)!))
     hashes.forEach((h, i) => {

@@ -1,9 +1,12 @@
 // Retrain: C's retrain on the albums, as a job (epoch and loss terms as progress, cancellable).
+// Deeper fine-tuning ('late') is the default where the GPU backend runs (docs/dpq.md, item 7).
 // The new model takes over only when training and re-encoding completed; then the search matrix
 // is reloaded and every window hears 'model-changed' and 'train-finished' (mAP before/after).
 import { ApiError } from '../../shared/contract.ts'
 import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
+import { defaultFinetune, type Finetune } from '../dpq/finetune.ts'
 import { retrain } from '../dpq/store.ts'
+import { selectBackend } from '../embed/backend.ts'
 import { activeModel } from '../library/status.ts'
 import { listAlbums } from '../store/albums.ts'
 import type { CodeKeeper } from './codes.ts'
@@ -15,7 +18,8 @@ export const RETRAIN_MIN_ALBUMS = 2
 export const RETRAIN_MIN_PHOTOS = 5
 
 export interface Training {
-  train(): { jobId: number }
+  /** finetune: 'late' also trains MobileNetV2's last blocks; default by backend (defaultFinetune). */
+  train(finetune?: Finetune): Promise<{ jobId: number }>
 }
 
 export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: CodeKeeper, search: LibrarySearch, onModelChanged: (model: ModelInfo | null) => void): Training {
@@ -29,16 +33,22 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
   }
 
   return {
-    train() {
+    async train(asked) {
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
       checkAlbums()
       const albums = listAlbums(ctx.db).length
-      const { jobId, done } = jobs.start('train', { albums }, (job, signal) =>
+      const finetune = asked ?? defaultFinetune((await selectBackend()).kind)
+      if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
+      const { jobId, done } = jobs.start('train', { albums, finetune }, (job, signal) =>
         codes.exclusive(async () => {
           const backbone = await codes.backbone()
           if (backbone === null) throw new ApiError('unavailable', 'No photo has an image feature yet: let indexing finish first')
           job.checkCancelled()
+          const activations = finetune === 'late' ? await ctx.activations() : undefined
+          job.checkCancelled()
           const result = await retrain(ctx.db, backbone, {
+            finetune,
+            activations,
             signal,
             trainOptions: ctx.options.trainOptions,
             onProgress: (event) => {
@@ -50,7 +60,8 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
           const model = activeModel(ctx.db)
           onModelChanged(model)
           ctx.events.emit({ type: 'model-changed', model })
-          const summary: TrainSummary = { modelId: result.modelId, before: result.before, after: result.after }
+          if (result.unreadable?.length) console.warn(`lookalike: ${result.unreadable.length} photo(s) could not be read again for fine-tuning; they have no code under the new model`)
+          const summary: TrainSummary = { modelId: result.modelId, before: result.before, after: result.after, finetune, ...(result.unreadable?.length ? { unreadable: result.unreadable.length } : {}) }
           ctx.events.emit({ type: 'train-finished', summary })
           return summary
         }),

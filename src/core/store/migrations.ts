@@ -81,4 +81,16 @@ export const migrations: readonly string[] = [
     value  TEXT NOT NULL
   );
   `,
+  /* 2: deeper fine-tuning */ `
+  -- A late CNN activation per file content (fine-tuned models read it to encode and to query):
+  -- uint8 per value, dequantized as lo + step · byte. Derivable from the file, so droppable.
+  CREATE TABLE activations (
+    hash   TEXT NOT NULL,
+    layer  TEXT NOT NULL,             -- backbone id + layer name
+    lo     REAL NOT NULL,
+    step   REAL NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (hash, layer)
+  );
+  `,
 ]

@@ -1,0 +1,97 @@
+// What a model reads per photo. A plain model reads the cached pooled backbone feature. A
+// fine-tuned one (finetune 'late') reads [block_15_add map | pooled feature]; the map is cached
+// per file content in `activations`, computed from the photo file the first time a fine-tuned
+// model needs it (training, encoding a new photo), so a library that never fine-tunes pays nothing.
+import { activationsFor, putActivations, withoutActivation } from '../store/activations.ts'
+import type { Db } from '../store/db.ts'
+import { featuresFor } from '../store/features.ts'
+import { photosWithHash } from '../store/photos.ts'
+import type { ProgressEvent } from '../types.ts'
+import { FINETUNE_LAYER, finetuneInputs, MAP_SIZE, type Tail } from './finetune.ts'
+import type { DpqModel } from './model.ts'
+import { TrainingCancelled } from './train.ts'
+
+/** Computes [map | pooled feature] rows of photo files (finetune-activations.ts's extractor). */
+export interface ActivationSource {
+  /** Pretrained block_16 + Conv_1, where fine-tuning starts. */
+  tail: Tail
+  fromPhotos(paths: readonly string[]): Promise<Float32Array[]>
+}
+
+/** The activations table's key: the map depends on the backbone's weights and preprocessing. */
+export function activationLayer(backboneId: string): string {
+  return `${backboneId}>${FINETUNE_LAYER}`
+}
+
+/** What the model reads for each hash (hashes without a feature, or without a map, left out). */
+export function modelInputs(db: Db, model: Pick<DpqModel, 'finetuned'>, backboneId: string, hashes: Iterable<string>): Map<string, Float32Array> {
+  const features = featuresFor(db, backboneId, hashes)
+  if (!model.finetuned) return features
+  const maps = activationsFor(db, activationLayer(backboneId), features.keys())
+  const keys = [...maps.keys()]
+  const rows = finetuneInputs(
+    keys.map((h) => maps.get(h)!),
+    keys.map((h) => features.get(h)!),
+  )
+  return new Map(keys.map((h, i) => [h, rows[i]]))
+}
+
+export interface PreparedActivations {
+  /** Maps computed now (the others were cached). */
+  computed: number
+  /** Photos whose file could not be read again: they get no code under a fine-tuned model. */
+  failed: { hash: string; file: string | null; error: string }[]
+}
+
+/**
+ * Computes and stores the map of every hash that has none, from the photo's file. A file that
+ * is gone or no longer decodes is reported, not fatal: the rest carries on.
+ */
+export async function prepareActivations(
+  db: Db,
+  backboneId: string,
+  hashes: Iterable<string>,
+  source: ActivationSource,
+  hooks: { onProgress?(event: ProgressEvent): void; signal?: AbortSignal } = {},
+): Promise<PreparedActivations> {
+  const layer = activationLayer(backboneId)
+  const todo = withoutActivation(db, layer, hashes)
+  const failed: PreparedActivations['failed'] = []
+  const chunk = 32
+  for (let s = 0; s < todo.length; s += chunk) {
+    if (hooks.signal?.aborted) throw new TrainingCancelled()
+    const part = todo.slice(s, s + chunk).map((hash) => ({ hash, file: photosWithHash(db, hash)[0]?.file ?? null }))
+    const readable = part.filter((p) => {
+      if (p.file === null) failed.push({ hash: p.hash, file: null, error: 'no photo in the library has this content any more' })
+      return p.file !== null
+    })
+    const rows = await mapsOf(readable, source, failed)
+    putActivations(db, layer, rows)
+    hooks.onProgress?.({ done: Math.min(todo.length, s + chunk), total: todo.length, current: 'reading activations' })
+  }
+  return { computed: todo.length - failed.length, failed }
+}
+
+/** Maps of a chunk in one batch; when one file fails, each alone, to name it and keep the rest. */
+async function mapsOf(
+  part: { hash: string; file: string | null }[],
+  source: ActivationSource,
+  failed: PreparedActivations['failed'],
+): Promise<{ hash: string; values: Float32Array }[]> {
+  const mapOf = (row: Float32Array) => row.subarray(0, MAP_SIZE)
+  try {
+    const rows = await source.fromPhotos(part.map((p) => p.file!))
+    return part.map((p, i) => ({ hash: p.hash, values: mapOf(rows[i]) }))
+  } catch {
+    const out: { hash: string; values: Float32Array }[] = []
+    for (const p of part) {
+      try {
+        const [row] = await source.fromPhotos([p.file!])
+        out.push({ hash: p.hash, values: mapOf(row) })
+      } catch (err) {
+        failed.push({ hash: p.hash, file: p.file, error: err instanceof Error ? err.message : String(err) })
+      }
+    }
+    return out
+  }
+}

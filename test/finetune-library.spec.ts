@@ -1,0 +1,208 @@
+// Deeper fine-tuning in the library (issue 4 item 7): Retrain with finetune 'late' caches each
+// photo's block_15_add map, fine-tunes MobileNetV2's last blocks with the head, encodes every
+// photo through them, and search, new photos and outside images all read the same maps.
+// Real JPEGs, the real MobileNetV2 (wasm), a real SQLite file.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
+import { activationLayer, modelInputs } from '../src/core/dpq/inputs.ts'
+import { activeModel, codesFor, ensureCodes, retrain } from '../src/core/dpq/store.ts'
+import { createEmbedder } from '../src/core/embed/embedder.ts'
+import { indexRoot } from '../src/core/library/indexer.ts'
+import { createService, type LookalikeService } from '../src/core/service.ts'
+import { activationCount, dequantizeActivation, quantizeActivation } from '../src/core/store/activations.ts'
+import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
+import { openDb, type Db } from '../src/core/store/db.ts'
+import { listPhotos, photoHash } from '../src/core/store/photos.ts'
+import type { Embedder } from '../src/core/types.ts'
+import { parseInput, type Input, type Method, type Output } from '../src/shared/contract.ts'
+import type { LibraryEvent } from '../src/shared/types.ts'
+import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
+
+const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 16, epochs: 3, seed: 7 }
+
+describe('activation maps as stored', () => {
+  it('round-trip through one byte per value within half a step', () => {
+    const values = Float32Array.from({ length: MAP_SIZE }, (_, i) => Math.sin(i) * 3 + (i % 7))
+    const q = quantizeActivation(values)
+    const back = dequantizeActivation(q.lo, q.step, q.data)
+    let worst = 0
+    for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(back[i] - values[i]))
+    expect(worst).toBeLessThanOrEqual(q.step / 2 + 1e-6)
+    expect(() => quantizeActivation(Float32Array.of(Number.NaN))).toThrow(/finite/)
+  })
+})
+
+describe("retrain with finetune 'late' in a library file", () => {
+  let dir: string
+  let db: Db
+  let embedder: Embedder
+  let extractor: ActivationExtractor
+  let made: MadePhoto[]
+  let backbone: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-lib-'))
+    made = await makePhotos(join(dir, 'photos'), { groups: 3, perGroup: 6, seed: 5 })
+    db = openDb(join(dir, 'lib.sqlite'))
+    embedder = await createEmbedder({ threads: 0 })
+    extractor = await createActivationExtractor()
+    backbone = embedder.backboneId
+    await indexRoot(db, join(dir, 'photos'), { thumbnailDir: join(dir, 'thumbs'), embedder })
+    const ids = new Map(listPhotos(db, { limit: 1000 }).photos.map((p) => [p.relPath, p.id]))
+    for (const group of [0, 1]) {
+      const album = createAlbum(db, `group ${group}`)
+      addToAlbum(db, album.id, made.filter((m) => m.group === group).map((m) => ids.get(m.relPath)!))
+    }
+    await ensureCodes(db, backbone, { trainOptions: small }) // the first, unsupervised model
+  }, 120_000)
+
+  afterAll(async () => {
+    extractor?.dispose()
+    await embedder?.close()
+    db?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('encodes every readable photo through the fine-tuned tail and names the unreadable one', async () => {
+    // A file that vanished behind the library's back (no watcher here): reported, the rest carries on.
+    const gone = made.find((m) => m.group === 2)!
+    const bytes = readFileSync(gone.path)
+    rmSync(gone.path)
+    const before = activeModel(db)!
+    const stages = new Set<string>()
+    const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.current && stages.add(e.current) })
+    expect(result.finetune).toBe('late')
+    expect(result.unreadable).toEqual([expect.objectContaining({ file: gone.path, error: expect.stringMatching(/cannot decode/) })])
+    expect(stages).toContain('reading activations')
+    expect(Object.keys(result.after)).toEqual(expect.arrayContaining(['8', '32', 'exact']))
+
+    const active = activeModel(db)!
+    expect(active.id).not.toBe(before.id)
+    expect(active.model.finetuned).toBe(true)
+    expect(active.params).toMatchObject({ finetune: 'late', kind: 'supervised' })
+    expect(codesFor(db, active.id).hashes).toHaveLength(made.length - 1)
+    expect(activationCount(db, activationLayer(backbone))).toBe(made.length - 1)
+
+    // The stored (one byte per value) map gives the embedding the float map gives.
+    const photo = made.find((m) => m.group === 0)!
+    const [fresh] = await extractor.fromPhotos([photo.path])
+    const hash = photoHash(db, listPhotos(db, { limit: 1000 }).photos.find((p) => p.relPath === photo.relPath)!.id)!
+    const stored = modelInputs(db, active.model, backbone, [hash]).get(hash)!
+    expect(stored).toHaveLength(fresh.length)
+    const [a, b] = active.model.embed([fresh, stored])
+    const cos = a.reduce((s, v, i) => s + v * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b))
+    expect(cos).toBeGreaterThan(0.999)
+    writeFileSync(gone.path, bytes) // back for the next test
+  }, 240_000)
+
+  it('encodes a photo that lacks a code from its own map, and keeps the old model when a retrain crashes', async () => {
+    const active = activeModel(db)!
+    // The file is back: the active fine-tuned model encodes it as it would a new photo.
+    const done = await ensureCodes(db, backbone, { activations: extractor })
+    expect(done).toMatchObject({ modelId: active.id, encoded: 1, failed: [] })
+    expect(codesFor(db, active.id).hashes).toHaveLength(made.length)
+    expect(activationCount(db, activationLayer(backbone))).toBe(made.length)
+
+    await expect(
+      retrain(db, backbone, {
+        finetune: 'late',
+        activations: extractor,
+        trainOptions: small,
+        beforeActivate: () => {
+          throw new Error('power cut')
+        },
+      }),
+    ).rejects.toThrow('power cut')
+    expect(activeModel(db)!.id).toBe(active.id)
+    expect(activationCount(db, activationLayer(backbone))).toBeGreaterThan(0)
+  }, 240_000)
+
+  it('a retrain without fine-tuning drops the maps no model reads any more; refuses without albums', async () => {
+    await retrain(db, backbone, { trainOptions: small })
+    expect(activeModel(db)!.model.finetuned).toBe(false)
+    expect(activationCount(db, activationLayer(backbone))).toBe(0)
+    await expect(retrain(db, backbone, { finetune: 'late', trainOptions: small })).rejects.toThrow(/source of activation maps/)
+    db.prepare('DELETE FROM album_photos').run()
+    await expect(retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small })).rejects.toThrow(/at least two albums/)
+  }, 240_000)
+})
+
+/** Calls the service the way every transport does: input parsed by the contract first. */
+function call<M extends Method>(service: LookalikeService, method: M, input: Input<M>): Promise<Output<M>> {
+  const fn = service[method] as (input: unknown) => Promise<Output<M>>
+  return fn.call(service, parseInput(method, input))
+}
+
+describe("the service's Retrain with deeper fine-tuning", () => {
+  let dir: string
+  let photosDir: string
+  let made: MadePhoto[]
+  let service: LookalikeService
+  const events: LibraryEvent[] = []
+  const groupOf = new Map<number, number>()
+
+  const waitFor = async (check: () => boolean | Promise<boolean>, what: string, ms = 120_000) => {
+    const end = Date.now() + ms
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-service-'))
+    photosDir = join(dir, 'photos')
+    made = await makePhotos(photosDir, { groups: 3, perGroup: 6, seed: 9 })
+    service = await createService({ dbFile: join(dir, 'lib.sqlite'), watch: true, trainOptions: small })
+    service.onEvent((e) => events.push(e))
+    await call(service, 'addRoot', { path: photosDir })
+    await waitFor(() => events.some((e) => e.type === 'model-changed'), 'the first model')
+    const group = new Map(made.map((m) => [m.relPath, m.group]))
+    for (const p of (await call(service, 'listPhotos', { limit: 1000 })).photos) groupOf.set(p.id, group.get(p.relPath)!)
+    for (const g of [0, 1]) {
+      const album = await call(service, 'createAlbum', { name: `group ${g}` })
+      await call(service, 'addToAlbum', { albumId: album.id, photoIds: [...groupOf].filter(([, x]) => x === g).map(([id]) => id) })
+    }
+  }, 180_000)
+
+  afterAll(async () => {
+    await service?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('trains, reports the mode, and searches by photo, by outside image and for a new photo', async () => {
+    expect(() => call(service, 'train', { finetune: 'deep' as never })).toThrow(/finetune/)
+    const from = events.length
+    await call(service, 'train', { finetune: 'late' })
+    await waitFor(() => events.slice(from).some((e) => e.type === 'train-finished'), 'the fine-tuned model', 240_000)
+    const finished = events.slice(from).find((e) => e.type === 'train-finished')
+    expect(finished).toMatchObject({ summary: { finetune: 'late' } })
+    expect((await call(service, 'status', {})).model).toMatchObject({ kind: 'supervised', finetune: 'late' })
+
+    const [query] = groupOf.keys()
+    for (const precision of [8, 32, 'exact'] as const) {
+      const answer = await call(service, 'similar', { photoId: query, precision, k: 5 })
+      expect(answer.results).toHaveLength(5)
+      expect(answer.results.map((r) => r.id)).not.toContain(query)
+    }
+    const outside = readFileSync(made.find((m) => m.group === 1)!.path).toString('base64')
+    const byImage = await call(service, 'similarToImage', { data: outside, precision: 'exact', k: 3 })
+    expect(groupOf.get(byImage.results[0].id)).toBe(1)
+
+    // A photo dropped into the watched folder gets its map and a code under the fine-tuned model.
+    copyFileSync(made.find((m) => m.group === 2)!.path, join(photosDir, 'group-2', 'new-twin.jpg'))
+    let newId: number | undefined
+    await waitFor(async () => {
+      newId = (await call(service, 'listPhotos', { limit: 1000 })).photos.find((p) => p.relPath === 'group-2/new-twin.jpg')?.id
+      return newId !== undefined
+    }, 'the new photo to be listed', 60_000)
+    await waitFor(async () => {
+      const answer = await call(service, 'similar', { photoId: newId!, precision: 32, k: 30 }).catch(() => null)
+      return answer !== null && answer.results.length > 0
+    }, 'the new photo to be searchable', 60_000)
+  }, 360_000)
+})
