@@ -1,6 +1,6 @@
 // The app as a person uses it, in Debian's Chromium against web mode on a fixture library:
-// add folder → grid fills → click photo → similar results → move slider → albums → retrain →
-// results change. Each step leaves a screenshot in test-results/.
+// add folder → grid fills → click photo → similar results → move slider → albums → retrain with
+// deeper fine-tuning → results change. Each step leaves a screenshot in test-results/.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -204,18 +204,50 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     expect(await retrain.isEnabled()).toBe(true)
   })
 
-  it('retrains with a live loss chart and a before/after summary', async () => {
+  it('retrains, with deeper fine-tuning chosen, showing a live loss chart and a before/after summary', async () => {
     await page.locator('[data-testid="all-photos"]').click()
     await expect.poll(() => page.locator('[data-testid="view-count"]').textContent()).toBe(`${GROUPS * PER_GROUP} photos`)
     await page.locator('[data-testid="retrain"]').click()
     const dialog = page.locator('[data-testid="retrain-panel"]')
-    await expect.poll(() => dialog.isVisible()).toBe(true)
+    await expect.poll(() => dialog.getAttribute('data-state')).toBe('choosing')
+    // Deeper fine-tuning is offered, explained, and checked by default only on the GPU backend.
+    const finetune = dialog.getByRole('checkbox', { name: 'Deeper fine-tuning' })
+    expect(await finetune.getAttribute('aria-describedby')).toBeTruthy()
+    expect(await dialog.textContent()).toMatch(/much slower without a GPU/)
+    const { backend } = await api.status({})
+    expect(await finetune.isChecked()).toBe(backend === 'node-gpu')
+    if (backend === 'wasm') expect(await finetune.isChecked()).toBe(false)
+    // Reachable by keyboard: focus starts on "Start training", the option is one Shift+Tab back.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('start-train')
+    await page.keyboard.press('Shift+Tab')
+    if (!(await finetune.isChecked())) await page.keyboard.press('Space')
+    expect(await finetune.isChecked()).toBe(true)
+    await screenshot(page, '06-retrain-options')
+
+    // Every stage line the panel shows while training, to see the activation maps being read.
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { trainStages: string[] }).trainStages = [])
+      new MutationObserver(() => {
+        const text = document.querySelector('[data-testid="train-stage"]')?.textContent
+        if (text && text !== seen.at(-1)) seen.push(text)
+      }).observe(document.querySelector('[data-testid="retrain-panel"]')!, { subtree: true, childList: true, characterData: true })
+    })
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
     await expect.poll(() => dialog.getAttribute('data-state'), { timeout: 240_000, interval: 500 }).toBe('done')
+    const stages = await page.evaluate(() => (window as unknown as { trainStages: string[] }).trainStages)
+    expect(stages.some((s) => /^Reading activation maps \d+\/\d+$/.test(s))).toBe(true)
+    expect(stages.some((s) => /epoch \d+\/\d+/.test(s))).toBe(true)
     expect(await dialog.locator('path').count()).toBeGreaterThan(0)
     expect(await page.locator('[data-testid="train-summary"] tbody tr').count()).toBeGreaterThan(0)
+    expect(await dialog.getAttribute('data-finetune')).toBe('late')
+    expect(await page.locator('[data-testid="train-model"]').textContent()).toMatch(/fine-tuned/)
+    // Every fixture photo is still readable, so none is left without a code.
+    expect(await page.locator('[data-testid="train-unreadable"]').count()).toBe(0)
     await screenshot(page, '06-retrained')
     await page.locator('[data-testid="close-train"]').click()
-    expect(await page.locator('[data-testid="active-model"]').textContent()).toMatch(/trained on/)
+    await expect.poll(() => page.locator('[data-testid="active-model"]').textContent()).toMatch(/trained on \d+ albums · fine-tuned/)
+    expect((await api.status({})).model?.finetune).toBe('late')
   })
 
   it('ranks differently under the retrained model', async () => {

@@ -1,10 +1,11 @@
-// The renderer's pure parts: grid arithmetic (what is on screen at 100,000 photos), selection, folder tree, loss chart, retrain rule, lazy pages.
+// The renderer's pure parts: grid arithmetic (what is on screen at 100,000 photos), selection, folder tree, loss chart, retrain rule and wording, lazy pages.
 import { describe, expect, it } from 'vitest'
 import { gridGeometry, moveFocus, scrollToReveal, visibleRange } from './grid.ts'
 import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
 import { lossSeries } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
+import { describeModel, finetuneByDefault, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
 import { PHOTOS_MIME, carriesPhotos, readDraggedPhotos, writeDraggedPhotos } from './drag.ts'
 import type { PhotoSummary } from '../../../shared/types.ts'
@@ -101,6 +102,26 @@ describe('retrain rule', () => {
     expect(canRetrain([album(5, 1), album(4, 2)])).toBe(false)
     expect(retrainHint([album(5, 1), album(4, 2)])).toMatch(/1 more album/)
     expect(canRetrain([album(5, 1), album(9, 2)])).toBe(true)
+  })
+
+  it('offers deeper fine-tuning by default only on the GPU backend', () => {
+    expect(finetuneByDefault('node-gpu')).toBe(true)
+    for (const backend of ['node', 'wasm', 'cpu', 'none', 'not loaded', undefined]) expect(finetuneByDefault(backend)).toBe(false)
+  })
+
+  it('names the training stage with its count', () => {
+    const job = { state: 'running' as const, done: 120, total: 1500, current: 'reading activations', epoch: undefined }
+    expect(trainStage(job)).toBe('Reading activation maps 120/1,500')
+    expect(trainStage({ ...job, current: 'network', done: 3, total: 20, epoch: 3 })).toBe('Training, epoch 3/20')
+    expect(trainStage({ ...job, current: 'encoding', done: 40, total: 40 })).toBe('Encoding your photos 40/40')
+    expect(trainStage({ ...job, state: 'queued', done: 0, total: 0, current: null })).toBe('Starting…')
+  })
+
+  it('says when the active model is fine-tuned', () => {
+    const model = { id: 4, kind: 'supervised' as const, createdAt: 0, albums: 3, finetune: 'off' as const }
+    expect(describeModel(model)).toBe('model #4 · trained on 3 albums')
+    expect(describeModel({ ...model, finetune: 'late' })).toBe('model #4 · trained on 3 albums · fine-tuned')
+    expect(describeModel(null)).toBe('no model yet')
   })
 })
 
