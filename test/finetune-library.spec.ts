@@ -18,9 +18,9 @@ import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { listPhotos, photoHash } from '../src/core/store/photos.ts'
 import type { Embedder } from '../src/core/types.ts'
-import { parseInput, type Input, type Method, type Output } from '../src/shared/contract.ts'
 import type { LibraryEvent } from '../src/shared/types.ts'
 import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
+import { call, waitFor } from './fixtures/service.ts'
 
 const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 16, epochs: 3, seed: 7 }
 
@@ -131,12 +131,6 @@ describe("retrain with finetune 'late' in a library file", () => {
   }, 240_000)
 })
 
-/** Calls the service the way every transport does: input parsed by the contract first. */
-function call<M extends Method>(service: LookalikeService, method: M, input: Input<M>): Promise<Output<M>> {
-  const fn = service[method] as (input: unknown) => Promise<Output<M>>
-  return fn.call(service, parseInput(method, input))
-}
-
 describe("the service's Retrain with deeper fine-tuning", () => {
   let dir: string
   let photosDir: string
@@ -144,14 +138,6 @@ describe("the service's Retrain with deeper fine-tuning", () => {
   let service: LookalikeService
   const events: LibraryEvent[] = []
   const groupOf = new Map<number, number>()
-
-  const waitFor = async (check: () => boolean | Promise<boolean>, what: string, ms = 120_000) => {
-    const end = Date.now() + ms
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-service-'))

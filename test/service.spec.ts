@@ -6,18 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createService, type LookalikeService } from '../src/core/service.ts'
-import { parseInput, type Input, type Method, type Output } from '../src/shared/contract.ts'
 import type { JobProgress, LibraryEvent } from '../src/shared/types.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { startJob } from '../src/core/store/jobs.ts'
 import { addRoot } from '../src/core/store/roots.ts'
 import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
-
-/** Calls the service the way every transport does: input parsed by the contract first. */
-function call<M extends Method>(service: LookalikeService, method: M, input: Input<M>): Promise<Output<M>> {
-  const fn = service[method] as (input: unknown) => Promise<Output<M>>
-  return fn.call(service, parseInput(method, input))
-}
+import { call, waitFor } from './fixtures/service.ts'
 
 function nextJobEnd(events: LibraryEvent[], kind: JobProgress['kind'], after = 0, ms = 120_000): Promise<JobProgress> {
   const end = Date.now() + ms
@@ -109,14 +103,6 @@ describe('service search and retrain', () => {
   let service: LookalikeService
   const events: LibraryEvent[] = []
   let groupOf: Map<number, number>
-
-  const waitFor = async (check: () => boolean, what: string, ms = 120_000) => {
-    const end = Date.now() + ms
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-search-'))
