@@ -64,7 +64,8 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     } else {
       // A fine-tuned model encodes from each new photo's activation map, computed from its file.
       const activations = active.model.finetuned ? await ctx.activations() : undefined
-      await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations })
+      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations })
+      for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
     const now = activeModel(ctx.db)
     if (now?.id !== search.model?.id) {
