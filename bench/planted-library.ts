@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import Database from 'better-sqlite3'
+import { openDb } from '../src/core/store/db.ts'
 import { makeBadFiles, makeOddNames, makePhotos } from '../test/fixtures/photos.ts'
 
 const { values } = parseArgs({
@@ -78,7 +78,7 @@ for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
   await new Promise((r) => setTimeout(r, 50))
   if (!existsSync(killDb)) continue
   try {
-    const db = new Database(killDb, { readonly: true, fileMustExist: true })
+    const db = openDb(killDb, { readonly: true })
     rowsAtKill = (db.prepare('SELECT COUNT(*) AS n FROM photos').get() as { n: number }).n
     db.close()
   } catch {
@@ -88,14 +88,14 @@ for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
 }
 child.kill('SIGKILL')
 await exited
-const afterKill = new Database(killDb, { readonly: true })
+const afterKill = openDb(killDb, { readonly: true })
 rowsAtKill = (afterKill.prepare('SELECT COUNT(*) AS n FROM photos').get() as { n: number }).n
 afterKill.close()
 const resumed = index(killDb)
-const check = new Database(killDb, { readonly: true })
+const check = openDb(killDb, { readonly: true })
 const integrity = check.pragma('integrity_check', { simple: true })
 const rows = (check.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT root_id || char(0) || rel_path) AS distinctPaths FROM photos').get() as { n: number; distinctPaths: number })
-const fullRows = new Database(fullDb, { readonly: true })
+const fullRows = openDb(fullDb, { readonly: true })
 const sameRows = JSON.stringify(fullRows.prepare('SELECT rel_path, status, hash, error FROM photos ORDER BY rel_path').all()) ===
   JSON.stringify(check.prepare('SELECT rel_path, status, hash, error FROM photos ORDER BY rel_path').all())
 fullRows.close()

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDb } from '../src/core/store/db.ts'
 import { thumbnailPath } from '../src/core/library/thumbnails.ts'
@@ -74,7 +73,7 @@ describe('lookalike CLI', () => {
 
     const child = spawn(process.execPath, [cliBin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: 'ignore' })
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-    const reader = new Database(dbFile, { readonly: true })
+    const reader = openDb(dbFile, { readonly: true })
     let before = 0
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
@@ -98,7 +97,7 @@ describe('lookalike CLI', () => {
     expect(resumed.skipped).toBe(before)
     expect(resumed.failed).toBe(0)
 
-    const db = new Database(dbFile, { readonly: true })
+    const db = openDb(dbFile, { readonly: true })
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
     const rows = db.prepare("SELECT rel_path AS relPath, hash, status FROM photos ORDER BY rel_path").all() as { relPath: string; hash: string; status: string }[]
     expect(rows.map((r) => r.relPath)).toEqual(made.map((m) => m.relPath).sort())

@@ -2,13 +2,14 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { migrations } from './migrations.ts'
+import { nodeNativeBinding } from './native-binding.ts'
 
 export type Db = Database.Database
 
 /** Opens (creating if needed) a library file and brings its schema up to date. */
 export function openDb(file: string, options: { readonly?: boolean } = {}): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const db = new Database(file, { readonly: options.readonly ?? false })
+  const db = new Database(file, { readonly: options.readonly ?? false, nativeBinding: nodeNativeBinding() })
   if (!options.readonly) {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
