@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { activeModel, codesFor, ensureCodes, mapByLength, retrain } from '../src/core/dpq/store.ts'
+import { activeModel, codesFor, ensureCodes, getModel, mapByLength, retrain } from '../src/core/dpq/store.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { TrainingCancelled } from '../src/core/dpq/train.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
@@ -93,6 +93,19 @@ describe('DPQ model store', () => {
     expect(codesFor(db, result.modelId).hashes).toEqual(hashes)
     // The replaced model's codes are gone; its row stays as history.
     expect(codesFor(db, before!).hashes).toEqual([])
+
+    // Two retrains later only the active and the previous model keep their weights; every row stays.
+    const second = await retrain(db, BACKBONE, { trainOptions: { ...options, epochs: 1 } })
+    const third = await retrain(db, BACKBONE, { trainOptions: { ...options, epochs: 1 } })
+    const rows = db.prepare<[], { id: number; kept: number }>('SELECT id, weights IS NOT NULL AS kept FROM models ORDER BY id').all()
+    expect(rows).toEqual([
+      { id: before, kept: 0 },
+      { id: result.modelId, kept: 0 },
+      { id: second.modelId, kept: 1 },
+      { id: third.modelId, kept: 1 },
+    ])
+    expect(getModel(db, second.modelId)!.id).toBe(second.modelId)
+    expect(() => getModel(db, before!)).toThrow(/history only/)
   })
 
   it('keeps the previous model active and intact when retraining crashes before activation or is cancelled', async () => {

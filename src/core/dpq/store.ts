@@ -68,6 +68,12 @@ export function activateModel(db: Db, modelId: number, metrics?: ModelMetrics | 
   })()
   // Codes of replaced models are derivable and large: drop them (the model rows stay as history).
   db.prepare('DELETE FROM codes WHERE model_id IN (SELECT id FROM models WHERE active = 0)').run()
+  // So are the weights of all but the last replaced model (4–10 MB each): without them a library
+  // that is retrained every week would grow by hundreds of MB a year.
+  db.prepare(
+    `UPDATE models SET weights = NULL WHERE active = 0 AND weights IS NOT NULL
+     AND id NOT IN (SELECT id FROM models WHERE active = 0 AND weights IS NOT NULL ORDER BY id DESC LIMIT 1)`,
+  ).run()
 }
 
 interface ModelRow {
@@ -76,7 +82,8 @@ interface ModelRow {
   kind: ModelKind
   backbone: string
   params: string
-  weights: Buffer
+  /** NULL once pruned (activateModel keeps the active and the previous model's). */
+  weights: Buffer | null
   metrics: string | null
 }
 
@@ -85,6 +92,7 @@ interface ModelRow {
 let cached: { db: Db; key: string; model: DpqModel } | null = null
 
 function toStored(db: Db, row: ModelRow): StoredModel {
+  if (!row.weights) throw new Error(`Model ${row.id} is history only: its weights were dropped when newer models replaced it`)
   const key = `${row.id}:${row.created_at}:${row.weights.length}`
   if (!cached || cached.db !== db || cached.key !== key) cached = { db, key, model: DpqModel.deserialize(row.weights) }
   const hit = cached
