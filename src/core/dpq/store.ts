@@ -4,7 +4,7 @@
 import { dropActivations } from '../store/activations.ts'
 import { albumLabels } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
-import { featuresFor } from '../store/features.ts'
+import { featureHashes, featuresFor } from '../store/features.ts'
 import type { ProgressEvent } from '../types.ts'
 import type { Finetune } from './finetune.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
@@ -252,7 +252,7 @@ export interface RetrainResult {
  */
 export async function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
   const finetune = options.finetune ?? 'off'
-  const hashes = [...featuresFor(db, backboneId).keys()]
+  const hashes = featureHashes(db, backboneId)
   if (hashes.length === 0) throw new Error('No photo features yet: index a folder before training')
   removeUnfinishedModels(db)
   const albums = albumLabels(db)

@@ -59,6 +59,14 @@ export function featuresFor(db: Db, backboneId: string, hashes?: Iterable<string
   return out
 }
 
+/** Content hashes with a feature for this backbone, in hash order. */
+export function featureHashes(db: Db, backboneId: string): string[] {
+  return db
+    .prepare<[string], { hash: string }>('SELECT hash FROM features WHERE backbone = ? ORDER BY hash')
+    .all(backboneId)
+    .map((r) => r.hash)
+}
+
 /** Backbones with stored features and how many each has. */
 export function featureCounts(db: Db): { backbone: string; count: number; dim: number }[] {
   return db
