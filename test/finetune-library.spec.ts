@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
 import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
+import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/dpq/finetune-plan.ts'
 import { activationLayer, modelInputs } from '../src/core/dpq/inputs.ts'
 import { activeModel, codesFor, ensureCodes, retrain } from '../src/core/dpq/store.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
@@ -33,6 +34,21 @@ describe('activation maps as stored', () => {
     for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(back[i] - values[i]))
     expect(worst).toBeLessThanOrEqual(q.step / 2 + 1e-6)
     expect(() => quantizeActivation(Float32Array.of(Number.NaN))).toThrow(/finite/)
+  })
+})
+
+describe('the default for deeper fine-tuning', () => {
+  const base = { photos: 1000, albumPhotos: 100, missingMaps: 1000, epochs: 30 }
+  it('is on with the GPU backend, and on CPU only where it fits the 60 s retraining budget', () => {
+    expect(planFinetune({ ...base, backendKind: 'gpu', albumPhotos: 5000 })).toMatchObject({ finetune: 'late', reason: expect.stringMatching(/GPU/) })
+    const small = planFinetune({ ...base, backendKind: 'wasm', photos: 200, missingMaps: 200, albumPhotos: 40 })
+    expect(small.finetune).toBe('late')
+    expect(small.lateSeconds).toBeLessThanOrEqual(RETRAIN_BUDGET_SECONDS)
+    const large = planFinetune({ ...base, backendKind: 'cpu', albumPhotos: 2000 })
+    expect(large).toMatchObject({ finetune: 'off', reason: expect.stringMatching(/2000 album photos/) })
+    expect(large.lateSeconds).toBeGreaterThan(RETRAIN_BUDGET_SECONDS)
+    // Maps already cached make it cheaper.
+    expect(planFinetune({ ...base, backendKind: 'wasm', missingMaps: 0 }).lateSeconds).toBeLessThan(planFinetune({ ...base, backendKind: 'wasm' }).lateSeconds)
   })
 })
 
@@ -73,6 +89,10 @@ describe("retrain with finetune 'late' in a library file", () => {
     const bytes = readFileSync(gone.path)
     rmSync(gone.path)
     const before = activeModel(db)!
+    // 12 album photos, 18 photos, no map yet: cheap enough to be the default even on wasm.
+    const plan = libraryFinetunePlan(db, backbone, 'wasm', small.epochs)
+    expect(plan.finetune).toBe('late')
+    expect(plan.lateSeconds).toBeCloseTo(18 * 0.035 + 10 * 3 * 0.015 + 18 * 0.004, 1)
     const stages = new Set<string>()
     const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.current && stages.add(e.current) })
     expect(result.finetune).toBe('late')
@@ -86,6 +106,7 @@ describe("retrain with finetune 'late' in a library file", () => {
     expect(active.params).toMatchObject({ finetune: 'late', kind: 'supervised' })
     expect(codesFor(db, active.id).hashes).toHaveLength(made.length - 1)
     expect(activationCount(db, activationLayer(backbone))).toBe(made.length - 1)
+    expect(libraryFinetunePlan(db, backbone, 'wasm', small.epochs).lateSeconds).toBeLessThan(plan.lateSeconds) // maps are cached now
 
     // The stored (one byte per value) map gives the embedding the float map gives.
     const photo = made.find((m) => m.group === 0)!
@@ -160,7 +181,8 @@ describe("the service's Retrain with deeper fine-tuning", () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('trains, reports the mode, and searches by photo, by outside image and for a new photo', async () => {
+  it('plans deeper fine-tuning for this small library on wasm, then trains, reports the mode, and searches by photo, by outside image and for a new photo', async () => {
+    expect(await call(service, 'trainPlan', {})).toMatchObject({ finetune: 'late', backend: 'wasm', reason: expect.stringMatching(/within the 60 s/) })
     expect(() => call(service, 'train', { finetune: 'deep' as never })).toThrow(/finetune/)
     const from = events.length
     await call(service, 'train', { finetune: 'late' })

@@ -71,6 +71,9 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       return precision.info()
     },
 
+    async trainPlan() {
+      return training.plan()
+    },
     async train({ finetune }) {
       return training.train(finetune)
     },

@@ -10,6 +10,7 @@ import type {
   PrecisionInfo,
   Root,
   SimilarAnswer,
+  TrainPlan,
 } from './types.ts'
 
 const id = z.number().int().positive()
@@ -80,6 +81,8 @@ export const contract = {
   deleteAlbum: { input: z.object({ id }).strict(), output: null },
   addToAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
   removeFromAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
+  /** What Retrain would do by default here, and what deeper fine-tuning would cost. */
+  trainPlan: { input: z.object({}).strict(), output: {} as TrainPlan },
   /** Starts DPQ fine-tuning on the albums; progress arrives as job events. */
   train: { input: z.object({ finetune: z.enum(['off', 'late']).optional() }).strict(), output: {} as { jobId: number } },
   cancelJob: { input: z.object({ jobId: id }).strict(), output: null },

@@ -99,6 +99,17 @@ export interface LibraryStatus {
   jobs: JobProgress[]
 }
 
+/** Retrain's default for deeper fine-tuning on this machine and library (finetune-plan.ts). */
+export interface TrainPlan {
+  finetune: 'off' | 'late'
+  /** Estimated seconds of a Retrain with deeper fine-tuning. */
+  lateSeconds: number
+  /** Why this default, in one sentence. */
+  reason: string
+  /** The tfjs backend training would run on ('node-gpu', 'node', 'wasm', 'cpu'). */
+  backend: string
+}
+
 export interface TrainSummary {
   modelId: number
   before: Record<string, number | null>

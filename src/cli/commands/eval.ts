@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { selectBackend } from '../../core/embed/backend.ts'
-import { defaultFinetune, FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
+import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
+import { planFinetune } from '../../core/dpq/finetune-plan.ts'
+import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
 import { indexRoot } from '../../core/library/indexer.ts'
@@ -49,7 +51,11 @@ export async function run(argv: string[]): Promise<number> {
     const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
     if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
-    const finetune = (values.finetune as Finetune | undefined) ?? defaultFinetune((await selectBackend({ backend: values.backend as string | undefined })).kind)
+    // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
+    const backendKind = (await selectBackend({ backend: values.backend as string | undefined })).kind
+    const n = photos.names.length
+    const plan = planFinetune({ backendKind, photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs })
+    const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
     const report = await evaluate(photos, split, {
       dataset: basename(folder),

@@ -2,7 +2,9 @@
 // library's albums (unsupervised progressive quantization when there are none), re-encodes every
 // photo and activates the new model; prints mAP per code length on held-out album photos before
 // and after. --finetune late also trains MobileNetV2's last blocks (default on the GPU backend).
-import { defaultFinetune, FINETUNE_MODES, type Finetune } from '../../core/dpq/finetune.ts'
+import { FINETUNE_MODES, type Finetune } from '../../core/dpq/finetune.ts'
+import { libraryFinetunePlan } from '../../core/dpq/finetune-plan.ts'
+import { DEFAULTS } from '../../core/dpq/train.ts'
 import { libraryBackbone, retrain } from '../../core/dpq/store.ts'
 import { TrainingCancelled } from '../../core/dpq/train.ts'
 import { ensureBackend } from '../../core/dpq/tf.ts'
@@ -25,7 +27,9 @@ export async function run(argv: string[]): Promise<number> {
     const backbone = libraryBackbone(db)
     if (!backbone) throw new CliError('the library has no photo features yet: run `lookalike index <folder>` first')
     const backend = await ensureBackend()
-    const finetune = (values.finetune as Finetune | undefined) ?? defaultFinetune((await selectBackend()).kind)
+    const plan = libraryFinetunePlan(db, backbone, (await selectBackend()).kind, epochs ?? DEFAULTS.epochs)
+    const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
+    if (values.finetune === undefined && !values.json) console.error(`deeper fine-tuning ${finetune === 'late' ? 'on' : 'off'}: ${plan.reason}`)
     const started = performance.now()
     // The activation maps come from the photo files (cached in the library after the first time).
     const extractor = finetune === 'late' ? await (await import('../../core/dpq/finetune-activations.ts')).createActivationExtractor() : null

@@ -17,14 +17,6 @@ export const MAP_SIZE = MAP_SIDE * MAP_SIDE * MAP_CHANNELS
 export type Finetune = 'off' | 'late'
 export const FINETUNE_MODES: readonly Finetune[] = ['off', 'late']
 
-/**
- * Measured (docs/dpq.md, item 7): on wasm a fine-tuned training costs ~80× the head's time, so
- * it is on by default only where convolutions are cheap: the CUDA backend (tfjs-node-gpu).
- */
-export function defaultFinetune(backendKind: 'gpu' | 'cpu' | 'wasm'): Finetune {
-  return backendKind === 'gpu' ? 'late' : 'off'
-}
-
 /** The trainable tail, BN folded: flat row-major matrices [in, out], depthwise [9, channels]. */
 export interface Tail {
   expand: { weights: Float32Array; bias: Float32Array }

@@ -4,7 +4,9 @@
 // is reloaded and every window hears 'model-changed' and 'train-finished' (mAP before/after).
 import { ApiError } from '../../shared/contract.ts'
 import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
-import { defaultFinetune, type Finetune } from '../dpq/finetune.ts'
+import type { Finetune } from '../dpq/finetune.ts'
+import { libraryFinetunePlan, type FinetunePlan } from '../dpq/finetune-plan.ts'
+import { DEFAULTS } from '../dpq/train.ts'
 import { retrain } from '../dpq/store.ts'
 import { selectBackend } from '../embed/backend.ts'
 import { activeModel } from '../library/status.ts'
@@ -18,7 +20,9 @@ export const RETRAIN_MIN_ALBUMS = 2
 export const RETRAIN_MIN_PHOTOS = 5
 
 export interface Training {
-  /** finetune: 'late' also trains MobileNetV2's last blocks; default by backend (defaultFinetune). */
+  /** What Retrain does by default here (finetune-plan.ts), with fine-tuning's estimated cost. */
+  plan(): Promise<FinetunePlan & { backend: string }>
+  /** finetune: 'late' also trains MobileNetV2's last blocks; default from plan(). */
   train(finetune?: Finetune): Promise<{ jobId: number }>
 }
 
@@ -32,12 +36,21 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
     }
   }
 
+  async function plan(): Promise<FinetunePlan & { backend: string }> {
+    const backbone = await codes.backbone()
+    const choice = await selectBackend()
+    const epochs = Number(ctx.options.trainOptions?.epochs ?? DEFAULTS.epochs)
+    const planned = backbone ? libraryFinetunePlan(ctx.db, backbone, choice.kind, epochs) : { finetune: 'off' as const, lateSeconds: 0, reason: 'No photo has an image feature yet.' }
+    return { ...planned, backend: choice.name }
+  }
+
   return {
+    plan,
     async train(asked) {
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
       checkAlbums()
       const albums = listAlbums(ctx.db).length
-      const finetune = asked ?? defaultFinetune((await selectBackend()).kind)
+      const finetune = asked ?? (await plan()).finetune
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
       const { jobId, done } = jobs.start('train', { albums, finetune }, (job, signal) =>
         codes.exclusive(async () => {

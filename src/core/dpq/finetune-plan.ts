@@ -1,0 +1,75 @@
+// Whether Retrain fine-tunes MobileNetV2's last blocks by default (issue 4 item 7: on the GPU
+// backend, and on CPU when it pays for itself). On CIFAR-10 it is worth +0.04–0.10 mAP
+// (docs/dpq.md), so on CPU it pays when it keeps Retrain within the 60 s retraining budget;
+// past that the plain head's seconds win and fine-tuning stays one click away.
+import { activationLayer } from './inputs.ts'
+import type { Db } from '../store/db.ts'
+import type { Finetune } from './finetune.ts'
+
+export type BackendKind = 'gpu' | 'cpu' | 'wasm'
+
+/** What Retrain would do by default, and what fine-tuning would cost here. */
+export interface FinetunePlan {
+  finetune: Finetune
+  /** Estimated seconds of a Retrain with finetune 'late' (maps still to read, training, encoding). */
+  lateSeconds: number
+  /** One sentence for the user: why this default. */
+  reason: string
+}
+
+/** Retraining budget (issue 4: 5,000 photos retrain in ≤ 60 s). */
+export const RETRAIN_BUDGET_SECONDS = 60
+
+/**
+ * Seconds per unit on wasm, measured on the 2-core development box (docs/dpq.md, item 7): one album
+ * photo through one epoch of tail + head training, one activation map decoded and computed from its
+ * file, one photo pushed through the tail to its code. tfjs-node's native CPU kernels are faster,
+ * so the same numbers are a cautious estimate there.
+ */
+const CPU_COST = { trainPerPhotoEpoch: 0.015, mapPerPhoto: 0.035, encodePerPhoto: 0.004 }
+
+export interface PlanInput {
+  backendKind: BackendKind
+  /** Photos with a feature (all of them get encoded). */
+  photos: number
+  /** Distinct album photos with a feature (about 80% train; retrain holds out the rest). */
+  albumPhotos: number
+  /** Photos whose activation map is not cached yet. */
+  missingMaps: number
+  epochs: number
+}
+
+export function planFinetune(p: PlanInput): FinetunePlan {
+  const trained = Math.ceil(p.albumPhotos * 0.8)
+  const lateSeconds = round(p.missingMaps * CPU_COST.mapPerPhoto + trained * p.epochs * CPU_COST.trainPerPhotoEpoch + p.photos * CPU_COST.encodePerPhoto)
+  if (p.backendKind === 'gpu') return { finetune: 'late', lateSeconds, reason: 'The GPU trains the network’s last layers in seconds.' }
+  if (lateSeconds <= RETRAIN_BUDGET_SECONDS) {
+    return { finetune: 'late', lateSeconds, reason: `On this computer it takes about ${lateSeconds} s, within the ${RETRAIN_BUDGET_SECONDS} s a retrain may take.` }
+  }
+  return {
+    finetune: 'off',
+    lateSeconds,
+    reason: `Without a GPU it would take about ${Math.ceil(lateSeconds / 60)} min for your ${p.albumPhotos} album photos, so it is off unless you switch it on.`,
+  }
+}
+
+/** The plan for this library (counts read from the library file). */
+export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number): FinetunePlan {
+  const count = (sql: string, ...args: string[]) => db.prepare<string[], { n: number }>(sql).get(...args)!.n
+  const photos = count('SELECT COUNT(*) AS n FROM features WHERE backbone = ?', backboneId)
+  const albumPhotos = count(
+    `SELECT COUNT(DISTINCT p.hash) AS n FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+     JOIN features f ON f.hash = p.hash AND f.backbone = ? WHERE p.status = 'ok'`,
+    backboneId,
+  )
+  const mapped = count(
+    'SELECT COUNT(*) AS n FROM activations a JOIN features f ON f.hash = a.hash AND f.backbone = ? WHERE a.layer = ?',
+    backboneId,
+    activationLayer(backboneId),
+  )
+  return planFinetune({ backendKind, photos, albumPhotos, missingMaps: photos - mapped, epochs })
+}
+
+function round(seconds: number): number {
+  return seconds < 10 ? Math.round(seconds * 10) / 10 : Math.round(seconds)
+}
