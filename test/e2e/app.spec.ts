@@ -210,18 +210,28 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await page.locator('[data-testid="retrain"]').click()
     const dialog = page.locator('[data-testid="retrain-panel"]')
     await expect.poll(() => dialog.getAttribute('data-state')).toBe('choosing')
-    // Deeper fine-tuning is offered, explained, and checked by default only on the GPU backend.
+    // Deeper fine-tuning is offered and explained; it starts as the engine plans it (on the GPU, and
+    // on CPU when it fits the 60 s budget, as here: the fixture library is tiny), with the estimate.
     const finetune = dialog.getByRole('checkbox', { name: 'Deeper fine-tuning' })
     expect(await finetune.getAttribute('aria-describedby')).toBeTruthy()
-    expect(await dialog.textContent()).toMatch(/much slower without a GPU/)
-    const { backend } = await api.status({})
-    expect(await finetune.isChecked()).toBe(backend === 'node-gpu')
-    if (backend === 'wasm') expect(await finetune.isChecked()).toBe(false)
-    // Reachable by keyboard: focus starts on "Start training", the option is one Shift+Tab back.
+    expect(await dialog.textContent()).toMatch(/Also trains the network's last layers/)
+    const plan = await api.trainPlan({})
+    await expect.poll(() => finetune.isEnabled(), { timeout: 30_000 }).toBe(true)
+    expect(await finetune.isChecked()).toBe(plan.finetune === 'late')
+    const estimate = dialog.locator('[data-testid="finetune-plan"]')
+    expect(await estimate.textContent()).toMatch(/^(About \d+ (s|min|h)|Under 1 s) here\. \S/)
+    expect(await estimate.textContent()).toContain(plan.reason)
+    // Reachable by keyboard: focus starts on "Start training", the option is one Shift+Tab back,
+    // and Space overrides the default either way.
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('start-train')
     await page.keyboard.press('Shift+Tab')
-    if (!(await finetune.isChecked())) await page.keyboard.press('Space')
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('finetune')
+    const byDefault = await finetune.isChecked()
+    await page.keyboard.press('Space')
+    expect(await finetune.isChecked()).toBe(!byDefault)
+    if (byDefault) await page.keyboard.press('Space')
     expect(await finetune.isChecked()).toBe(true)
+    expect(await dialog.getAttribute('data-finetune')).toBe('late')
     await screenshot(page, '06-retrain-options')
 
     // Every stage line the panel shows while training, to see the activation maps being read.

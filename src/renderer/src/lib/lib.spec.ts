@@ -5,7 +5,7 @@ import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
 import { lossSeries } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
-import { describeModel, finetuneByDefault, trainStage } from './training.ts'
+import { describeModel, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
 import { PHOTOS_MIME, carriesPhotos, readDraggedPhotos, writeDraggedPhotos } from './drag.ts'
 import type { PhotoSummary } from '../../../shared/types.ts'
@@ -104,9 +104,27 @@ describe('retrain rule', () => {
     expect(canRetrain([album(5, 1), album(9, 2)])).toBe(true)
   })
 
-  it('offers deeper fine-tuning by default only on the GPU backend', () => {
-    expect(finetuneByDefault('node-gpu')).toBe(true)
-    for (const backend of ['node', 'wasm', 'cpu', 'none', 'not loaded', undefined]) expect(finetuneByDefault(backend)).toBe(false)
+  const plan = { finetune: 'late' as const, lateSeconds: 2.1, reason: 'On this computer it takes about 2.1 s, within the 60 s a retrain may take.', backend: 'wasm' }
+  it('starts deeper fine-tuning where the engine plans it, unchecked while unknown', () => {
+    expect(finetuneDefault(plan)).toBe(true)
+    expect(finetuneDefault({ ...plan, finetune: 'off', lateSeconds: 240 })).toBe(false)
+    expect(finetuneDefault('estimating')).toBe(false)
+    expect(finetuneDefault('unknown')).toBe(false)
+  })
+
+  it('estimates in seconds below 90 s, then minutes, then hours', () => {
+    expect(formatEstimate(0.4)).toBe('under 1 s')
+    expect(formatEstimate(2.1)).toBe('about 2 s')
+    expect(formatEstimate(89.4)).toBe('about 89 s')
+    expect(formatEstimate(90)).toBe('about 2 min')
+    expect(formatEstimate(240)).toBe('about 4 min')
+    expect(formatEstimate(89 * 60)).toBe('about 89 min')
+    expect(formatEstimate(3 * 3600)).toBe('about 3 h')
+    expect(planEstimate(plan)).toBe('About 2 s here.')
+    expect(planEstimate({ ...plan, finetune: 'off', lateSeconds: 240 })).toBe('About 4 min here.')
+    expect(planEstimate({ ...plan, lateSeconds: 0.2 })).toBe('Under 1 s here.')
+    // Nothing to estimate (no features yet), or no plan: no figure.
+    for (const p of [{ ...plan, lateSeconds: 0 }, 'estimating' as const, 'unknown' as const]) expect(planEstimate(p)).toBe('')
   })
 
   it('names the training stage with its count', () => {

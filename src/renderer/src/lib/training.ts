@@ -1,13 +1,31 @@
-// How retraining reads in the UI: the deeper fine-tuning default, the job's stage, the active model.
-import type { JobProgress, ModelInfo } from '../../../shared/types.ts'
+// How retraining reads in the UI: the engine's plan for deeper fine-tuning, the job's stage, the active model.
+import type { JobProgress, ModelInfo, TrainPlan } from '../../../shared/types.ts'
 import { formatCount } from './format.ts'
 
+/** The engine's plan for this Retrain: being asked for, known, or unknown (the call failed). */
+export type PlanState = 'estimating' | 'unknown' | TrainPlan
+
 /**
- * Deeper fine-tuning starts checked only where the engine runs on the GPU: on the CPU it trains
- * ~75x slower and measured worse (docs/dpq.md), the same rule the engine applies when not told.
+ * Where the "Deeper fine-tuning" checkbox starts: the engine's default (trainPlan: on the GPU, and
+ * on CPU when it fits the retraining budget); unchecked when the plan is not known.
  */
-export function finetuneByDefault(backend: string | undefined): boolean {
-  return backend === 'node-gpu'
+export function finetuneDefault(plan: PlanState): boolean {
+  return typeof plan === 'object' && plan.finetune === 'late'
+}
+
+/** An estimated duration: "under 1 s", "about 2 s", "about 89 s", "about 4 min", "about 2 h". */
+export function formatEstimate(seconds: number): string {
+  if (seconds < 1) return 'under 1 s'
+  if (seconds < 90) return `about ${Math.round(seconds)} s`
+  const minutes = Math.round(seconds / 60)
+  return minutes < 90 ? `about ${minutes} min` : `about ${Math.round(seconds / 3600)} h`
+}
+
+/** The estimate under the checkbox: "About 2 s here."; "" until the plan is known or when it costs nothing. */
+export function planEstimate(plan: PlanState): string {
+  if (typeof plan !== 'object' || !(plan.lateSeconds > 0)) return ''
+  const estimate = formatEstimate(plan.lateSeconds)
+  return `${estimate[0].toUpperCase()}${estimate.slice(1)} here.`
 }
 
 /** One line for where a training job is: "Reading activation maps 120/500", "Epoch 3/20", … */
