@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     const backend = await ensureBackend()
     const plan = libraryFinetunePlan(db, backbone, (await selectBackend()).kind, epochs ?? DEFAULTS.epochs)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
-    if (values.finetune === undefined && !values.json) console.error(`deeper fine-tuning ${finetune === 'late' ? 'on' : 'off'}: ${plan.reason}`)
+    if (values.finetune === undefined && !values.json) console.error(`deeper fine-tuning ${finetune === 'late' ? 'on' : 'off'} (about ${plan.lateSeconds} s with it here): ${plan.reason}`)
     const started = performance.now()
     // The activation maps come from the photo files (cached in the library after the first time).
     const extractor = finetune === 'late' ? await (await import('../../core/dpq/finetune-activations.ts')).createActivationExtractor() : null
