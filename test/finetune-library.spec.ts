@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
 import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
 import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/dpq/finetune-plan.ts'
+import { tailSpeedFactor } from '../src/core/dpq/finetune-speed.ts'
 import { activationLayer, modelInputs } from '../src/core/dpq/inputs.ts'
 import { activeModel, codesFor, ensureCodes, retrain } from '../src/core/dpq/store.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
@@ -47,9 +48,20 @@ describe('the default for deeper fine-tuning', () => {
     const large = planFinetune({ ...base, backendKind: 'cpu', albumPhotos: 2000 })
     expect(large).toMatchObject({ finetune: 'off', reason: expect.stringMatching(/2000 album photos take well over the 60 s/) })
     expect(large.lateSeconds).toBeGreaterThan(RETRAIN_BUDGET_SECONDS)
+    // A machine twice as slow as the reference box doubles the estimate.
+    expect(planFinetune({ ...base, backendKind: 'wasm', speed: 2 }).lateSeconds).toBeCloseTo(2 * planFinetune({ ...base, backendKind: 'wasm' }).lateSeconds, 0)
     // Maps already cached make it cheaper.
     expect(planFinetune({ ...base, backendKind: 'wasm', missingMaps: 0 }).lateSeconds).toBeLessThan(planFinetune({ ...base, backendKind: 'wasm' }).lateSeconds)
   })
+})
+
+describe('the speed of this machine', () => {
+  it('is measured once, by the fine-tuned tail itself, as a factor of the reference box', async () => {
+    const factor = await tailSpeedFactor()
+    expect(factor).toBeGreaterThanOrEqual(0.05)
+    expect(factor).toBeLessThanOrEqual(20)
+    expect(await tailSpeedFactor()).toBe(factor)
+  }, 60_000)
 })
 
 describe("retrain with finetune 'late' in a library file", () => {

@@ -7,6 +7,7 @@ import { basename, join, resolve } from 'node:path'
 import { selectBackend } from '../../core/embed/backend.ts'
 import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
 import { planFinetune } from '../../core/dpq/finetune-plan.ts'
+import { tailSpeedFactor } from '../../core/dpq/finetune-speed.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
@@ -54,7 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
     const backendKind = (await selectBackend({ backend: values.backend as string | undefined })).kind
     const n = photos.names.length
-    const plan = planFinetune({ backendKind, photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs })
+    const speed = backendKind === 'gpu' ? 1 : await tailSpeedFactor()
+    const plan = planFinetune({ backendKind, photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs, speed })
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
     const report = await evaluate(photos, split, {

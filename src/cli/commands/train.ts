@@ -4,6 +4,7 @@
 // and after. --finetune late also trains MobileNetV2's last blocks (default on the GPU backend).
 import { FINETUNE_MODES, type Finetune } from '../../core/dpq/finetune.ts'
 import { libraryFinetunePlan } from '../../core/dpq/finetune-plan.ts'
+import { tailSpeedFactor } from '../../core/dpq/finetune-speed.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { libraryBackbone, retrain } from '../../core/dpq/store.ts'
 import { TrainingCancelled } from '../../core/dpq/train.ts'
@@ -27,7 +28,9 @@ export async function run(argv: string[]): Promise<number> {
     const backbone = libraryBackbone(db)
     if (!backbone) throw new CliError('the library has no photo features yet: run `lookalike index <folder>` first')
     const backend = await ensureBackend()
-    const plan = libraryFinetunePlan(db, backbone, (await selectBackend()).kind, epochs ?? DEFAULTS.epochs)
+    const backendKind = (await selectBackend()).kind
+    const speed = backendKind === 'gpu' ? 1 : await tailSpeedFactor()
+    const plan = libraryFinetunePlan(db, backbone, backendKind, epochs ?? DEFAULTS.epochs, speed)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     if (values.finetune === undefined && !values.json) console.error(`deeper fine-tuning ${finetune === 'late' ? 'on' : 'off'} (about ${plan.lateSeconds} s with it here): ${plan.reason}`)
     const started = performance.now()

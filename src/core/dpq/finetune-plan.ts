@@ -23,8 +23,7 @@ export const RETRAIN_BUDGET_SECONDS = 60
 /**
  * Seconds per unit on wasm, measured on the 2-core development box (docs/dpq.md, item 7): one album
  * photo through one epoch of tail + head training, one activation map decoded and computed from its
- * file, one photo pushed through the tail to its code. tfjs-node's native CPU kernels are faster,
- * so the same numbers are a cautious estimate there.
+ * file, one photo pushed through the tail to its code. Scaled by this machine's measured speed.
  */
 const CPU_COST = { trainPerPhotoEpoch: 0.015, mapPerPhoto: 0.035, encodePerPhoto: 0.004 }
 
@@ -37,11 +36,14 @@ export interface PlanInput {
   /** Photos whose activation map is not cached yet. */
   missingMaps: number
   epochs: number
+  /** This machine's speed against the reference box (finetune-speed.ts; 1 = the same). */
+  speed?: number
 }
 
 export function planFinetune(p: PlanInput): FinetunePlan {
   const trained = Math.ceil(p.albumPhotos * 0.8)
-  const lateSeconds = round(p.missingMaps * CPU_COST.mapPerPhoto + trained * p.epochs * CPU_COST.trainPerPhotoEpoch + p.photos * CPU_COST.encodePerPhoto)
+  const work = p.missingMaps * CPU_COST.mapPerPhoto + trained * p.epochs * CPU_COST.trainPerPhotoEpoch + p.photos * CPU_COST.encodePerPhoto
+  const lateSeconds = round(work * (p.speed ?? 1))
   if (p.backendKind === 'gpu') return { finetune: 'late', lateSeconds, reason: 'The GPU trains the network’s last layers in seconds.' }
   if (lateSeconds <= RETRAIN_BUDGET_SECONDS) {
     return { finetune: 'late', lateSeconds, reason: `That fits within the ${RETRAIN_BUDGET_SECONDS} s a retrain may take.` }
@@ -55,7 +57,7 @@ export function planFinetune(p: PlanInput): FinetunePlan {
 }
 
 /** The plan for this library (counts read from the library file). */
-export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number): FinetunePlan {
+export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number, speed = 1): FinetunePlan {
   const count = (sql: string, ...args: string[]) => db.prepare<string[], { n: number }>(sql).get(...args)!.n
   const photos = count('SELECT COUNT(*) AS n FROM features WHERE backbone = ?', backboneId)
   const albumPhotos = count(
@@ -68,7 +70,7 @@ export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: Bac
     backboneId,
     activationLayer(backboneId),
   )
-  return planFinetune({ backendKind, photos, albumPhotos, missingMaps: photos - mapped, epochs })
+  return planFinetune({ backendKind, photos, albumPhotos, missingMaps: photos - mapped, epochs, speed })
 }
 
 function round(seconds: number): number {

@@ -6,6 +6,7 @@ import { ApiError } from '../../shared/contract.ts'
 import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
 import type { Finetune } from '../dpq/finetune.ts'
 import { libraryFinetunePlan, type FinetunePlan } from '../dpq/finetune-plan.ts'
+import { tailSpeedFactor } from '../dpq/finetune-speed.ts'
 import { DEFAULTS } from '../dpq/train.ts'
 import { retrain } from '../dpq/store.ts'
 import { selectBackend } from '../embed/backend.ts'
@@ -40,7 +41,8 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
     const backbone = await codes.backbone()
     const choice = await selectBackend()
     const epochs = Number(ctx.options.trainOptions?.epochs ?? DEFAULTS.epochs)
-    const planned = backbone ? libraryFinetunePlan(ctx.db, backbone, choice.kind, epochs) : { finetune: 'off' as const, lateSeconds: 0, reason: 'No photo has an image feature yet.' }
+    const speed = choice.kind === 'gpu' ? 1 : await tailSpeedFactor()
+    const planned = backbone ? libraryFinetunePlan(ctx.db, backbone, choice.kind, epochs, speed) : { finetune: 'off' as const, lateSeconds: 0, reason: 'No photo has an image feature yet.' }
     return { ...planned, backend: choice.name }
   }
 
