@@ -135,7 +135,7 @@ describe("retrain with finetune 'late' in a library file", () => {
   it('encodes a photo that lacks a code from its own map, and keeps the old model when a retrain crashes', async () => {
     const active = activeModel(db)!
     // The file is back: the active fine-tuned model encodes it as it would a new photo.
-    const done = await ensureCodes(db, backbone, { activations: extractor })
+    const done = await ensureCodes(db, backbone, { activations: async () => extractor })
     expect(done).toMatchObject({ modelId: active.id, encoded: 1, failed: [] })
     expect(codesFor(db, active.id).hashes).toHaveLength(made.length)
     expect(activationCount(db, activationLayer(backbone))).toBe(made.length)

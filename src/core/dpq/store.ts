@@ -169,8 +169,8 @@ export async function ensureCodes(
     trainOptions?: TrainOptions
     /** refit an outgrown unsupervised model (default true) */
     refit?: boolean
-    /** Computes activation maps a fine-tuned active model needs for new photos. */
-    activations?: ActivationSource
+    /** Loads what computes the activation maps a fine-tuned active model needs for new photos (only called then). */
+    activations?: () => Promise<ActivationSource>
   } = {},
 ): Promise<{ modelId: number | null; encoded: number; failed?: PreparedActivations['failed'] }> {
   const active = activeModel(db)
@@ -183,7 +183,7 @@ export async function ensureCodes(
       .all(backboneId, active.id)
       .map((r) => r.hash)
     // Without a source of maps, new photos wait (uncoded) until one is given.
-    const prepared = active.model.finetuned && missing.length && hooks.activations ? await prepareActivations(db, backboneId, missing, hooks.activations, hooks) : null
+    const prepared = active.model.finetuned && missing.length && hooks.activations ? await prepareActivations(db, backboneId, missing, await hooks.activations(), hooks) : null
     const { present } = await embedLibrary(db, active.model, backboneId, missing, { ...hooks, writeTo: active.id })
     return { modelId: active.id, encoded: present.filter(Boolean).length, ...(prepared ? { failed: prepared.failed } : {}) }
   }
@@ -192,7 +192,9 @@ export async function ensureCodes(
   removeUnfinishedModels(db)
   const model = await trainDpq([...features.values()], null, hooks.trainOptions ?? {}, hooks)
   const modelId = createModel(db, model, backboneId, { trained_on: features.size })
-  await embedLibrary(db, model, backboneId, [...features.keys()], { ...hooks, writeTo: modelId })
+  // The features are in memory already: encode from them rather than reading each one again.
+  const read = (part: readonly string[]) => new Map(part.map((h) => [h, features.get(h)!]))
+  await embedLibrary(db, model, backboneId, [...features.keys()], { ...hooks, writeTo: modelId, read })
   checkCancelled(hooks.signal)
   activate(db, modelId, model)
   return { modelId, encoded: features.size }
@@ -323,7 +325,13 @@ interface LibraryEmbedding {
  * Embeds and encodes photos in chunks (inputs read from the library file per chunk, so a
  * fine-tuned model's 31 KB rows never all sit in memory), writing codes when `writeTo` is given.
  */
-async function embedLibrary(db: Db, model: DpqModel, backboneId: string, hashes: readonly string[], hooks: StoreHooks & { writeTo?: number }): Promise<LibraryEmbedding> {
+async function embedLibrary(
+  db: Db,
+  model: DpqModel,
+  backboneId: string,
+  hashes: readonly string[],
+  hooks: StoreHooks & { writeTo?: number; /** inputs of a chunk (default: modelInputs from the file) */ read?: (part: readonly string[]) => Map<string, Float32Array> },
+): Promise<LibraryEmbedding> {
   const { M, D } = model
   const x = new Float32Array(hashes.length * D)
   const codes = new Uint8Array(hashes.length * M)
@@ -332,7 +340,7 @@ async function embedLibrary(db: Db, model: DpqModel, backboneId: string, hashes:
   for (let from = 0; from < hashes.length; from += chunk) {
     checkCancelled(hooks.signal)
     const part = hashes.slice(from, from + chunk)
-    const inputs = modelInputs(db, model, backboneId, part)
+    const inputs = hooks.read ? hooks.read(part) : modelInputs(db, model, backboneId, part)
     const rows = part.map((h, i) => ({ h, i: from + i })).filter((r) => inputs.has(r.h))
     const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
     const pc = quantize(model, px)

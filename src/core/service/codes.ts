@@ -62,9 +62,9 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
         ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
       ).done
     } else {
-      // A fine-tuned model encodes from each new photo's activation map, computed from its file.
-      const activations = active.model.finetuned ? await ctx.activations() : undefined
-      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations })
+      // A fine-tuned model encodes from each new photo's activation map, computed from its file
+      // (the extractor loads only when a photo needs one, not on every pass).
+      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations })
       for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
     const now = activeModel(ctx.db)
