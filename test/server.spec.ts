@@ -134,6 +134,17 @@ describe('web mode server', () => {
     expect(viaQuery.status).toBe(200)
   })
 
+  it('browses folders (names of directories only) for token holders, starting at the home folder', async () => {
+    const home = (await api(server, 'browseFolders', {})).json().result as { path: string; home: string }
+    expect(home.path).toBe(home.home)
+    const missing = await request(server, '/api/browseFolders', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })
+    expect(missing.status).toBe(401)
+    const listing = (await api(server, 'browseFolders', { path: dir })).json().result as { path: string; folders: { name: string }[] }
+    expect(listing.path).toBe(dir)
+    expect(listing.folders.map((f) => f.name)).toContain('photos')
+    expect(JSON.stringify(listing)).not.toMatch(/\.jpg/)
+  })
+
   it('refuses foreign Host and Origin headers (DNS rebinding, cross-site pages)', async () => {
     const rebound = await api(server, 'status', {}, { Host: `evil.example:${server.port}` })
     expect(rebound.status).toBe(403)

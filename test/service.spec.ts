@@ -163,10 +163,38 @@ describe('service search and retrain', () => {
     await expect(call(service, 'similarToImage', { data: 'A'.repeat(89_600_000) })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/too large.*64 MB/) })
   })
 
-  it('precisionInfo: measured latency for every setting', async () => {
+  it('similar: one similarity scale at every precision (the cosine exact mode reports, estimated from the code), raw score beside it', async () => {
+    const [query] = groupOf.keys()
+    const exact = await call(service, 'similar', { photoId: query, precision: 'exact', k: 20 })
+    const cosine = new Map(exact.results.map((r) => [r.id, r.score]))
+    for (const r of exact.results) expect(r.raw).toBe(r.score)
+    for (const precision of [8, 24, 64] as const) {
+      const answer = await call(service, 'similar', { photoId: query, precision, k: 20 })
+      for (const r of answer.results) {
+        expect(r.score).toBeGreaterThanOrEqual(-1)
+        expect(r.score).toBeLessThanOrEqual(1)
+      }
+      // Same photos, same scale: the code's estimate is near the exact cosine (the raw inner product is not).
+      const errors = answer.results.filter((r) => cosine.has(r.id)).map((r) => Math.abs(r.score - cosine.get(r.id)!))
+      expect(errors.length).toBeGreaterThan(5)
+      expect(errors.reduce((a, b) => a + b, 0) / errors.length).toBeLessThan(precision === 64 ? 0.1 : 0.25)
+      const rawErrors = answer.results.filter((r) => cosine.has(r.id)).map((r) => Math.abs(r.raw - cosine.get(r.id)!))
+      expect(Math.max(...rawErrors)).toBeGreaterThan(Math.max(...errors))
+    }
+  })
+
+  it('precisionInfo: warm latency and the top-20 overlap with exact for every setting, before any album', async () => {
     const info = await call(service, 'precisionInfo', {})
     expect(info.map((i) => i.precision)).toEqual([8, 16, 24, 32, 40, 48, 56, 64, 'exact'])
-    for (const row of info) expect(row.ms).toBeGreaterThanOrEqual(0)
+    for (const row of info) {
+      expect(row.ms).toBeGreaterThanOrEqual(0)
+      expect(row.recall).toBeGreaterThanOrEqual(0)
+      expect(row.recall).toBeLessThanOrEqual(1)
+      expect(row.map).toBeNull()
+    }
+    expect(info.at(-1)!.recall).toBe(1)
+    // Longer codes agree with exact at least as well as the shortest one.
+    expect(info[7].recall!).toBeGreaterThanOrEqual(info[0].recall!)
   })
 
   it('train: refused without albums, then a job with epochs and losses that hands over a new model', async () => {
@@ -177,6 +205,13 @@ describe('service search and retrain', () => {
       const ids = [...groupOf].filter(([, g]) => g === group).map(([id]) => id)
       await call(service, 'addToAlbum', { albumId: album.id, photoIds: ids })
     }
+    const albums = await call(service, 'listAlbums', {})
+    const inGroup0 = [...groupOf].find(([, g]) => g === 0)![0]
+    const inGroup2 = [...groupOf].find(([, g]) => g === 2)![0]
+    expect(await call(service, 'albumsOfPhotos', { photoIds: [inGroup0, inGroup2] })).toEqual([
+      { photoId: inGroup0, albumIds: [albums.find((a) => a.name === 'group 0')!.id] },
+      { photoId: inGroup2, albumIds: [] },
+    ])
     const from = events.length
     const { jobId } = await call(service, 'train', {})
     await expect(call(service, 'train', {})).rejects.toMatchObject({ code: 'conflict' })

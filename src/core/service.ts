@@ -11,6 +11,7 @@ import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
+import { browseFolders, expandHome } from './service/folders.ts'
 import { imageFiles } from './service/images.ts'
 import { createIndexing } from './service/indexing.ts'
 import { createJobTracker } from './service/jobs.ts'
@@ -49,7 +50,8 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
       return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
     },
-    addRoot: ({ path }) => indexing.addRoot(path),
+    addRoot: ({ path }) => indexing.addRoot(expandHome(path)),
+    browseFolders: ({ path }) => browseFolders(path),
     async removeRoot({ id }) {
       await indexing.removeRoot(id)
       return null

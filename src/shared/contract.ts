@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type {
   Album,
   Failure,
+  FolderListing,
   LibraryStatus,
   PhotoDetail,
   PhotoSummary,
@@ -32,6 +33,8 @@ export const contract = {
   listRoots: { input: z.object({}).strict(), output: [] as Root[] },
   addRoot: { input: z.object({ path: z.string().min(1).max(4096) }).strict(), output: {} as Root },
   removeRoot: { input: z.object({ id }).strict(), output: null },
+  /** Sub-folders of a folder on the machine running Lookalike (the home folder when no path); names only, no files. */
+  browseFolders: { input: z.object({ path: z.string().max(4096).optional() }).strict(), output: {} as FolderListing },
   listFolders: { input: z.object({ rootId: id }).strict(), output: [] as { path: string; photos: number }[] },
   listPhotos: {
     input: z
@@ -76,6 +79,8 @@ export const contract = {
   },
   precisionInfo: { input: z.object({}).strict(), output: [] as PrecisionInfo[] },
   listAlbums: { input: z.object({}).strict(), output: [] as Album[] },
+  /** The albums each listed photo is in. */
+  albumsOfPhotos: { input: z.object({ photoIds: z.array(id).min(1).max(1000) }).strict(), output: [] as { photoId: number; albumIds: number[] }[] },
   createAlbum: { input: z.object({ name: z.string().trim().min(1).max(200) }).strict(), output: {} as Album },
   renameAlbum: { input: z.object({ id, name: z.string().trim().min(1).max(200) }).strict(), output: {} as Album },
   deleteAlbum: { input: z.object({ id }).strict(), output: null },

@@ -30,6 +30,17 @@ export interface PhotoDetail extends PhotoSummary {
   albums: number[]
 }
 
+/** One folder's sub-folders on the machine running Lookalike (web mode's folder browser). */
+export interface FolderListing {
+  /** Absolute path of the folder listed. */
+  path: string
+  /** Its parent; null at the file system's root. */
+  parent: string | null
+  /** Home folder of the user running Lookalike: where browsing starts. */
+  home: string
+  folders: { name: string; path: string }[]
+}
+
 export interface Failure {
   id: number
   path: string
@@ -44,7 +55,13 @@ export interface Album {
 
 export interface SimilarResult {
   id: number
+  /**
+   * Similarity on one scale at every precision: the cosine of the query's and the photo's
+   * embeddings (exact), or its estimate from the code (x̂ of the first blocks), −1 … 1.
+   */
   score: number
+  /** What the ranking computed: the inner product with the code, or the exact cosine. */
+  raw: number
 }
 
 export interface SimilarAnswer {
@@ -54,10 +71,13 @@ export interface SimilarAnswer {
   ms: number
 }
 
+/** What one precision setting costs and buys here; more per-setting figures may join. */
 export interface PrecisionInfo {
   precision: Precision
-  /** Median measured search latency over the library, ms. */
+  /** Median warm search latency over a sample of library photos as queries, ms. */
   ms: number | null
+  /** Share of exact mode's top 20 this setting also ranks in its top 20 (0 … 1), on the same sample; needs no album. */
+  recall: number | null
   /** mAP on the user's albums (held-out photos), once albums exist. */
   map: number | null
 }

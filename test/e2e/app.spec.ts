@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core'
 import { createWebApi } from '../../src/shared/web-client.ts'
 import type { LookalikeApi } from '../../src/shared/contract.ts'
 import { makePhotos, type MadePhoto } from '../fixtures/photos.ts'
-import { buildWebRenderer, chromiumMissing, launchChromium, screenshot, serve, type Served } from './harness.ts'
+import { buildWebRenderer, chromiumMissing, collectErrors, launchChromium, screenshot, serve, type Served } from './harness.ts'
 
 const GROUPS = 4
 const PER_GROUP = 10
@@ -22,7 +22,8 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
   let page: Page
   let api: LookalikeApi
   const groupOf = new Map<number, number>()
-  const pageErrors: string[] = []
+  /** Console and page errors: none may occur. */
+  let errors: string[] = []
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-e2e-'))
@@ -35,7 +36,7 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     api = createWebApi(url.origin, url.searchParams.get('token')!)
     browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    page.on('pageerror', (err) => pageErrors.push(err.message))
+    errors = collectErrors(page)
     await page.goto(served.url)
   })
 
@@ -120,19 +121,19 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await next.click()
     await expect.poll(() => panel().getAttribute('data-query')).toBe(String(nextId))
     await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
-    // Enter on the focused grid photo goes back to it.
+    // F on the focused grid photo goes back to it.
     await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
     await tiles().nth(PER_GROUP + 2).click({ modifiers: ['Control'] })
-    await page.keyboard.press('Enter')
+    await page.keyboard.press('f')
     await expect.poll(() => panel().getAttribute('data-query')).toBe(String(queryId))
     await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
-    // Arrow keys move through the grid; Enter searches from there.
+    // Arrow keys move through the grid; F searches from there.
     const right = await tiles().nth(PER_GROUP + 3).getAttribute('data-photo-id')
     await page.keyboard.press('ArrowRight')
-    await page.keyboard.press('Enter')
+    await page.keyboard.press('f')
     await expect.poll(() => panel().getAttribute('data-query')).toBe(right)
     await page.keyboard.press('ArrowLeft')
-    await page.keyboard.press('Enter')
+    await page.keyboard.press('f')
     await expect.poll(() => panel().getAttribute('data-query')).toBe(String(queryId))
     await expect.poll(() => panel().getAttribute('data-state')).toBe('ready')
   })
@@ -158,6 +159,21 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     before = await ranking()
   })
 
+  /** The way people build albums: a photo's look-alikes, the right ones picked, a new album of them. */
+  async function makeAlbumFromResults(name: string, queryTile: number, count: number) {
+    await tiles().nth(queryTile).click()
+    await expect.poll(() => panel().getAttribute('data-state'), { timeout: 60_000 }).toBe('ready')
+    const query = Number(await tiles().nth(queryTile).getAttribute('data-photo-id'))
+    const alike = (await resultIds()).filter((id) => groupOf.get(id) === groupOf.get(query)).slice(0, count)
+    expect(alike).toHaveLength(count)
+    for (const id of alike) await page.locator(`[data-testid="similar-result"][data-photo-id="${id}"]`).click({ modifiers: ['Control'] })
+    await page.locator('[data-testid="results-add-to-album"]').selectOption('new')
+    await page.locator('[data-testid="results-album-name"]').fill(name)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('[data-testid="album"]', { hasText: name }).locator('span.count').textContent()).toBe(String(count))
+    await page.keyboard.press('Escape')
+  }
+
   async function makeAlbum(name: string, firstTile: number, count: number, how: 'menu' | 'drag' = 'menu') {
     await page.locator('[data-testid="new-album"]').click()
     await page.locator('[data-testid="album-name"]').fill(name)
@@ -175,12 +191,12 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await page.keyboard.press('Escape')
   }
 
-  it('creates albums from multi-selected photos and shows them', async () => {
+  it('creates albums from the similar panel and from multi-selected photos, and shows them', async () => {
     const retrain = page.locator('[data-testid="retrain"]')
     expect(await retrain.isDisabled()).toBe(true)
     await page.keyboard.press('Escape') // close the similar panel
-    await makeAlbum('Red things', 0, 6)
-    await makeAlbum('Blue things', PER_GROUP, 6)
+    await makeAlbumFromResults('Red things', 0, 6)
+    await makeAlbumFromResults('Blue things', PER_GROUP, 6)
     await makeAlbum('Teal things', 2 * PER_GROUP, 6, 'drag')
 
     // Rename and delete.
@@ -284,6 +300,6 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     const ids = (await resultIds()).slice(0, 5)
     expect(ids.filter((id) => groupOf.get(id) === 2).length).toBeGreaterThanOrEqual(3)
     await screenshot(page, '08-dropped-image')
-    expect(pageErrors).toEqual([])
+    expect(errors).toEqual([])
   })
 })

@@ -39,11 +39,11 @@ export interface Served {
 }
 
 /** Starts `lookalike serve --db FILE --port 0 --json` and waits for its one-line URL. */
-export async function serve(dbFile: string, extraArgs: string[] = []): Promise<Served> {
+export async function serve(dbFile: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, [join(REPO, 'bin', 'lookalike.js'), 'serve', '--db', dbFile, '--port', '0', '--json', ...extraArgs], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOOKALIKE_HOME: join(dbFile, '..') },
+    env: { ...process.env, LOOKALIKE_HOME: join(dbFile, '..'), ...env },
   })
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -82,6 +82,16 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   })
+}
+
+/** Console errors and page errors of a page, collected for an assertion that there were none. */
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
+  })
+  return errors
 }
 
 /** Saves `test-results/<name>.png`. */

@@ -39,7 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     if (values.json) printJson({ query: photoId ?? resolve(query), precision: answer.precision, ms: answer.ms, results })
     else {
       console.log(`${results.length} photos like ${photoId !== null ? `photo ${photoId}` : query} (${precision === 'exact' ? 'exact' : `${precision} bits`}, ranked in ${answer.ms.toFixed(2)} ms):`)
-      for (const r of results) console.log(`${r.score.toFixed(4).padStart(9)}  ${r.path}`)
+      // The similarity in percent (estimated cosine, the same scale at every precision); --json adds the raw score.
+      for (const r of results) console.log(`${(100 * r.score).toFixed(1).padStart(6)} %  ${r.path}`)
     }
     return 0
   } finally {
@@ -76,12 +77,12 @@ function readImage(path: string): string {
   return readFileSync(path).toString('base64')
 }
 
-async function withPaths(service: LookalikeService, answer: SimilarAnswer): Promise<{ id: number; score: number; path: string }[]> {
+async function withPaths(service: LookalikeService, answer: SimilarAnswer): Promise<{ id: number; score: number; raw: number; path: string }[]> {
   const roots = new Map((await service.listRoots({})).map((r) => [r.id, r.path]))
   return Promise.all(
-    answer.results.map(async ({ id, score }) => {
+    answer.results.map(async ({ id, score, raw }) => {
       const photo = await service.getPhoto({ id })
-      return { id, score, path: join(roots.get(photo.rootId) ?? '', photo.relPath) }
+      return { id, score, raw, path: join(roots.get(photo.rootId) ?? '', photo.relPath) }
     }),
   )
 }

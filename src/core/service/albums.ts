@@ -3,7 +3,7 @@ import * as albums from '../store/albums.ts'
 import type { ServiceMethods } from './calls.ts'
 import type { ServiceContext } from './context.ts'
 
-type AlbumMethods = Pick<ServiceMethods, 'listAlbums' | 'createAlbum' | 'renameAlbum' | 'deleteAlbum' | 'addToAlbum' | 'removeFromAlbum'>
+type AlbumMethods = Pick<ServiceMethods, 'listAlbums' | 'albumsOfPhotos' | 'createAlbum' | 'renameAlbum' | 'deleteAlbum' | 'addToAlbum' | 'removeFromAlbum'>
 
 export function albumMethods(ctx: ServiceContext): AlbumMethods {
   const { db } = ctx
@@ -13,6 +13,7 @@ export function albumMethods(ctx: ServiceContext): AlbumMethods {
   }
   return {
     listAlbums: async () => albums.listAlbums(db),
+    albumsOfPhotos: async ({ photoIds }) => [...albums.albumsOfPhotos(db, photoIds)].map(([photoId, albumIds]) => ({ photoId, albumIds })),
     createAlbum: async ({ name }) => changed(albums.createAlbum(db, name)),
     renameAlbum: async ({ id, name }) => changed(albums.renameAlbum(db, id, name)),
     deleteAlbum: async ({ id }) => changed((albums.deleteAlbum(db, id), null)),

@@ -1,14 +1,14 @@
-// What the precision slider shows beside each setting: the ranking latency measured on this
-// library (median of a few real queries, measured again after every model change) and the mAP
-// per code length the active model measured on held-out album photos.
+// What the precision slider shows beside each setting, per setting: the warm ranking latency and
+// the overlap of its top 20 with exact mode's, measured on a sample of this library's photos (again
+// after every model change), and the mAP the active model measured on held-out album photos.
 import { CODE_BITS, type Precision, type PrecisionInfo } from '../../shared/types.ts'
 import { mapByLength } from '../dpq/store.ts'
 import type { ServiceContext } from './context.ts'
-import type { LibrarySearch } from './search.ts'
+import type { LibrarySearch, SettingMeasure } from './search.ts'
 
 export interface PrecisionTable {
   info(): PrecisionInfo[]
-  /** Forget measured latencies (a new model, or the library grew a lot). */
+  /** Forget the measurements (a new model, or the library grew a lot). */
   invalidate(): void
 }
 
@@ -16,22 +16,25 @@ export interface PrecisionTable {
 const REMEASURE_GROWTH = 0.25
 
 export function createPrecisionTable(ctx: ServiceContext, search: LibrarySearch): PrecisionTable {
-  let latency: Map<Precision, number> | null = null
+  let measured: Map<Precision, SettingMeasure> | null = null
   let measuredAt = 0
   return {
     info() {
       const model = search.model
       const size = search.size
-      if (!latency || Math.abs(size - measuredAt) > REMEASURE_GROWTH * Math.max(measuredAt, 1)) {
-        latency = search.measureLatency()
+      if (!measured || Math.abs(size - measuredAt) > REMEASURE_GROWTH * Math.max(measuredAt, 1)) {
+        measured = search.measureSettings()
         measuredAt = size
       }
       const maps = mapByLength(ctx.db, model?.id ?? null)
       const settings: Precision[] = [...CODE_BITS.filter((b) => !model || b <= model.model.M * 8), 'exact']
-      return settings.map((precision) => ({ precision, ms: latency!.get(precision) ?? null, map: maps[String(precision)] ?? null }))
+      return settings.map((precision) => {
+        const m = measured!.get(precision)
+        return { precision, ms: m?.ms ?? null, recall: m?.recall ?? null, map: maps[String(precision)] ?? null }
+      })
     },
     invalidate() {
-      latency = null
+      measured = null
     },
   }
 }

@@ -4,7 +4,7 @@
 // embeddings. Those are computed from cached features only for the photos a query shortlists
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
-import type { Precision, SimilarAnswer } from '../../shared/types.ts'
+import type { Precision, SimilarAnswer, SimilarResult } from '../../shared/types.ts'
 import { modelInputs } from '../dpq/inputs.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
@@ -37,6 +37,14 @@ export interface ContractFilter {
   rootId?: number
   from?: number
   to?: number
+}
+
+/** One precision setting as measured on the library (see measureSettings). */
+export interface SettingMeasure {
+  /** Median warm ranking time, ms. */
+  ms: number
+  /** Mean share of exact mode's top 20 also in this setting's top 20, 0 … 1. */
+  recall: number
 }
 
 /** Float embeddings kept for exact mode (256 floats each: 100k ≈ 100 MB). */
@@ -143,11 +151,13 @@ export class LibrarySearch {
   }
 
   /**
-   * Median ranking time per precision over a few library photos as queries: what the slider
-   * shows beside each setting.
+   * What the slider shows beside each setting, measured on a sample of library photos as queries:
+   * the warm ranking time (median over several runs of every query, after one run to warm up) and,
+   * needing no album, how much of exact mode's top `overlapK` the setting also returns in its top
+   * `overlapK` (recall@20 against exact).
    */
-  measureLatency(queries = 5, k = 60): Map<Precision, number> {
-    const out = new Map<Precision, number>()
+  measureSettings(queries = 16, runs = 3, k = 60, overlapK = 20): Map<Precision, SettingMeasure> {
+    const out = new Map<Precision, SettingMeasure>()
     if (!this.active || !this.matrix || this.matrix.size === 0) return out
     const { model, backbone } = this.active
     const ids = this.matrix.ids
@@ -164,10 +174,18 @@ export class LibrarySearch {
       if (f) picked.push({ id, query: model.embed([f])[0] })
     }
     if (picked.length === 0) return out
+    const top = (answer: SimilarAnswer) => answer.results.slice(0, overlapK).map((r) => r.id)
+    const exactTop = picked.map(({ id, query }) => top(this.rank(query, 'exact', k, undefined, id)))
     const settings: Precision[] = [...Array.from({ length: model.M }, (_, m) => ((m + 1) * 8) as Precision), 'exact']
     for (const precision of settings) {
-      const times = picked.map(({ id, query }) => this.rank(query, precision, k, undefined, id).ms)
-      out.set(precision, median(times))
+      const recalls = picked.map(({ id, query }, i) => {
+        const wanted = new Set(exactTop[i])
+        const found = top(this.rank(query, precision, k, undefined, id))
+        return wanted.size ? found.filter((f) => wanted.has(f)).length / wanted.size : 1
+      })
+      const times: number[] = []
+      for (let run = 0; run < runs; run++) for (const { id, query } of picked) times.push(this.rank(query, precision, k, undefined, id).ms)
+      out.set(precision, { ms: median(times), recall: recalls.reduce((a, b) => a + b, 0) / recalls.length })
     }
     return out
   }
@@ -190,8 +208,9 @@ export class LibrarySearch {
       const prefetch = (ids: Int32Array) => this.embedPhotos(ids)
       found = exactSearch(matrix, table, query, (id) => this.embeddings.get(id) ?? (this.embedPhotos([id]), this.embeddings.get(id)!), { k, filter, excludeId, model, prefetch })
     }
+    const raw = Array.from(found.ids, (id, i) => ({ id, raw: found.scores[i] }))
+    const results = precision === 'exact' ? raw.map((r) => ({ ...r, score: r.raw })) : estimatedCosines(model, matrix, query, blocks, raw)
     const ms = performance.now() - started
-    const results = Array.from(found.ids, (id, i) => ({ id, score: found.scores[i] }))
     return { precision, results, ms }
   }
 
@@ -253,6 +272,34 @@ function photoAttrs(db: Db, id: number): { rootId: number; takenAt: number } | n
   } catch {
     return null // gone or failed since it was written
   }
+}
+
+/**
+ * The code scan scores ⟨q, x̂_l⟩, the inner product with the first l blocks' reconstruction: its
+ * scale depends on l and on norms, so people cannot read it. Divided by ‖q‖·‖x̂_l‖ it estimates the
+ * cosine exact mode reports, one scale at every code length. The results are returned best
+ * first by that estimate (the order the panel shows next to the number).
+ */
+export function estimatedCosines(model: Pick<DpqModel, 'codebooks' | 'K' | 'D'>, matrix: CodeMatrix, query: Float32Array, blocks: number, found: { id: number; raw: number }[]): SimilarResult[] {
+  const { codebooks, K, D } = model
+  let qq = 0
+  for (let d = 0; d < query.length; d++) qq += query[d] * query[d]
+  const queryNorm = Math.sqrt(qq)
+  const x = new Float64Array(D)
+  const out = found.map(({ id, raw }) => {
+    const code = matrix.codeOf(id)
+    if (!code || !(queryNorm > 0)) return { id, score: 0, raw }
+    x.fill(0)
+    for (let m = 0; m < blocks; m++) {
+      const base = (m * K + code[m]) * D
+      for (let d = 0; d < D; d++) x[d] += codebooks[base + d]
+    }
+    let ss = 0
+    for (let d = 0; d < D; d++) ss += x[d] * x[d]
+    const cosine = ss > 0 ? raw / (queryNorm * Math.sqrt(ss)) : 0
+    return { id, score: Math.max(-1, Math.min(1, cosine)), raw }
+  })
+  return out.sort((a, b) => b.score - a.score || b.raw - a.raw)
 }
 
 function zero(d: number): Float32Array {

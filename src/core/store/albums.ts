@@ -93,6 +93,16 @@ export function albumsOfPhoto(db: Db, photoId: number): number[] {
     .map((r) => r.album_id)
 }
 
+/** Album ids of each listed photo (photos in no album get an empty list). */
+export function albumsOfPhotos(db: Db, photoIds: readonly number[]): Map<number, number[]> {
+  const out = new Map(photoIds.map((id) => [id, [] as number[]]))
+  const select = db.prepare<[string], { photo_id: number; album_id: number }>(
+    'SELECT photo_id, album_id FROM album_photos WHERE photo_id IN (SELECT value FROM json_each(?)) ORDER BY photo_id, album_id',
+  )
+  for (const row of select.all(JSON.stringify([...new Set(photoIds)]))) out.get(row.photo_id)?.push(row.album_id)
+  return out
+}
+
 /** Training labels: for each content hash of an indexed photo in some album, its album ids (sorted). */
 export function albumLabels(db: Db): Map<string, number[]> {
   const rows = db

@@ -12,9 +12,30 @@ export function formatEta(seconds: number | null | undefined): string {
   return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
 }
 
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
+}
+
 export function formatMs(ms: number | null | undefined): string {
   if (ms == null) return '—'
   return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms)} ms`
+}
+
+/** A similarity (estimated cosine, −1 … 1) as people read it: "87 %". */
+export function formatSimilarity(score: number): string {
+  return `${Math.round(100 * score)} %`
+}
+
+/** The tooltip over a similarity: what it is, and the raw score the ranking computed. */
+export function similarityTitle(result: { score: number; raw: number }): string {
+  return `Similarity ${(100 * result.score).toFixed(1)} % (cosine of the two photos' embeddings, estimated from the codes except in exact mode) · raw score ${result.raw.toFixed(3)}`
+}
+
+/** Share of exact mode's top 20 a setting also finds: "85 %". */
+export function formatRecall(recall: number | null | undefined): string {
+  return recall == null ? '—' : `${Math.round(100 * recall)} %`
 }
 
 export function formatMap(map: number | null | undefined): string {

@@ -41,9 +41,24 @@ export function scrollToReveal(g: GridGeometry, index: number, scrollTop: number
   return null
 }
 
-/** Index reached from `index` by an arrow key, clamped to the grid. */
+/** Index reached from `index` by an arrow key, clamped to the grid; the first key press with nothing focused (-1) lands on the first photo. */
 export function moveFocus(index: number, key: string, columns: number, total: number): number {
   const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns, Home: -Infinity, End: Infinity }[key]
   if (step === undefined || total === 0) return index
+  if (index < 0) return key === 'End' ? total - 1 : 0
   return Math.max(0, Math.min(total - 1, index + step))
+}
+
+/**
+ * The scrollTop that keeps photo `anchor` where it was on screen after the grid's width (and so its
+ * columns) changed: its row keeps its distance from the top of the viewport where it can, and it
+ * is always brought fully into view.
+ */
+export function keepAnchor(before: GridGeometry, after: GridGeometry, anchor: number, scrollTop: number, viewport: number): number {
+  const offset = Math.floor(anchor / before.columns) * before.pitch - scrollTop
+  const rowTop = Math.floor(anchor / after.columns) * after.pitch
+  const maxTop = Math.max(0, after.height - viewport)
+  let top = Math.max(0, Math.min(maxTop, rowTop - offset))
+  top = scrollToReveal(after, anchor, top, viewport) ?? top
+  return Math.max(0, Math.min(maxTop, top))
 }

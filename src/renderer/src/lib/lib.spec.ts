@@ -1,9 +1,10 @@
 // The renderer's pure parts: grid arithmetic (what is on screen at 100,000 photos), selection, folder tree, loss chart, retrain rule and wording, lazy pages.
 import { describe, expect, it } from 'vitest'
-import { gridGeometry, moveFocus, scrollToReveal, visibleRange } from './grid.ts'
+import { layoutFor } from './layout.ts'
+import { gridGeometry, keepAnchor, moveFocus, scrollToReveal, visibleRange } from './grid.ts'
 import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
-import { lossSeries } from './lossChart.ts'
+import { epochTicks, lossSeries, nearestPoint, unchangedMap } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
 import { describeModel, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
@@ -41,6 +42,28 @@ describe('virtual grid', () => {
     expect(moveFocus(2, 'ArrowUp', 6, 20)).toBe(0)
     expect(moveFocus(5, 'End', 6, 20)).toBe(19)
     expect(moveFocus(5, 'x', 6, 20)).toBe(5)
+    // Nothing focused yet: the first press lands on the first photo, not the second.
+    expect(moveFocus(-1, 'ArrowRight', 6, 20)).toBe(0)
+    expect(moveFocus(-1, 'ArrowDown', 6, 20)).toBe(0)
+    expect(moveFocus(-1, 'End', 6, 20)).toBe(19)
+  })
+
+  it('keeps a photo where it was on screen when the columns change', () => {
+    const wide = gridGeometry(2000, 7 * 154 + 6, 148, 6)
+    const narrow = gridGeometry(2000, 5 * 154 + 6, 148, 6)
+    expect([wide.columns, narrow.columns]).toEqual([7, 5])
+    const anchor = 1403 // row 200 of 7 columns
+    const scrollTop = 200 * wide.pitch - 300 // its row 300 px below the viewport's top
+    const top = keepAnchor(wide, narrow, anchor, scrollTop, 800)
+    expect(Math.floor(anchor / 5) * narrow.pitch - top).toBe(300)
+    // Near the end of the list it still ends up fully in view.
+    const last = keepAnchor(narrow, wide, 1999, narrow.height - 800, 800)
+    const rowTop = Math.floor(1999 / 7) * wide.pitch
+    expect(rowTop).toBeGreaterThanOrEqual(last)
+    expect(rowTop + wide.pitch).toBeLessThanOrEqual(last + 800)
+    // A row that would sit below the viewport after the change is brought into view.
+    const low = keepAnchor(wide, gridGeometry(2000, 154 + 6, 148, 6), 1403, scrollTop, 800)
+    expect(1403 * 154 - low).toBeLessThanOrEqual(800 - 154)
   })
 })
 
@@ -194,5 +217,32 @@ describe('dragging photos onto albums', () => {
     expect(readDraggedPhotos(transfer)).toEqual([1, 7])
     store.set(PHOTOS_MIME, 'not json')
     expect(readDraggedPhotos(transfer)).toEqual([])
+  })
+})
+
+describe('window layout', () => {
+  it('keeps sidebar and panel beside the grid in a large window, lays them over it in a small one', () => {
+    expect(layoutFor(1400, null)).toEqual({ sidebar: 'inline', sidebarShown: true, panel: 'inline' })
+    expect(layoutFor(1400, false)).toEqual({ sidebar: 'inline', sidebarShown: false, panel: 'inline' })
+    expect(layoutFor(900, null)).toEqual({ sidebar: 'drawer', sidebarShown: false, panel: 'inline' })
+    expect(layoutFor(800, true)).toEqual({ sidebar: 'drawer', sidebarShown: true, panel: 'inline' })
+    expect(layoutFor(640, null).panel).toBe('overlay')
+  })
+})
+
+describe('retrain chart and summary', () => {
+  it('puts whole-epoch ticks on the x axis and finds the epoch under the pointer', () => {
+    expect(epochTicks(3)).toEqual([1, 2, 3])
+    expect(epochTicks(20)).toEqual([1, 6, 11, 15, 20])
+    const points = [1, 2, 3, 4].map((step) => ({ step, loss: { triplet: 1 / step } }))
+    expect(nearestPoint(points, 0, 400)?.step).toBe(1)
+    expect(nearestPoint(points, 290, 400)?.step).toBe(3)
+    expect(nearestPoint([], 10, 400)).toBeNull()
+  })
+
+  it('tells a retrain that changed nothing from one that did', () => {
+    expect(unchangedMap({ 8: 0.5, exact: 0.6 }, { 8: 0.5002, exact: 0.6 })).toBe(true)
+    expect(unchangedMap({ 8: 0.5, exact: 0.6 }, { 8: 0.51, exact: 0.6 })).toBe(false)
+    expect(unchangedMap({ 8: null }, { 8: 0.5 })).toBe(false)
   })
 })
