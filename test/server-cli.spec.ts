@@ -67,6 +67,14 @@ describe('lookalike serve and similar', () => {
     expect(answer.results).toHaveLength(5)
     expect(answer.results.map((r) => r.id)).not.toContain(1)
     for (const r of answer.results) expect(made.map((m) => m.path)).toContain(r.path)
+    // The similarity on one scale (estimated cosine), the raw ranking score beside it.
+    for (const r of answer.results) {
+      expect(r.score).toBeGreaterThanOrEqual(-1)
+      expect(r.score).toBeLessThanOrEqual(1)
+      expect(typeof (r as { raw?: unknown }).raw).toBe('number')
+    }
+    const text = lookalike(['similar', '1', '--db', dbFile, '--bits', '32', '--top', '2']).stdout.trim().split('\n')
+    expect(text.slice(1).every((line) => /^\s*-?\d+\.\d %  \//.test(line))).toBe(true)
 
     const photo = made.find((m) => m.group === 1)!
     const byPath = JSON.parse(lookalike(['similar', photo.path, '--db', dbFile, '--bits', 'exact', '--top', '3', '--json']).stdout) as typeof answer

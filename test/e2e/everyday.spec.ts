@@ -88,6 +88,9 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
     await field.fill('~/no-such-folder2')
     expect(await error.count()).toBe(0)
     await field.fill('')
+    // Chromium logs the deliberate 400 answer as a failed resource: that one was expected.
+    expect(errors).toEqual(['console: Failed to load resource: the server responded with a status of 400 (Bad Request)'])
+    errors.length = 0
   })
 
   it('adds a folder with the folder browser, without typing', async () => {
@@ -120,7 +123,7 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
     const box = (await grid.boundingBox())!
     const tile = page.locator('[data-testid="photo-tile"]').filter({ has: page.locator('img') })
     const candidates = await tile.evaluateAll(
-      (els, bottom) => els.filter((el) => el.getBoundingClientRect().top > bottom - 260 && el.getBoundingClientRect().bottom < bottom).map((el) => el.getAttribute('data-photo-id')!),
+      (els, bottom) => els.filter((el) => el.getBoundingClientRect().top > bottom - 420 && el.getBoundingClientRect().bottom < bottom).map((el) => el.getAttribute('data-photo-id')!),
       box.y + box.height,
     )
     expect(candidates.length).toBeGreaterThan(0)
@@ -420,7 +423,7 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
       expect(await dialog.locator('[data-testid="chart-x-tick"]').count()).toBeGreaterThanOrEqual(2)
       const chart = (await dialog.locator('[data-testid="loss-chart"]').boundingBox())!
       await page.mouse.move(chart.x + chart.width * 0.6, chart.y + chart.height / 2)
-      await expect.poll(() => dialog.locator('[data-testid="chart-hover"]').textContent()).toMatch(/epoch \d+.*\d\.\d{3}/)
+      await expect.poll(() => dialog.locator('[data-testid="chart-hover"]').textContent()).toMatch(/^epoch \d+ .*\d/)
       await screenshot(page, `everyday-11-retrain-${round}`)
       if (round === 2) {
         expect(await dialog.locator('[data-testid="train-unchanged"]').textContent()).toMatch(/Nothing changed/)
