@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { createActivationExtractor } from '../src/core/modeling/activations.ts'
 import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { cosineScorer, dpqMaps, splitByClass } from '../src/core/dpq/protocol.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 
 const { values } = parseArgs({

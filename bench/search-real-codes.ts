@@ -7,7 +7,7 @@
 // usage: tsx bench/search-real-codes.ts [features=.tmp/features/cifar10-11] [n=1000000] [D=128]
 import { existsSync, readFileSync } from 'node:fs'
 import { trainUnsupervised } from '../src/core/dpq/unsupervised.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { cosine, exactSearch } from '../src/core/search/exact.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { activeModel, codesFor, ensureCodes } from '../src/core/dpq/store.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { codesFor } from '../src/core/store/codes.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
@@ -77,7 +79,7 @@ describe('lookalike eval / train', () => {
     const summary = JSON.parse(trained.stdout)
     expect(summary).toMatchObject({ modelId: expect.any(Number), kind: 'supervised', after: { '8': expect.any(Number), '64': expect.any(Number), exact: expect.any(Number) } })
     const lib = openDb(db)
-    expect(activeModel(lib)!.id).toBe(summary.modelId)
+    expect(loadActiveModel(lib)!.id).toBe(summary.modelId)
     expect(codesFor(lib, summary.modelId).hashes).toHaveLength(18)
     lib.close()
   })
@@ -105,7 +107,7 @@ describe('lookalike eval / train', () => {
     const script = join(dir, 'retrain.mts')
     writeFileSync(
       script,
-      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/dpq/store.ts'))}
+      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/modeling/retrain.ts'))}
 import { openDb } from ${JSON.stringify(join(repo, 'src/core/store/db.ts'))}
 const db = openDb(${JSON.stringify(file)})
 await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e) => {
@@ -126,7 +128,7 @@ console.log('not killed')
     const after = openDb(file)
     const unfinished = after.prepare("SELECT COUNT(*) AS n FROM codes WHERE model_id != ?").get(modelId!) as { n: number }
     expect(unfinished.n).toBeGreaterThan(0) // the killed run had written codes…
-    expect(activeModel(after)!.id).toBe(modelId) // …but never took over
+    expect(loadActiveModel(after)!.id).toBe(modelId) // …but never took over
     expect(codesFor(after, modelId!)).toEqual(saved)
     // The next run cleans up and completes.
     const { modelId: next, encoded } = await ensureCodes(after, 'b')

@@ -2,10 +2,11 @@
 // the CLI, tests) calls these methods with input already parsed by `parseInput`; this file only
 // composes the parts under ./service/ and the engine's modules.
 import type { LibraryStatus } from '../shared/types.ts'
-import { activeModel, codesByHash } from './dpq/store.ts'
-import { ensureBackend } from './dpq/tf.ts'
 import { libraryStatus } from './library/status.ts'
 import { thumbnailPath } from './library/thumbnails.ts'
+import { ensureBackend } from './modeling/backend.ts'
+import { loadActiveModel } from './modeling/models.ts'
+import { codesByHash } from './store/codes.ts'
 import { photoHash } from './store/photos.ts'
 import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
@@ -27,7 +28,7 @@ export type { ServiceOptions } from './service/context.ts'
 export async function createService(options: ServiceOptions): Promise<LookalikeService> {
   const ctx = createContext(options)
   const jobs = createJobTracker(ctx.db, ctx.events)
-  const search = new LibrarySearch(ctx.db, { activeModel, codesByHash })
+  const search = new LibrarySearch(ctx.db, { activeModel: loadActiveModel, codesByHash })
   search.reload()
   const precision = createPrecisionTable(ctx, search)
   const modelChanged = () => precision.invalidate()

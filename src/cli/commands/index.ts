@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     // DPQ model (the first index trains an unsupervised one).
     let encoded = 0
     if (embedder && !summary.cancelled) {
-      const { ensureCodes } = await import('../../core/dpq/store.ts')
+      const { ensureCodes } = await import('../../core/modeling/codes.ts')
       encoded = (await ensureCodes(db, embedder.backboneId, { signal: controller.signal })).encoded
     }
     const { indexed, skipped, failed, failures, seconds } = summary

@@ -3,14 +3,15 @@
 // photo and activates the new model; prints mAP per code length on held-out album photos before
 // and after. --finetune late also trains MobileNetV2's last blocks (default on the GPU backend).
 import { FINETUNE_MODES, type Finetune } from '../../core/dpq/finetune.ts'
-import { libraryFinetunePlan } from '../../core/dpq/finetune-plan.ts'
-import { tailSpeedFactor } from '../../core/dpq/finetune-speed.ts'
-import { DEFAULTS } from '../../core/dpq/train.ts'
-import { libraryBackbone, retrain } from '../../core/dpq/store.ts'
-import { TrainingCancelled } from '../../core/dpq/train.ts'
-import { ensureBackend } from '../../core/dpq/tf.ts'
+import { DEFAULTS, TrainingCancelled } from '../../core/dpq/train.ts'
 import { selectBackend } from '../../core/embed/backend.ts'
+import { ensureBackend } from '../../core/modeling/backend.ts'
+import { libraryFinetunePlan } from '../../core/modeling/finetune-plan.ts'
+import { tailSpeedFactor } from '../../core/modeling/finetune-speed.ts'
+import { retrain } from '../../core/modeling/retrain.ts'
 import { openDb } from '../../core/store/db.ts'
+import { libraryBackbone } from '../../core/store/features.ts'
+import { modelRecord } from '../../core/store/models.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.finetune === undefined && !values.json) console.error(`deeper fine-tuning ${finetune === 'late' ? 'on' : 'off'} (about ${plan.lateSeconds} s with it here): ${plan.reason}`)
     const started = performance.now()
     // The activation maps come from the photo files (cached in the library after the first time).
-    const extractor = finetune === 'late' ? await (await import('../../core/dpq/finetune-activations.ts')).createActivationExtractor() : null
+    const extractor = finetune === 'late' ? await (await import('../../core/modeling/activations.ts')).createActivationExtractor() : null
     const result = await retrain(db, backbone, {
       epochs,
       finetune,
@@ -46,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
         : (e) => process.stderr.write(e.epoch ? `epoch ${e.epoch}/${e.total} ${formatLoss(e.loss)}\n` : `${e.current ?? ''} ${e.done}/${e.total}\n`),
     }).finally(() => extractor?.dispose())
     const seconds = Math.round((performance.now() - started) / 10) / 100
-    const kind = db.prepare<[number], { kind: string }>('SELECT kind FROM models WHERE id = ?').get(result.modelId)?.kind
+    const kind = modelRecord(db, result.modelId)?.kind
     if (values.json) printJson({ ...result, kind, backend, seconds })
     else {
       console.log(`Model ${result.modelId} (${kind}${finetune === 'late' ? ', fine-tuned' : ''}) active after ${seconds} s on ${backend}.`)

@@ -1,12 +1,12 @@
-// The paper's evaluation, scaled to one machine (DPQ.md): deterministic split, DPQ at every
+// The paper's evaluation, scaled to one machine (docs/dpq.md): deterministic split, DPQ at every
 // prefix length against PQ at the same bit budget and float cosine on the backbone feature.
 import type { ProgressEvent } from '../types.ts'
 import { l2normalize } from './kmeans.ts'
 import { labelSets, meanAveragePrecision, type MapResult } from './metrics.ts'
 import type { DpqModel } from './model.ts'
 import { encodePq, pqDistanceTable, trainPq, PQ_K } from './pq.ts'
-import { lookupTable } from './quantize.ts'
-import { ensureBackend, matMulT, tf } from './tf.ts'
+import { lookupTable, type Quantizer } from './quantize.ts'
+import { matMulT, tf } from './tf.ts'
 import { trainDpq, type TrainOptions } from './train.ts'
 
 export const CODE_LENGTHS = [8, 16, 24, 32, 40, 48, 56, 64] as const
@@ -83,7 +83,8 @@ export interface EvalOptions {
 }
 
 export async function evaluate(photos: LabelledPhotos, split: Split, options: EvalOptions): Promise<EvalReport> {
-  const backend = await ensureBackend()
+  // The caller selected the backend (in Node: modeling/backend.ts).
+  const backend = tf.getBackend()
   const { features, labels } = photos
   if (split.train.length === 0 || split.queries.length === 0) throw new Error('The split has no training photos or no queries: add photos or lower --train-per-class / --queries-per-class')
   const querySets = labelSets(split.queries.map((i) => labels[i]))
@@ -160,9 +161,24 @@ export function dpqMaps(
   ds: Uint32Array[],
   lengths: readonly number[] = CODE_LENGTHS.filter((b) => b / 8 <= model.M),
 ): Record<string, MapResult> {
-  const { M, K } = model
   const queries = model.embed(split.queries.map((i) => features[i]))
   const codes = model.encode(split.database.map((i) => features[i]))
+  return codeMaps(model, queries, codes, qs, ds, lengths)
+}
+
+/**
+ * mAP at every prefix length of float query embeddings against database codes (n × M, row-major),
+ * scored by the asymmetric inner product of the first l blocks.
+ */
+export function codeMaps(
+  model: Quantizer,
+  queries: readonly Float32Array[],
+  codes: Uint8Array,
+  qs: Uint32Array[],
+  ds: Uint32Array[],
+  lengths: readonly number[] = CODE_LENGTHS.filter((b) => b / 8 <= model.M),
+): Record<string, MapResult> {
+  const { M, K } = model
   const tables = queries.map((q) => lookupTable(model, q))
   const out: Record<string, MapResult> = {}
   for (const bits of lengths) {

@@ -1,12 +1,13 @@
-// Every photo gets a code under the active model (C's ensureCodes), and the search matrix (D)
-// follows in place. New photos are encoded batch by batch while a model exists; the very first
+// Every photo gets a code under the active model (modeling's ensureCodes), and the search
+// matrix follows in place. New photos are encoded batch by batch while a model exists; the very first
 // model (unsupervised) is trained only when an index job or watcher change has settled, so it
 // sees the whole library rather than its first batch. Anything that writes models runs under
 // one lock: a retrain and a first-model training must never interleave.
-import { activeModel as modelInfo } from '../library/status.ts'
-import { activeModel, ensureCodes, libraryBackbone, needsRefit } from '../dpq/store.ts'
 import { backboneId } from '../embed/embedder.ts'
-import { featureCounts } from '../store/features.ts'
+import { ensureCodes, needsRefit } from '../modeling/codes.ts'
+import { loadActiveModel } from '../modeling/models.ts'
+import { featureCounts, libraryBackbone } from '../store/features.ts'
+import { activeModelInfo } from '../store/models.ts'
 import type { ModelInfo } from '../../shared/types.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
@@ -48,7 +49,7 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     wantFull = false
     const id = await backbone()
     if (id === null) return
-    const active = activeModel(ctx.db)
+    const active = loadActiveModel(ctx.db)
     const usable = active !== null && active.backbone === id
     // No model yet: wait for the library to settle, then train on all of it.
     if (!usable && !full) return
@@ -67,10 +68,10 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
       const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations })
       for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
-    const now = activeModel(ctx.db)
+    const now = loadActiveModel(ctx.db)
     if (now?.id !== search.model?.id) {
       search.reload()
-      const model = modelInfo(ctx.db)
+      const model = activeModelInfo(ctx.db)
       onModelChanged(model)
       ctx.events.emit({ type: 'model-changed', model })
     } else {

@@ -5,7 +5,7 @@
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer } from '../../shared/types.ts'
-import { modelInputs } from '../dpq/inputs.ts'
+import { modelInputs } from '../modeling/inputs.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'

@@ -1,17 +1,17 @@
-// Retrain: C's retrain on the albums, as a job (epoch and loss terms as progress, cancellable).
-// Deeper fine-tuning ('late') is the default where the GPU backend runs (docs/dpq.md, item 7).
+// Retrain: modeling's retrain on the albums, as a job (epoch and loss terms as progress,
+// cancellable). Deeper fine-tuning ('late') is the default where the GPU backend runs (docs/dpq.md).
 // The new model takes over only when training and re-encoding completed; then the search matrix
 // is reloaded and every window hears 'model-changed' and 'train-finished' (mAP before/after).
 import { ApiError } from '../../shared/contract.ts'
 import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
 import type { Finetune } from '../dpq/finetune.ts'
-import { libraryFinetunePlan, type FinetunePlan } from '../dpq/finetune-plan.ts'
-import { tailSpeedFactor } from '../dpq/finetune-speed.ts'
 import { DEFAULTS } from '../dpq/train.ts'
-import { retrain } from '../dpq/store.ts'
 import { selectBackend } from '../embed/backend.ts'
-import { activeModel } from '../library/status.ts'
+import { libraryFinetunePlan, type FinetunePlan } from '../modeling/finetune-plan.ts'
+import { tailSpeedFactor } from '../modeling/finetune-speed.ts'
+import { retrain } from '../modeling/retrain.ts'
 import { listAlbums } from '../store/albums.ts'
+import { activeModelInfo } from '../store/models.ts'
 import type { CodeKeeper } from './codes.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
@@ -72,7 +72,7 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
             },
           })
           search.reload()
-          const model = activeModel(ctx.db)
+          const model = activeModelInfo(ctx.db)
           onModelChanged(model)
           ctx.events.emit({ type: 'model-changed', model })
           if (result.unreadable?.length) console.warn(`lookalike: ${result.unreadable.length} photo(s) could not be read again for fine-tuning; they have no code under the new model`)

@@ -109,3 +109,13 @@ export function albumLabels(db: Db): Map<string, number[]> {
   }
   return labels
 }
+
+/** Distinct contents of ok album photos that have a feature for this backbone. */
+export function albumPhotoCount(db: Db, backboneId: string): number {
+  return db
+    .prepare<[string], { n: number }>(
+      `SELECT COUNT(DISTINCT p.hash) AS n FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+       JOIN features f ON f.hash = p.hash AND f.backbone = ? WHERE p.status = 'ok'`,
+    )
+    .get(backboneId)!.n
+}

@@ -143,6 +143,30 @@ export function photoHash(db: Db, id: number): string | null {
   return db.prepare<[number], { hash: string | null }>('SELECT hash FROM photos WHERE id = ?').get(id)?.hash ?? null
 }
 
+/** Relative paths and hashes of a root's ok photos, by path. */
+export function okPhotosInRoot(db: Db, rootId: number): { relPath: string; hash: string }[] {
+  return db
+    .prepare<[number], { relPath: string; hash: string }>("SELECT rel_path AS relPath, hash FROM photos WHERE root_id = ? AND status = 'ok' AND hash IS NOT NULL ORDER BY rel_path")
+    .all(rootId)
+}
+
+/** Where a photo's file should be (root and relative path), without checking it; null when unknown. */
+export function photoLocation(db: Db, id: number): { root: string; relPath: string } | null {
+  return db.prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?').get(id) ?? null
+}
+
+/** Ids and paths of a root's photos under a folder (relative to the root). */
+export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string }[] {
+  return db
+    .prepare<[number, number, string], { id: number; relPath: string }>('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
+    .all(rootId, folder.length + 1, `${folder}/`)
+}
+
+/** Ok photos inside a sub-folder of their root, by path. */
+export function photosInSubfolders(db: Db): { id: number; relPath: string }[] {
+  return db.prepare<[], { id: number; relPath: string }>("SELECT id, rel_path AS relPath FROM photos WHERE status = 'ok' AND instr(rel_path, '/') > 0 ORDER BY rel_path").all()
+}
+
 /** Ids and hashes of every ok photo, by id (what the search matrix is built from). */
 export function okPhotoHashes(db: Db): { id: number; hash: string }[] {
   return db.prepare<[], { id: number; hash: string }>("SELECT id, hash FROM photos WHERE status = 'ok' AND hash IS NOT NULL ORDER BY id").all()
