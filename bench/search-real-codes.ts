@@ -12,7 +12,7 @@ import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { cosine, exactSearch } from '../src/core/search/exact.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { searchCodes } from '../src/core/search/scan.ts'
-import { seededRandom } from '../src/core/search/synthetic.ts'
+import { seededRandom } from '../src/bench/synthetic.ts'
 import { TopK } from '../src/core/search/top-k.ts'
 
 const [base = '.tmp/features/cifar10-11', nArg = '1000000', dArg = '128'] = process.argv.slice(2)
