@@ -9,7 +9,7 @@ import { loadActiveModel } from './modeling/models.ts'
 import { codesByHash } from './store/codes.ts'
 import { photoHash } from './store/photos.ts'
 import { albumMethods } from './service/albums.ts'
-import type { LookalikeService } from './service/calls.ts'
+import { withApiErrors, type LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
 import { imageFiles } from './service/images.ts'
@@ -108,5 +108,5 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
   // Photos indexed by the CLI (or before a crash) may still lack codes: catch up in the background.
   codes.settled()
   await indexing.start()
-  return service
+  return withApiErrors(service)
 }

@@ -14,6 +14,7 @@ import { ensureBackend } from '../../core/modeling/backend.ts'
 import { planFinetune } from '../../core/modeling/finetune-plan.ts'
 import { tailSpeedFactor } from '../../core/modeling/finetune-speed.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
+import { StoreError } from '../../core/store/errors.ts'
 import { openDb, type Db } from '../../core/store/db.ts'
 import { featuresFor } from '../../core/store/features.ts'
 import { okPhotosInRoot } from '../../core/store/photos.ts'
@@ -73,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     else console.log(JSON.stringify(out, null, 2))
     return 0
   } catch (err) {
-    if (err instanceof ApiError) throw new CliError(err.message)
+    if (err instanceof ApiError || err instanceof StoreError) throw new CliError(err.message)
     if (err instanceof Error && /split has no/.test(err.message)) throw new CliError(err.message)
     throw err
   } finally {

@@ -2,6 +2,7 @@
 // library root if needed, indexes it (thumbnails, EXIF, features) and prints a summary.
 import { ApiError } from '../../shared/contract.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
+import { StoreError } from '../../core/store/errors.ts'
 import { openDb } from '../../core/store/db.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import { indexRoot, type IndexProgress } from '../../core/library/indexer.ts'
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return summary.cancelled ? 130 : 0
   } catch (err) {
-    if (err instanceof ApiError) throw new CliError(err.message)
+    if (err instanceof ApiError || err instanceof StoreError) throw new CliError(err.message)
     throw err
   } finally {
     process.off('SIGINT', stop)

@@ -1,6 +1,6 @@
 // Job records: one row per long-running piece of work (index, train, encode). The row is what
 // survives a crash: a job left 'running' by a dead process is found again by unfinishedJobs.
-import { ApiError } from '../../shared/contract.ts'
+import { StoreError } from './errors.ts'
 import type { JobProgress } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 
@@ -63,7 +63,7 @@ export function startJob(db: Db, kind: JobKind, params: Record<string, unknown> 
 
 export function getJob(db: Db, id: number): JobRecord {
   const row = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE id = ?').get(id)
-  if (!row) throw new ApiError('not-found', `No job with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No job with id ${id}`)
   return toRecord(row)
 }
 

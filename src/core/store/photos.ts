@@ -2,7 +2,7 @@
 // id is what albums and the UI hold on to. Only status 'ok' photos are shown and searched.
 import { realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ApiError } from '../../shared/contract.ts'
+import { StoreError } from './errors.ts'
 import type { Failure, PhotoDetail, PhotoSummary } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 import { albumsOfPhoto } from './albums.ts'
@@ -78,7 +78,7 @@ export function getPhoto(db: Db, id: number): PhotoDetail {
       `SELECT ${summaryColumns}, p.size, p.camera, p.orientation, p.hash FROM photos p WHERE p.id = ? AND p.status = 'ok'`,
     )
     .get(id)
-  if (!row) throw new ApiError('not-found', `No photo with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No photo with id ${id}`)
   return { ...row, albums: albumsOfPhoto(db, id) }
 }
 
@@ -116,15 +116,15 @@ export function photoFile(db: Db, id: number): string {
   const row = db
     .prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?')
     .get(id)
-  if (!row) throw new ApiError('not-found', `No photo with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No photo with id ${id}`)
   const file = resolve(row.root, row.relPath)
-  const outside = new ApiError('not-found', `Photo ${id} lies outside its library folder`)
+  const outside = new StoreError('not-found', `Photo ${id} lies outside its library folder`)
   if (!isInside(row.root, file)) throw outside
   let real: string
   try {
     real = realpathSync(file)
   } catch {
-    throw new ApiError('not-found', `The file of photo ${id} is gone: ${file}`)
+    throw new StoreError('not-found', `The file of photo ${id} is gone: ${file}`)
   }
   if (!isInside(row.root, real)) throw outside
   return real
