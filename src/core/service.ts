@@ -105,8 +105,10 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       (err: unknown) => console.error('lookalike: the image model did not load:', err instanceof Error ? err.message : err),
     )
   }
-  // Photos indexed by the CLI (or before a crash) may still lack codes: catch up in the background.
-  codes.settled()
-  await indexing.start()
+  // Photos indexed by another process (or before a crash) may still lack codes: catch up in the
+  // background, and carry on index jobs a dead process left.
+  const catchUp = options.catchUp ?? true
+  if (catchUp) codes.settled()
+  await indexing.start(catchUp)
   return withApiErrors(service)
 }

@@ -62,6 +62,12 @@ export interface PrecisionInfo {
   map: number | null
 }
 
+/** An album made from a folder: the album as it is now, and how many photos this import added. */
+export interface FolderAlbum {
+  album: Album
+  added: number
+}
+
 export interface ModelInfo {
   id: number
   kind: 'unsupervised' | 'supervised'

@@ -4,15 +4,13 @@
 // prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine.
 import { readFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
-import { selectBackend } from '../../core/embed/backend.ts'
 import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
 import { indexRoot } from '../../core/library/indexer.ts'
 import { ensureBackend } from '../../core/modeling/backend.ts'
-import { planFinetune } from '../../core/modeling/finetune-plan.ts'
-import { tailSpeedFactor } from '../../core/modeling/finetune-speed.ts'
+import { finetunePlanHere } from '../../core/modeling/finetune-plan.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
 import { openDb, type Db } from '../../core/store/db.ts'
@@ -57,10 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     await ensureBackend()
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
     // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
-    const backendKind = (await selectBackend({ backend: values.backend as string | undefined })).kind
     const n = photos.names.length
-    const speed = backendKind === 'gpu' ? 1 : await tailSpeedFactor()
-    const plan = planFinetune({ backendKind, photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs, speed })
+    const plan = await finetunePlanHere({ photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs }, values.backend as string | undefined)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
     const report = await evaluate(photos, split, {

@@ -1,15 +1,9 @@
 // "Albums from folders": a library already sorted into folders (Holidays/, Cats/, …) gets one
 // album per first-level sub-folder of each root, holding every photo beneath it.
-import type { Album } from '../../shared/types.ts'
+import type { FolderAlbum } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import { addToAlbum, createAlbum, findAlbumByName } from '../store/albums.ts'
 import { photosInSubfolders } from '../store/photos.ts'
-
-export interface FolderAlbum {
-  album: Album
-  /** Photos newly added to it by this import. */
-  added: number
-}
 
 /** Creates (or tops up) one album per first-level folder; same-named folders of two roots share one. */
 export function importFolderAlbums(db: Db): FolderAlbum[] {

@@ -4,10 +4,11 @@ import { trainDpq, type TrainOptions } from '../dpq/train.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount, featuresFor } from '../store/features.ts'
-import { insertModel, removeUnfinishedModels } from '../store/models.ts'
+import { activeModelRecord, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
+import { withModelsLock } from './lock.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
 
 export interface EnsureCodesOptions extends ModelingHooks {
@@ -24,11 +25,20 @@ export interface EnsureCodesOptions extends ModelingHooks {
  * computing their activation maps from `activations`). Returns the active model id (null when the
  * library has no features yet) and how many were encoded.
  */
-export async function ensureCodes(
-  db: Db,
-  backboneId: string,
-  options: EnsureCodesOptions = {},
-): Promise<{ modelId: number | null; encoded: number; failed?: PreparedActivations['failed'] }> {
+export async function ensureCodes(db: Db, backboneId: string, options: EnsureCodesOptions = {}): Promise<EnsuredCodes> {
+  // Nothing to do needs no lock, and no wait behind another process's long training.
+  const done = alreadyCoded(db, backboneId, options.refit !== false)
+  if (done) return done
+  return withModelsLock(db, () => ensureCodesLocked(db, backboneId, options), { onWait: options.onLockWait, signal: options.signal })
+}
+
+export interface EnsuredCodes {
+  modelId: number | null
+  encoded: number
+  failed?: PreparedActivations['failed']
+}
+
+async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCodesOptions): Promise<EnsuredCodes> {
   await ensureBackend()
   const active = loadActiveModel(db)
   if (active && active.backbone === backboneId && !(options.refit !== false && outgrown(db, active, backboneId))) {
@@ -52,20 +62,32 @@ export async function ensureCodes(
   return { modelId, encoded: features.size }
 }
 
+/** Every feature has a code under a usable active model (null when there is work to do). */
+function alreadyCoded(db: Db, backboneId: string, refit: boolean): EnsuredCodes | null {
+  const active = activeModelRecord(db)
+  if (!active || active.backbone !== backboneId || (refit && outgrown(db, active, backboneId))) return null
+  return hashesWithoutCode(db, backboneId, active.id).length === 0 ? { modelId: active.id, encoded: 0 } : null
+}
+
 /** Past this many photos an unsupervised model has seen enough of the library to keep. */
 const UNSUPERVISED_SETTLED = 20_000
+
+/**
+ * Whether ensureCodes will train a model (long enough to run as a job the user can watch): the
+ * first one for this backbone, or a refit of an unsupervised model the library has outgrown.
+ */
+export function pendingTraining(db: Db, backboneId: string): 'first model' | 'library grew' | null {
+  const active = activeModelRecord(db)
+  if (!active || active.backbone !== backboneId) return 'first model'
+  return outgrown(db, active, backboneId) ? 'library grew' : null
+}
 
 /**
  * An unsupervised model trained on a library's first few photos (a first folder, a first watcher
  * batch) describes it poorly once it has doubled: such a model is retrained on everything.
  * Supervised models are the user's and are never replaced behind their back.
  */
-export function needsRefit(db: Db, backboneId: string): boolean {
-  const active = loadActiveModel(db)
-  return active !== null && active.backbone === backboneId && outgrown(db, active, backboneId)
-}
-
-function outgrown(db: Db, active: StoredModel, backboneId: string): boolean {
+function outgrown(db: Db, active: Pick<StoredModel, 'kind' | 'metrics'>, backboneId: string): boolean {
   const trainedOn = active.metrics?.trained_on
   if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number' || trainedOn >= UNSUPERVISED_SETTLED) return false
   return featureCount(db, backboneId) >= 2 * trainedOn

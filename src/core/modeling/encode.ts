@@ -5,12 +5,15 @@ import { quantize } from '../dpq/quantize.ts'
 import { TrainingCancelled } from '../dpq/train.ts'
 import { writeCodes } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
+import type { LockHolder } from '../store/locks.ts'
 import type { ProgressEvent } from '../types.ts'
 import { modelInputs } from './inputs.ts'
 
 export interface ModelingHooks {
   onProgress?(event: ProgressEvent): void
   signal?: AbortSignal
+  /** Another process holds the library's models lock: this one waits (told once, with who holds it). */
+  onLockWait?(holder: LockHolder): void
 }
 
 /** Embeddings (n × D) and codes (n × M) of the given photos, in order; `present` is false where a photo has no input. */

@@ -3,11 +3,12 @@
 // when it keeps Retrain within the 60 s retraining budget; past that the plain head's seconds win
 // and fine-tuning stays one click away.
 import type { Finetune } from '../dpq/finetune.ts'
-import type { BackendKind } from '../embed/backend.ts'
+import { selectBackend, type BackendKind } from '../embed/backend.ts'
 import { mappedFeatureCount } from '../store/activations.ts'
 import { albumPhotoCount } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount } from '../store/features.ts'
+import { tailSpeedFactor } from './finetune-speed.ts'
 import { activationLayer } from './inputs.ts'
 
 export type { BackendKind }
@@ -60,12 +61,27 @@ export function planFinetune(p: PlanInput): FinetunePlan {
   }
 }
 
-/** The plan for this library (counts read from the library file). */
-export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number, speed = 1): FinetunePlan {
+/** What a retrain has to do, whatever the machine. */
+export type PlanWork = Omit<PlanInput, 'backendKind' | 'speed'>
+
+/** The work of retraining this library (counts read from the library file). */
+export function libraryWork(db: Db, backboneId: string, epochs: number): PlanWork {
   const photos = featureCount(db, backboneId)
   const albumPhotos = albumPhotoCount(db, backboneId)
   const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId))
-  return planFinetune({ backendKind, photos, albumPhotos, missingMaps: photos - mapped, epochs, speed })
+  return { photos, albumPhotos, missingMaps: photos - mapped, epochs }
+}
+
+/** The plan for this library on a given backend kind and speed. */
+export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number, speed = 1): FinetunePlan {
+  return planFinetune({ ...libraryWork(db, backboneId, epochs), backendKind, speed })
+}
+
+/** The plan on this machine: the backend it trains on (or the one asked for) at its measured speed. */
+export async function finetunePlanHere(work: PlanWork, backend?: string): Promise<FinetunePlan & { backend: string }> {
+  const choice = await selectBackend(backend ? { backend } : {})
+  const speed = choice.kind === 'gpu' ? 1 : await tailSpeedFactor()
+  return { ...planFinetune({ ...work, backendKind: choice.kind, speed }), backend: choice.name }
 }
 
 function round(seconds: number): number {

@@ -13,6 +13,7 @@ import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
+import { withModelsLock } from './lock.ts'
 import { activate, loadActiveModel } from './models.ts'
 
 /** Photos outside albums a fine-tuned training reads (each costs a 31 KB row and a pass through the tail). */
@@ -41,7 +42,11 @@ export interface RetrainResult {
   unreadable?: PreparedActivations['failed']
 }
 
-export async function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
+export function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
+  return withModelsLock(db, () => retrainLocked(db, backboneId, options), { onWait: options.onLockWait, signal: options.signal })
+}
+
+async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions): Promise<RetrainResult> {
   const finetune = options.finetune ?? 'off'
   const hashes = featureHashes(db, backboneId)
   if (hashes.length === 0) throw new Error('No photo features yet: index a folder before training')

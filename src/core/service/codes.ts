@@ -4,9 +4,11 @@
 // sees the whole library rather than its first batch. Anything that writes models runs under
 // one lock: a retrain and a first-model training must never interleave.
 import { backboneId } from '../embed/embedder.ts'
-import { ensureCodes, needsRefit } from '../modeling/codes.ts'
+import { ensureCodes, pendingTraining } from '../modeling/codes.ts'
+import { describeHolder } from '../modeling/lock.ts'
 import { loadActiveModel } from '../modeling/models.ts'
 import { featureCounts, libraryBackbone } from '../store/features.ts'
+import type { LockHolder } from '../store/locks.ts'
 import { activeModelInfo } from '../store/models.ts'
 import type { ModelInfo } from '../../shared/types.ts'
 import type { ServiceContext } from './context.ts'
@@ -56,16 +58,17 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     const photos = waiting.splice(0)
     // Training runs as a job the user can watch: the first model, or refitting an unsupervised
     // model the library has outgrown (checked once the library settles, not per batch).
-    const refit = usable && full && needsRefit(ctx.db, id)
-    if (!usable || refit) {
+    const training = full ? pendingTraining(ctx.db, id) : null
+    const onLockWait = (holder: LockHolder) => console.warn(`lookalike: ${describeHolder(holder)}; new photos are encoded when it is done`)
+    if (training) {
       if (!featureCounts(ctx.db).some((f) => f.backbone === id && f.count > 0)) return // nothing to train on yet
-      await jobs.start('encode', { reason: refit ? 'library grew' : 'first model' }, (job, signal) =>
-        ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
+      await jobs.start('encode', { reason: training }, (job, signal) =>
+        ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e), onLockWait }),
       ).done
     } else {
       // A fine-tuned model encodes from each new photo's activation map, computed from its file
       // (the extractor loads only when a photo needs one, not on every pass).
-      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations })
+      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations, onLockWait })
       for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
     const now = loadActiveModel(ctx.db)

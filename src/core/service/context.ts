@@ -18,6 +18,11 @@ export interface ServiceOptions {
   embedder?: 'auto' | Embedder | null
   /** Watch library roots for changes (default true). */
   watch?: boolean
+  /**
+   * Carry on at start what was left undone: index jobs a dead process left, photos without codes
+   * (default true). One-shot commands that only read or train turn it off.
+   */
+  catchUp?: boolean
   /** Passed to DPQ training (epochs, seed, …): tests keep it small. */
   trainOptions?: Record<string, unknown>
 }
