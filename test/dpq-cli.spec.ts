@@ -27,7 +27,10 @@ function tmp(): string {
   return d
 }
 
-const lookalike = (...args: string[]) => runCli(args, 180_000)
+const lookalike = (...args: string[]) => runCli(args, 300_000)
+// Each test runs the CLI (model loading, training) several times in child processes: on a shared
+// 2-core machine that takes minutes. The timeouts only catch hangs; nothing here measures speed.
+const CLI_TEST_MS = 900_000
 
 const perLength = { '8': expect.any(Number), '16': expect.any(Number), '24': expect.any(Number), '32': expect.any(Number), '40': expect.any(Number), '48': expect.any(Number), '56': expect.any(Number), '64': expect.any(Number) }
 
@@ -66,7 +69,7 @@ describe('lookalike eval / train', () => {
     const bad = lookalike('eval', photos, '--db', db, '--labels', 'yaml:x', '--json')
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--labels must be "folders" or "tsv:FILE"/)
-  })
+  }, CLI_TEST_MS)
 
   it('train refuses a library without features, then trains on albums after indexing', async () => {
     const dir = tmp()
@@ -102,7 +105,7 @@ describe('lookalike eval / train', () => {
     const status = JSON.parse(lookalike('status', '--db', db, '--json').stdout)
     expect(status.jobs).toContainEqual(expect.objectContaining({ jobId: summary.jobId, kind: 'train', state: 'done' }))
     expect(status.model).toMatchObject({ id: summary.modelId, kind: 'supervised' })
-  })
+  }, CLI_TEST_MS)
 
   it('two train processes on one library take turns: one waits, naming the other, and one model ends active', async () => {
     const dir = tmp()
@@ -147,7 +150,7 @@ describe('lookalike eval / train', () => {
     expect(codesFor(reader, ids[1]).hashes).toHaveLength(1200)
     expect(lockHolder(reader, 'models')).toBeNull()
     reader.close()
-  })
+  }, CLI_TEST_MS)
 
   it('a process killed while re-encoding leaves the previous model active with all its codes', async () => {
     const dir = tmp()

@@ -1,4 +1,4 @@
-// Deeper fine-tuning in the library (issue 4 item 7): Retrain with finetune 'late' caches each
+// Deeper fine-tuning in the library: Retrain with finetune 'late' caches each
 // photo's block_15_add map, fine-tunes MobileNetV2's last blocks with the head, encodes every
 // photo through them, and search, new photos and outside images all read the same maps.
 // Real JPEGs, the real MobileNetV2 (wasm), a real SQLite file.

@@ -1,15 +1,16 @@
 // The paper's evaluation, scaled to one machine (docs/dpq.md): deterministic split, DPQ at every
 // prefix length against PQ at the same bit budget and float cosine on the backbone feature.
+import { CODE_BITS } from '../../shared/types.ts'
 import type { ProgressEvent } from '../types.ts'
 import { l2normalize } from './kmeans.ts'
 import { labelSets, meanAveragePrecision, type MapResult } from './metrics.ts'
 import type { DpqModel } from './model.ts'
 import { encodePq, pqDistanceTable, trainPq, PQ_K } from './pq.ts'
-import { lookupTable, type Quantizer } from './quantize.ts'
+import { lookupTable } from '../search/lookup-table.ts'
+import type { Quantizer } from './quantize.ts'
 import { matMulT, tf } from './tf.ts'
 import { trainDpq, type TrainOptions } from './train.ts'
 
-export const CODE_LENGTHS = [8, 16, 24, 32, 40, 48, 56, 64] as const
 
 export interface LabelledPhotos {
   /** File names (relative paths); the split sorts by them. */
@@ -106,7 +107,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
     { onProgress: options.onProgress },
   )
   const dpqSeconds = (performance.now() - t0) / 1000
-  const lengths = options.lengths ?? CODE_LENGTHS
+  const lengths = options.lengths ?? CODE_BITS
   const dpq = dpqMaps(model, dpqIn, split, qs, ds, lengths.filter((b) => b / 8 <= model.M))
   const embedded = model.embed(dpqIn)
   const embedding = meanAveragePrecision(qs, ds, cosineScorer(embedded, split.queries, split.database))
@@ -159,7 +160,7 @@ export function dpqMaps(
   split: Split,
   qs: Uint32Array[],
   ds: Uint32Array[],
-  lengths: readonly number[] = CODE_LENGTHS.filter((b) => b / 8 <= model.M),
+  lengths: readonly number[] = CODE_BITS.filter((b) => b / 8 <= model.M),
 ): Record<string, MapResult> {
   const queries = model.embed(split.queries.map((i) => features[i]))
   const codes = model.encode(split.database.map((i) => features[i]))
@@ -176,10 +177,10 @@ export function codeMaps(
   codes: Uint8Array,
   qs: Uint32Array[],
   ds: Uint32Array[],
-  lengths: readonly number[] = CODE_LENGTHS.filter((b) => b / 8 <= model.M),
+  lengths: readonly number[] = CODE_BITS.filter((b) => b / 8 <= model.M),
 ): Record<string, MapResult> {
   const { M, K } = model
-  const tables = queries.map((q) => lookupTable(model, q))
+  const tables = queries.map((q) => lookupTable(q, model.codebooks, M, K, model.D))
   const out: Record<string, MapResult> = {}
   for (const bits of lengths) {
     const blocks = bits / 8

@@ -1,5 +1,5 @@
-// "Photos like this one": the active model's codes of every photo in one CodeMatrix (D), the
-// query's float embedding from its cached feature (C's model.embed), a lookup table per query,
+// "Photos like this one": the active model's codes of every photo in one CodeMatrix, the query's
+// float embedding from its cached feature (DpqModel.embed), a lookup table per query,
 // and either the code scan at l = bits / 8 blocks or the exact re-rank by cosine of float
 // embeddings. Those are computed from cached features only for the photos a query shortlists
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
@@ -25,7 +25,7 @@ export interface SearchModel {
   backbone: string
 }
 
-/** How the search reads the models and codes tables (C's store). */
+/** How the search reads the models and codes tables. */
 export interface CodeSource {
   activeModel(db: Db): SearchModel | null
   /** Codes by content hash under a model (only the given hashes when passed). */
