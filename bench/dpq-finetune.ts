@@ -1,4 +1,4 @@
-// Item 7: mAP gain and cost of fine-tuning MobileNetV2's block_16 + Conv_1 with the DPQ head
+// Deeper fine-tuning: mAP gain and cost of fine-tuning MobileNetV2's block_16 + Conv_1 with the DPQ head
 // ('late') against the frozen pooled feature ('off'), same split, same seed. Prints JSON.
 // usage: tsx bench/dpq-finetune.ts [--folder DIR] [--train-per-class N] [--queries-per-class Q]
 //        [--epochs E] [--modes off,late] [--tail-lr X]

@@ -1,4 +1,4 @@
-// Item 7 in the library: the app's own Retrain path with finetune 'off' and 'late' on the same
+// Deeper fine-tuning in the library: the app's own Retrain path with finetune 'off' and 'late' on the same
 // indexed photos (a copy of part of a labelled folder), one album per class. Prints one JSON line:
 // seconds per stage, the held-out mAP the app records, and what the activation maps cost on disk.
 //   npx tsx bench/library-finetune.ts [--folder ../shared/datasets/cifar10-dev] [--per-class 100]

@@ -67,7 +67,7 @@ export interface EvalReport {
   /** `embedding`: cosine on DPQ's float embedding x (no quantization), the ceiling for its codes. */
   map: { dpq: PerLength; pq: PerLength; float: number; embedding?: number }
   map_at_1000: { dpq: PerLength; pq: PerLength; float: number; embedding?: number }
-  /** Item 5: seconds to train PQ at each length (one model per length) and DPQ once for all. */
+  /** Seconds to train PQ at each length (one model per length) and DPQ once for all. */
   timing: { dpq_seconds: number; pq_seconds: PerLength; pq_total_seconds: number }
 }
 
