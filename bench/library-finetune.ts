@@ -78,7 +78,7 @@ try {
     finetune: 'late',
     activations: extractor,
     onProgress: (e) => {
-      const now = e.epoch ? 'training' : (e.current ?? '')
+      const now = e.epoch ? 'training' : (e.stage ?? '')
       if (now !== stage) {
         if (stage) stages.set(stage, (stages.get(stage) ?? 0) + seconds(since))
         stage = now

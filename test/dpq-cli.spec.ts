@@ -179,7 +179,7 @@ describe('lookalike eval / train', () => {
 import { openDb } from ${JSON.stringify(join(repo, 'src/core/store/db.ts'))}
 const db = openDb(${JSON.stringify(file)})
 await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e) => {
-  if (e.current === 'encoding') process.kill(process.pid, 'SIGKILL')
+  if (e.stage === 'encoding') process.kill(process.pid, 'SIGKILL')
 } })
 console.log('not killed')
 `,

@@ -109,7 +109,7 @@ describe("retrain with finetune 'late' in a library file", () => {
     expect(plan.finetune).toBe('late')
     expect(plan.lateSeconds).toBeCloseTo(18 * 0.035 + 10 * 3 * 0.015 + 18 * 0.004, 1)
     const stages = new Set<string>()
-    const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.current && stages.add(e.current) })
+    const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.stage && stages.add(e.stage) })
     expect(result.finetune).toBe('late')
     expect(result.unreadable).toEqual([expect.objectContaining({ file: gone.path, error: expect.stringMatching(/cannot decode/) })])
     expect(stages).toContain('reading activations')

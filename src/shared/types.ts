@@ -77,6 +77,13 @@ export interface ModelInfo {
   finetune: 'off' | 'late'
 }
 
+/**
+ * What a train or encode job is doing: waiting for another process that holds the library's models
+ * lock, reading activation maps from photo files, training the network, quantizing, fitting the
+ * codebooks, fitting an unsupervised model block by block, encoding every photo.
+ */
+export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quantization' | 'codebooks' | 'unsupervised' | 'encoding'
+
 export interface JobProgress {
   jobId: number
   kind: 'index' | 'train' | 'encode'
@@ -87,7 +94,10 @@ export interface JobProgress {
   rate: number | null
   /** Seconds left. */
   eta: number | null
+  /** Index jobs: the file being read. */
   current: string | null
+  /** Train and encode jobs: what they are doing. */
+  stage?: ModelStage
   /** Training only: epoch and loss terms. */
   epoch?: number
   loss?: Record<string, number>

@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       dataset: basename(folder),
       dpq: { ...(epochs ? { epochs } : {}), ...(late ? { finetune, tail: late.tail } : {}) },
       dpqFeatures: late?.rows,
-      onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.current ?? ''}`),
+      onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.stage ?? 'pq baseline'} ${e.done}/${e.total}`),
     })
     const out = { ...report, finetune }
     if (values.json) printJson(out)

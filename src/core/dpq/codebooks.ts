@@ -66,7 +66,7 @@ export async function fitCodebooks(
       if (s % 4 === 3) await yieldTurn()
     }
     const epoch = fit.firstEpoch + e
-    hooks.onProgress?.({ done: epoch, total: fit.totalEpochs, epoch, loss: { quantization: sum / steps }, current: 'codebooks' })
+    hooks.onProgress?.({ done: epoch, total: fit.totalEpochs, epoch, loss: { quantization: sum / steps }, stage: 'codebooks' })
   }
 }
 

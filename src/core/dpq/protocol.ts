@@ -135,7 +135,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
           out[j] = -d
         }
       })
-      options.onProgress?.({ done: lengths.indexOf(bits) + 1, total: lengths.length, current: `pq ${bits} bits` })
+      options.onProgress?.({ done: lengths.indexOf(bits) + 1, total: lengths.length })
     }
   }
   const pick = (r: Record<string, MapResult>, key: 'all' | 'atR') => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v[key])]))

@@ -67,6 +67,6 @@ export async function runEpochs(plan: SchedulePlan, c: StepContext, run: EpochRu
       if (s % 4 === 3) await yieldTurn()
     }
     const loss = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / stepsPerEpoch]))
-    hooks.onProgress?.({ done: epoch, total: plan.totalEpochs, epoch, loss, current: quantizing ? 'quantization' : 'network' })
+    hooks.onProgress?.({ done: epoch, total: plan.totalEpochs, epoch, loss, stage: quantizing ? 'quantization' : 'network' })
   }
 }

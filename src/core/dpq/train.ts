@@ -108,7 +108,7 @@ export async function trainDpq(
     if (o.finetune === 'late') throw new Error("finetune 'late' trains on album labels; without any, train with finetune 'off'")
     const model = trainUnsupervised(features, { M: o.M, K: o.K, D: o.D, gamma: o.gamma, seed: o.seed }, (done, total) => {
       checkCancelled(hooks.signal)
-      hooks.onProgress?.({ done, total, current: `block ${done}` })
+      hooks.onProgress?.({ done, total, stage: 'unsupervised' })
     })
     return model
   }

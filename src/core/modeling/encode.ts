@@ -49,7 +49,7 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
       present[r.i] = true
     })
     if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc)
-    options.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, current: 'encoding' })
+    options.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, stage: 'encoding' })
     await new Promise((r) => setImmediate(r))
   }
   return { x, codes, present }

@@ -67,7 +67,7 @@ export async function prepareActivations(
     })
     const rows = await mapsOf(readable, source, failed)
     putActivations(db, layer, rows)
-    hooks.onProgress?.({ done: Math.min(todo.length, s + chunk), total: todo.length, current: 'reading activations' })
+    hooks.onProgress?.({ done: Math.min(todo.length, s + chunk), total: todo.length, stage: 'reading activations' })
   }
   return { computed: todo.length - failed.length, failed }
 }

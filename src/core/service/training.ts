@@ -66,11 +66,11 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
             trainOptions: ctx.options.trainOptions,
             onLockWait: (holder) => {
               console.warn(`lookalike: ${describeHolder(holder)}; this retrain starts when it is done`)
-              job.report({ done: 0, total: 0, current: 'waiting' })
+              job.report({ done: 0, total: 0, stage: 'waiting' })
             },
             onProgress: (event) => {
               job.checkCancelled()
-              job.report({ done: event.done, total: event.total, current: event.current ?? null, epoch: event.epoch, loss: event.loss })
+              job.report({ done: event.done, total: event.total, stage: event.stage, epoch: event.epoch, loss: event.loss })
             },
           })
           search.reload()
