@@ -28,7 +28,7 @@ export type { ServiceOptions } from './service/context.ts'
 export async function createService(options: ServiceOptions): Promise<LookalikeService> {
   const ctx = createContext(options)
   const jobs = createJobTracker(ctx.db, ctx.events)
-  const search = new LibrarySearch(ctx.db, { activeModel: loadActiveModel, codesByHash })
+  const search = new LibrarySearch(ctx.db, { loadActiveModel, codesByHash })
   search.reload()
   const precision = createPrecisionTable(ctx, search)
   const modelChanged = () => precision.invalidate()

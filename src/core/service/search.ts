@@ -27,7 +27,7 @@ export interface SearchModel {
 
 /** How the search reads the models and codes tables. */
 export interface CodeSource {
-  activeModel(db: Db): SearchModel | null
+  loadActiveModel(db: Db): SearchModel | null
   /** Codes by content hash under a model (only the given hashes when passed). */
   codesByHash(db: Db, modelId: number, hashes?: readonly string[]): Map<string, Uint8Array>
 }
@@ -65,7 +65,7 @@ export class LibrarySearch {
 
   /** (Re)loads the active model and the codes of every photo: at start and after a retrain. */
   reload(): void {
-    this.active = this.codes.activeModel(this.db)
+    this.active = this.codes.loadActiveModel(this.db)
     this.embeddings.clear()
     if (!this.active) {
       this.matrix = null
