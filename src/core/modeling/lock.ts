@@ -45,7 +45,7 @@ export async function withModelsLock<T>(db: Db, work: () => Promise<T>, wait: Lo
       if (wait.signal?.aborted) throw new TrainingCancelled()
       await new Promise((r) => setTimeout(r, POLL_MS))
     }
-    const heartbeat = setInterval(() => touchLock(db, MODELS_LOCK, me), HEARTBEAT_MS)
+    const heartbeat = setInterval(() => db.open && touchLock(db, MODELS_LOCK, me), HEARTBEAT_MS)
     heartbeat.unref()
     held.set(key, { count: 1, heartbeat })
   }
