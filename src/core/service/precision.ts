@@ -2,7 +2,7 @@
 // the overlap of its top 20 with exact mode's, measured on a sample of this library's photos (again
 // after every model change), and the mAP the active model measured on held-out album photos.
 import { CODE_BITS, type Precision, type PrecisionInfo } from '../../shared/types.ts'
-import { mapByLength } from '../dpq/store.ts'
+import { modelMetrics } from '../store/models.ts'
 import type { ServiceContext } from './context.ts'
 import type { LibrarySearch, SettingMeasure } from './search.ts'
 
@@ -26,7 +26,7 @@ export function createPrecisionTable(ctx: ServiceContext, search: LibrarySearch)
         measured = search.measureSettings()
         measuredAt = size
       }
-      const maps = mapByLength(ctx.db, model?.id ?? null)
+      const maps: Record<string, number | undefined> = model ? (modelMetrics(ctx.db, model.id)?.map ?? {}) : {}
       const settings: Precision[] = [...CODE_BITS.filter((b) => !model || b <= model.model.M * 8), 'exact']
       return settings.map((precision) => {
         const m = measured!.get(precision)
