@@ -120,7 +120,7 @@ describe('activations of real photos', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-'))
     extractor = await createActivationExtractor()
-  }, 300_000) // training the tail takes minutes on a loaded 2-core machine
+  }, 300_000) // loading MobileNetV2 takes minutes on a loaded 2-core machine
   afterAll(() => {
     extractor?.dispose()
     rmSync(dir, { recursive: true, force: true })
@@ -169,7 +169,7 @@ describe('activations of real photos', () => {
     }
     expect(top.subarray(0, TAIL_OUT).some((v, j) => Math.abs(v - top[width + j]) > 1e-3)).toBe(true)
     await expect(extractor.fromPhotos([join(dir, 'missing.jpg')])).rejects.toThrow(/missing\.jpg/)
-  }, 300_000) // training the tail takes minutes on a loaded 2-core machine
+  }, 300_000)
 })
 
 describe('lookalike eval / train --finetune', () => {
