@@ -1,0 +1,70 @@
+// Messages between the engine and the compute page (a page with no UI that runs tfjs on the GPU),
+// over one MessagePort. Every request carries an id its reply repeats; bulk data travels as
+// ArrayBuffers listed in the transfer list, so a batch of pixels is moved, not copied, where the
+// transport allows it.
+import type { BackboneArtifacts } from '../embed/backbone.ts'
+
+/** Backends the page tries, best first. */
+export type ComputeBackendName = 'webgpu' | 'webgl' | 'wasm'
+export const COMPUTE_BACKEND_ORDER: readonly ComputeBackendName[] = ['webgpu', 'webgl', 'wasm']
+
+/** The graphics adapter a backend runs on, as the browser reports it. */
+export interface ComputeAdapter {
+  vendor: string
+  architecture: string
+  /** Device or renderer string (WebGL: the unmasked renderer). */
+  description: string
+  /** A software rasteriser (SwiftShader, llvmpipe, WARP…): correct, never fast. */
+  fallback: boolean
+}
+
+/** One backend's self-check: the backbone's features of fixed inputs against wasm's. */
+export interface BackendCheck {
+  backend: ComputeBackendName
+  accepted: boolean
+  /** Lowest cosine between this backend's and wasm's features (null when it could not run). */
+  cosine: number | null
+  adapter: ComputeAdapter | null
+  /** Why it was passed over. */
+  reason?: string
+}
+
+/** Self-check threshold: features within this cosine of wasm's on every fixed input. */
+export const SELF_CHECK_COSINE = 0.999
+
+/** The string a host posts to the page's window, with the port, to connect. */
+export const COMPUTE_PORT_MESSAGE = 'lookalike:compute-port'
+
+export type ComputeRequest =
+  /** Choose a backend (self-checked) and build the backbone from these artifacts. */
+  | { type: 'init'; id: number; artifacts: BackboneArtifacts; backends?: ComputeBackendName[] }
+  /** `count` photos of 224×224 RGB pixels, one after another in `pixels`. */
+  | { type: 'embed'; id: number; count: number; pixels: ArrayBuffer }
+
+export interface ComputeReady {
+  backend: ComputeBackendName
+  adapter: ComputeAdapter | null
+  backboneId: string
+  dim: number
+  checks: BackendCheck[]
+}
+
+export type ComputeReply =
+  | ({ type: 'ready'; id: number } & ComputeReady)
+  /** `count` features of `dim` floats, one after another. */
+  | { type: 'features'; id: number; count: number; dim: number; features: ArrayBuffer }
+  | { type: 'failed'; id: number; message: string }
+
+/** The buffers a message can hand over instead of copying. */
+export function transferablesOf(message: ComputeRequest | ComputeReply): ArrayBuffer[] {
+  switch (message.type) {
+    case 'init':
+      return [message.artifacts.weightData]
+    case 'embed':
+      return [message.pixels]
+    case 'features':
+      return [message.features]
+    default:
+      return []
+  }
+}
