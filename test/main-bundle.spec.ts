@@ -14,12 +14,13 @@ import { methods } from '../src/shared/contract.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { addRoot } from '../src/core/store/roots.ts'
 import { writePhoto } from '../src/core/store/photos.ts'
+import { buildComputePage } from '../src/core/compute/chromium.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
 
 // A stand-in that records what main does with Electron's API.
 const STUB = `
-const rec = (globalThis.__electron = { order: [], handlers: new Map(), windows: [], schemes: null, protocolHandler: null, permission: null, check: null, appListeners: new Map() })
+const rec = (globalThis.__electron = { order: [], handlers: new Map(), windows: [], schemes: null, protocolHandler: null, protocolHandlers: new Map(), portMessages: [], permission: null, check: null, appListeners: new Map() })
 let ready
 const whenReadyPromise = new Promise((r) => (ready = r))
 export const app = {
@@ -34,7 +35,10 @@ export const app = {
 }
 export const protocol = {
   registerSchemesAsPrivileged: (schemes) => { rec.order.push('registerSchemes'); rec.schemes = schemes },
-  handle: (scheme, fn) => { rec.protocolScheme = scheme; rec.protocolHandler = fn },
+  handle: (scheme, fn) => {
+    rec.protocolHandlers.set(scheme, fn)
+    if (scheme === 'lookalike') { rec.protocolScheme = scheme; rec.protocolHandler = fn }
+  },
 }
 export const net = { fetch: async (url) => { const fs = await import('node:fs'); const { fileURLToPath } = await import('node:url'); return new Response(fs.readFileSync(fileURLToPath(url)), { status: 200 }) } }
 export const session = { defaultSession: {
@@ -55,10 +59,12 @@ export class BrowserWindow {
     this.listeners = new Map()
     const id = nextId++
     this.webContents = {
-      id, sent: [], listeners: new Map(), openHandler: null,
+      id, sent: [], posted: [], listeners: new Map(), openHandler: null,
       mainFrame: { url: '', parent: null },
       send(channel, payload) { this.sent.push([channel, payload]) },
+      postMessage(channel, message, ports) { this.posted.push([channel, message, ports?.length ?? 0]) },
       on(name, fn) { this.listeners.set(name, fn); return this },
+      once(name, fn) { this.listeners.set(name, fn); return this },
       setWindowOpenHandler(fn) { this.openHandler = fn },
       isDestroyed: () => false,
     }
@@ -70,9 +76,17 @@ export class BrowserWindow {
   isMaximized() { return false }
   maximize() {}
   show() {}
+  destroy() { this.destroyed = true }
   isDestroyed() { return false }
   on(name, fn) { this.listeners.set(name, fn); return this }
   once(name, fn) { this.listeners.set(name, fn); return this }
+}
+export class MessageChannelMain {
+  constructor() {
+    const port = () => ({ on() { return this }, start() {}, close() {}, postMessage(m) { rec.portMessages.push(m) } })
+    this.port1 = port()
+    this.port2 = port()
+  }
 }
 export const contextBridge = { exposeInMainWorld() {} }
 export const ipcRenderer = {}
@@ -91,8 +105,14 @@ register(${JSON.stringify(hooksUrl)})
 await import(${JSON.stringify(bundleUrl)})
 const rec = globalThis.__electron
 const until = async (check) => { for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25)) }
-await until(() => rec.windows.length > 0)
-const win = rec.windows[0]
+const titled = (title) => rec.windows.find((w) => w.options.title === title)
+await until(() => titled('Lookalike') && titled('Lookalike compute'))
+const win = titled('Lookalike')
+const compute = titled('Lookalike compute')
+compute.webContents.listeners.get('did-finish-load')?.()
+await until(() => rec.portMessages.length > 0)
+const computePage = await rec.protocolHandlers.get('lookalike-compute')(new Request('lookalike-compute://page/index.html'))
+const computeEscape = await rec.protocolHandlers.get('lookalike-compute')(new Request('lookalike-compute://page/..%2Fmain%2Findex.js'))
 const ours = { sender: { id: win.webContents.id }, senderFrame: { url: win.url, parent: null } }
 const stranger = { sender: { id: 999 }, senderFrame: { url: 'https://evil.example/', parent: null } }
 const call = (channel, event, input) => rec.handlers.get(channel)(event, input)
@@ -123,6 +143,20 @@ const out = {
   fullStatus: full.status,
   fullBytes: (await full.arrayBuffer()).byteLength,
   eventsSent: win.webContents.sent.length,
+  compute: {
+    url: compute.url,
+    show: compute.options.show,
+    webPreferences: compute.options.webPreferences,
+    preloadExists: (await import('node:fs')).existsSync(compute.options.webPreferences.preload),
+    windowOpen: compute.webContents.openHandler({ url: 'https://example.com/' }),
+    navigationGuarded: compute.webContents.listeners.has('will-navigate'),
+    crashWatched: compute.webContents.listeners.has('render-process-gone'),
+    posted: compute.webContents.posted,
+    firstRequest: { type: rec.portMessages[0]?.type, weightBytes: rec.portMessages[0]?.artifacts?.weightData?.byteLength ?? 0 },
+    pageStatus: computePage.status,
+    pageHasCsp: (await computePage.text()).includes('Content-Security-Policy'),
+    escapeStatus: computeEscape.status,
+  },
   // The embedder's worker entry sits beside the bundle; outside a worker it must refuse, by its own words.
   worker: await import(${JSON.stringify(new URL('./embed-worker.js', bundleUrl).href)}).then(() => 'loaded', (e) => e.message),
 }
@@ -140,6 +174,7 @@ describe('built Electron main, wired', () => {
   beforeAll(async () => {
     const build = spawnSync(process.execPath, [join(REPO, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build', '--logLevel', 'warn'], { cwd: REPO, encoding: 'utf8' })
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`)
+    buildComputePage()
 
     dir = mkdtempSync(join(tmpdir(), 'lookalike-main-'))
     const photos = join(dir, 'photos')
@@ -198,6 +233,44 @@ describe('built Electron main, wired', () => {
     expect(result.refused).toMatchObject({ error: { code: 'bad-request' } })
     expect(result.invalid).toMatchObject({ error: { code: 'bad-request' } })
     expect(result.picked).toEqual({ result: '/picked/folder' })
+  })
+
+  it('opens the compute page in a hidden, sandboxed window and hands it the protocol port', () => {
+    expect(result.schemes.map((s: { scheme: string }) => s.scheme)).toEqual(['lookalike', 'lookalike-compute'])
+    expect(result.schemes[1]).toMatchObject({ privileges: { standard: true, secure: true, supportFetchAPI: true } })
+    const c = result.compute
+    expect(c.url).toBe('lookalike-compute://page/index.html')
+    expect(c.show).toBe(false)
+    expect(c.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, backgroundThrottling: false })
+    expect(c.webPreferences.preload).toMatch(/out[\\/]preload[\\/]compute\.cjs$/)
+    expect(c.preloadExists).toBe(true)
+    expect(c.windowOpen).toEqual({ action: 'deny' })
+    expect(c.navigationGuarded).toBe(true)
+    expect(c.crashWatched).toBe(true)
+    expect(c.posted).toEqual([['lookalike:compute-port', null, 1]])
+    // The first request over the port: the backbone, weights included.
+    expect(c.firstRequest.type).toBe('init')
+    expect(c.firstRequest.weightBytes).toBeGreaterThan(1_000_000)
+    expect(c.pageStatus).toBe(200)
+    expect(c.pageHasCsp).toBe(true)
+    expect(c.escapeStatus).toBe(403)
+  })
+
+  it('has a compute preload that only hands the port to the page', () => {
+    const code = readFileSync(join(REPO, 'out', 'preload', 'compute.cjs'), 'utf8')
+    let handler: ((event: { ports: unknown[] }) => void) | null = null
+    const posted: unknown[][] = []
+    const electron = { ipcRenderer: { once: (channel: string, fn: typeof handler) => channel === 'lookalike:compute-port' && (handler = fn) } }
+    const sandboxRequire = (name: string) => {
+      if (name === 'electron') return electron
+      throw new Error(`a sandboxed preload cannot require ${name}`)
+    }
+    const module = { exports: {} }
+    const window = { postMessage: (...args: unknown[]) => posted.push(args) }
+    runInNewContext(code, { require: sandboxRequire, module, exports: module.exports, window, console })
+    const port = { fake: 'port' }
+    handler!({ ports: [port] })
+    expect(posted).toEqual([['lookalike:compute-port', '*', [port]]])
   })
 
   it('bundles the embedding worker as its own entry beside main', () => {

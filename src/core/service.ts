@@ -44,7 +44,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...albumMethods(ctx),
 
     async status(): Promise<LibraryStatus> {
-      const status = libraryStatus(ctx.db, ctx.backend())
+      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}) }
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
       return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }

@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, type BrowserWindow as Window } from 'electron'
 import { createService, type LookalikeService } from '../core/service.ts'
+import { readBackboneArtifacts } from '../core/embed/backbone-files.ts'
+import { createEmbedder } from '../core/embed/embedder.ts'
 import { appDataDir, defaultDbPath } from '../core/paths.ts'
+import { createDesktopEmbedder } from './compute.ts'
+import { COMPUTE_SCHEME, computeSchemePrivileges, resolveComputeRequest } from './compute-protocol.ts'
+import { openComputeWindow } from './compute-window.ts'
 import { EVENT_CHANNEL } from '../preload/channels.ts'
 import { createIpcDispatcher } from './ipc.ts'
 import { IMAGE_SCHEME, imageSchemePrivileges, resolveImageRequest } from './protocol.ts'
@@ -17,14 +22,26 @@ const appUrl = !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.en
 
 // Same library as the CLI: one app-data folder for both.
 app.setPath('userData', appDataDir())
-protocol.registerSchemesAsPrivileged([imageSchemePrivileges])
+protocol.registerSchemesAsPrivileged([imageSchemePrivileges, computeSchemePrivileges])
+const computePageDir = join(here, '..', 'compute')
 
 if (!app.requestSingleInstanceLock()) app.quit()
 else void start()
 
 async function start(): Promise<void> {
   await app.whenReady()
-  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath() })
+  // Photo features on the GPU through the compute page (a hidden window), unless a backend is
+  // forced ($LOOKALIKE_BACKEND, as for the CLI): then, and whenever the page is not worth it or
+  // fails, the Node worker pool.
+  const embedder = process.env.LOOKALIKE_BACKEND
+    ? 'auto'
+    : () =>
+        createDesktopEmbedder({
+          open: () => openComputeWindow(join(here, '..', 'preload', 'compute.cjs')),
+          artifacts: readBackboneArtifacts,
+          fallback: () => createEmbedder(),
+        })
+  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath(), embedder })
   let window: Window | null = null
 
   denyAllPermissions(session.defaultSession)
@@ -33,6 +50,12 @@ async function start(): Promise<void> {
 
   protocol.handle(IMAGE_SCHEME, async (request) => {
     const answer = await resolveImageRequest(service, request.method, request.url)
+    if ('file' in answer) return net.fetch(pathToFileURL(answer.file).href, { bypassCustomProtocolHandlers: true })
+    return new Response(answer.message, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
+  })
+
+  protocol.handle(COMPUTE_SCHEME, async (request) => {
+    const answer = resolveComputeRequest(request.method, request.url, computePageDir)
     if ('file' in answer) return net.fetch(pathToFileURL(answer.file).href, { bypassCustomProtocolHandlers: true })
     return new Response(answer.message, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
   })

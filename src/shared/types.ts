@@ -96,6 +96,8 @@ export interface LibraryStatus {
   albums: number
   model: ModelInfo | null
   backend: string
+  /** Where the CNN runs when the backend name does not say it: the desktop's GPU page ("WebGPU · nvidia ampere"). */
+  device?: string
   jobs: JobProgress[]
 }
 

@@ -144,7 +144,10 @@ export async function launchChromiumCompute(options: { extraArgs?: string[] } = 
       version: browser.version(),
       async crash() {
         const cdp = await page.context().newCDPSession(page)
-        await cdp.send('Page.crash').catch(() => undefined)
+        const crashed = new Promise<void>((resolve) => page.once('crash', () => resolve()))
+        // Page.crash never answers: its renderer is gone before it could.
+        void cdp.send('Page.crash').catch(() => undefined)
+        await crashed
       },
       close: () => browser.close(),
     }

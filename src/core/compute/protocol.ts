@@ -34,6 +34,8 @@ export const SELF_CHECK_COSINE = 0.999
 
 /** The string a host posts to the page's window, with the port, to connect. */
 export const COMPUTE_PORT_MESSAGE = 'lookalike:compute-port'
+/** Electron: the IPC channel main sends the port on, to the compute page's preload (once). */
+export const COMPUTE_PORT_CHANNEL = 'lookalike:compute-port'
 
 export type ComputeRequest =
   /** Choose a backend (self-checked) and build the backbone from these artifacts. */

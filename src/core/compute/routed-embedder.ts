@@ -15,6 +15,8 @@ export interface RoutedEmbedderOptions {
   /** Started on the first batch that needs it (the worker pool costs seconds and memory). */
   fallback: () => Promise<Embedder>
   onFallback?: (reason: string) => void
+  /** What `device` says while the page is used ("WebGPU · nvidia ampere"). */
+  device?: string
 }
 
 export function createRoutedEmbedder(compute: ComputeClient, options: RoutedEmbedderOptions): RoutedEmbedder {
@@ -39,6 +41,9 @@ export function createRoutedEmbedder(compute: ComputeClient, options: RoutedEmbe
     dim: compute.dim,
     get backend() {
       return reason ? (fallbackBackend ?? 'fallback') : name
+    },
+    get device() {
+      return reason ? undefined : options.device
     },
     route: () => (reason ? 'fallback' : 'compute'),
     fallbackReason: () => reason,
