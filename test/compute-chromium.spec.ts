@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, FAST_SOFTWARE_WEBGPU, launchChromiumCompute, type ChromiumCompute } from '../src/core/compute/chromium.ts'
 import { connectCompute } from '../src/core/compute/client.ts'
+import { SOFTWARE_DEADLINES } from '../src/core/compute/compute-embedder.ts'
 import { createRoutedEmbedder } from '../src/core/compute/routed-embedder.ts'
 import type { ComputeBackendName } from '../src/core/compute/protocol.ts'
 import { readBackboneArtifacts } from '../src/core/embed/backbone-files.ts'
@@ -38,7 +39,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 async function page(backends: ComputeBackendName[]) {
   const chromium = await launchChromiumCompute({ extraArgs: FAST_SOFTWARE_WEBGPU })
   open.push(chromium)
-  const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends })
+  const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends, deadlines: SOFTWARE_DEADLINES })
   return { chromium, client }
 }
 

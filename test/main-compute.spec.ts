@@ -46,6 +46,7 @@ function standInWindow(ready: ComputeReady, behaviour: () => Behaviour) {
       if (b === 'crash') return void setTimeout(() => lose("the compute page's renderer is gone (crashed)"), 5)
       const answer = (reply: ComputeReply) => setTimeout(() => listeners.forEach((l) => l(reply)), 1)
       if (message.type === 'init') return answer({ type: 'ready', id: message.id, ...ready })
+      if (message.type !== 'embed') return
       const pixels = new Uint8Array(message.pixels)
       const flat = new Float32Array(message.count * 3)
       for (let i = 0; i < message.count; i++) flat.set(featureOf(pixels.subarray(i * PIXELS)), i * 3)

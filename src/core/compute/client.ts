@@ -2,6 +2,8 @@
 // and the two ways a page can let a caller down made into errors: it goes away (crash, closed
 // window: every request it held fails at once) or stops answering (a request past its deadline
 // fails, and the page is treated as gone, since what it does next cannot be trusted).
+import { DpqModel } from '../dpq/model.ts'
+import { TrainingCancelled, type TrainHooks, type TrainOptions } from '../dpq/train.ts'
 import type { BackboneArtifacts } from '../embed/backbone.ts'
 import { MODEL_INPUT_SIZE } from '../types.ts'
 import { transferablesOf, type ComputeBackendName, type ComputeReady, type ComputeReply, type ComputeRequest } from './protocol.ts'
@@ -21,16 +23,22 @@ export interface ComputeDeadlines {
   /** A batch of embeddings: fixed part plus a part per photo. */
   embedMs: number
   embedPerPhotoMs: number
+  /** Training: the longest silence between two progress reports (an epoch on a slow device). */
+  trainSilenceMs: number
 }
 
 /** Generous: a real GPU answers a 32-photo batch in well under a second, software WebGPU in ~20 s. */
-export const DEFAULT_DEADLINES: ComputeDeadlines = { initMs: 180_000, embedMs: 30_000, embedPerPhotoMs: 3_000 }
+export const DEFAULT_DEADLINES: ComputeDeadlines = { initMs: 180_000, embedMs: 30_000, embedPerPhotoMs: 3_000, trainSilenceMs: 600_000 }
 
 export class ComputeLostError extends Error {}
 
 export interface ComputeClient extends ComputeReady {
   /** Features of 224² RGB pixel buffers; the inputs are copied, never handed over. */
   embed(inputs: readonly Uint8Array[]): Promise<Float32Array[]>
+  /** trainDpq on the page, with the same arguments; progress arrives as the page reports it. */
+  train(features: readonly Float32Array[], labels: number[][] | null, options?: TrainOptions, hooks?: TrainHooks): Promise<DpqModel>
+  /** The fixed timed pass through the fine-tuning tail, on the page's backend (ms). */
+  tailMs(): Promise<number>
   /** Why the page is gone, or null while it answers. */
   lost(): string | null
   close(): void
@@ -44,7 +52,10 @@ export interface ConnectOptions {
 
 export async function connectCompute(channel: ComputeChannel, options: ConnectOptions): Promise<ComputeClient> {
   const deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines }
-  const pending = new Map<number, { resolve: (reply: ComputeReply) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>()
+  const pending = new Map<
+    number,
+    { resolve: (reply: ComputeReply) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout>; progress?: (reply: Extract<ComputeReply, { type: 'progress' }>) => void }
+  >()
   let nextId = 1
   let lostReason: string | null = null
 
@@ -62,22 +73,38 @@ export async function connectCompute(channel: ComputeChannel, options: ConnectOp
   channel.onMessage((reply) => {
     const p = pending.get(reply.id)
     if (!p) return
+    if (reply.type === 'progress') return p.progress?.(reply)
     pending.delete(reply.id)
     clearTimeout(p.timer)
     if (reply.type === 'failed') p.reject(new Error(reply.message))
     else p.resolve(reply)
   })
 
-  const request = <T extends ComputeReply['type']>(message: ComputeRequest, expect: T, deadlineMs: number): Promise<Extract<ComputeReply, { type: T }>> =>
+  /** Sends a request; its deadline restarts at every progress report it gets. */
+  const request = <T extends ComputeReply['type']>(
+    message: ComputeRequest,
+    expect: T,
+    deadlineMs: number,
+    onProgress?: (reply: Extract<ComputeReply, { type: 'progress' }>) => void,
+  ): Promise<Extract<ComputeReply, { type: T }>> =>
     new Promise((resolve, reject) => {
       if (lostReason) return reject(new ComputeLostError(`the compute page is gone: ${lostReason}`))
-      const timer = setTimeout(() => lose(`no answer to ${message.type} in ${Math.round(deadlineMs / 1000)} s`), deadlineMs)
-      timer.unref?.()
-      pending.set(message.id, {
-        resolve: (reply) => (reply.type === expect ? resolve(reply as Extract<ComputeReply, { type: T }>) : reject(new Error(`expected ${expect}, got ${reply.type}`))),
+      const arm = () => {
+        const t = setTimeout(() => lose(`no answer to ${message.type} in ${Math.round(deadlineMs / 1000)} s`), deadlineMs)
+        t.unref?.()
+        return t
+      }
+      const entry = {
+        resolve: (reply: ComputeReply) => (reply.type === expect ? resolve(reply as Extract<ComputeReply, { type: T }>) : reject(new Error(`expected ${expect}, got ${reply.type}`))),
         reject,
-        timer,
-      })
+        timer: arm(),
+        progress: (reply: Extract<ComputeReply, { type: 'progress' }>) => {
+          clearTimeout(entry.timer)
+          entry.timer = arm()
+          onProgress?.(reply)
+        },
+      }
+      pending.set(message.id, entry)
       channel.post(message, transferablesOf(message))
     })
 
@@ -104,6 +131,32 @@ export async function connectCompute(channel: ComputeChannel, options: ConnectOp
       const reply = await request({ type: 'embed', id: nextId++, count: inputs.length, pixels: pixels.buffer }, 'features', deadline)
       const flat = new Float32Array(reply.features)
       return Array.from({ length: reply.count }, (_, i) => flat.slice(i * reply.dim, (i + 1) * reply.dim))
+    },
+    async train(features, labels, options = {}, hooks = {}) {
+      const dim = features[0]?.length ?? 0
+      const flat = new Float32Array(features.length * dim)
+      features.forEach((f, i) => flat.set(f, i * dim))
+      const id = nextId++
+      if (hooks.signal?.aborted) throw new TrainingCancelled()
+      // The page stops at its next step; the caller hears at once.
+      let cancelled!: (err: Error) => void
+      const cancellation = new Promise<never>((_, reject) => (cancelled = reject))
+      const abort = () => {
+        if (!lostReason) channel.post({ type: 'cancel', id: nextId++, target: id }, [])
+        cancelled(new TrainingCancelled())
+      }
+      hooks.signal?.addEventListener('abort', abort, { once: true })
+      try {
+        const trained = request({ type: 'train', id, rows: features.length, dim, features: flat.buffer, labels, options }, 'model', deadlines.trainSilenceMs, (p) => hooks.onProgress?.(p.event))
+        trained.catch(() => undefined)
+        const reply = await Promise.race([trained, cancellation])
+        return DpqModel.deserialize(new Uint8Array(reply.model))
+      } finally {
+        hooks.signal?.removeEventListener('abort', abort)
+      }
+    },
+    async tailMs() {
+      return (await request({ type: 'tail-speed', id: nextId++ }, 'tail-ms', deadlines.initMs)).ms
     },
     close: () => lose('closed'),
   }

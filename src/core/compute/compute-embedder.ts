@@ -26,6 +26,9 @@ export function computeEmbedder(client: ComputeClient, onClose: () => Promise<vo
   }
 }
 
+/** Headless Chromium usually has only the software adapter: a photo may take many seconds. */
+export const SOFTWARE_DEADLINES = { initMs: 600_000, embedPerPhotoMs: 60_000 }
+
 export interface ChromiumEmbedder extends ComputeEmbedder {
   readonly chromiumVersion: string
 }
@@ -35,7 +38,7 @@ export async function createChromiumEmbedder(options: { backends?: ComputeBacken
   const { launchChromiumCompute } = await import('./chromium.ts')
   const chromium = await launchChromiumCompute()
   try {
-    const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends: options.backends, deadlines: options.deadlines })
+    const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends: options.backends, deadlines: { ...SOFTWARE_DEADLINES, ...options.deadlines } })
     return { ...computeEmbedder(client, () => chromium.close()), chromiumVersion: chromium.version }
   } catch (err) {
     await chromium.close()

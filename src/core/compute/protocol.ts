@@ -2,7 +2,9 @@
 // over one MessagePort. Every request carries an id its reply repeats; bulk data travels as
 // ArrayBuffers listed in the transfer list, so a batch of pixels is moved, not copied, where the
 // transport allows it.
+import type { TrainOptions } from '../dpq/train.ts'
 import type { BackboneArtifacts } from '../embed/backbone.ts'
+import type { ProgressEvent } from '../types.ts'
 
 /** Backends the page tries, best first. */
 export type ComputeBackendName = 'webgpu' | 'webgl' | 'wasm'
@@ -42,6 +44,15 @@ export type ComputeRequest =
   | { type: 'init'; id: number; artifacts: BackboneArtifacts; backends?: ComputeBackendName[] }
   /** `count` photos of 224×224 RGB pixels, one after another in `pixels`. */
   | { type: 'embed'; id: number; count: number; pixels: ArrayBuffer }
+  /**
+   * trainDpq on `rows` model inputs of `dim` floats (one after another in `features`), with album
+   * labels per row (null: unsupervised). The options' tail (fine-tuning's start) travels as is.
+   */
+  | { type: 'train'; id: number; rows: number; dim: number; features: ArrayBuffer; labels: number[][] | null; options: TrainOptions }
+  /** Milliseconds of the fixed timed pass through the fine-tuning tail (see finetune-speed). */
+  | { type: 'tail-speed'; id: number }
+  /** Stop the training request `target` (it answers 'failed'); handled at once, not queued. */
+  | { type: 'cancel'; id: number; target: number }
 
 export interface ComputeReady {
   backend: ComputeBackendName
@@ -55,6 +66,11 @@ export type ComputeReply =
   | ({ type: 'ready'; id: number } & ComputeReady)
   /** `count` features of `dim` floats, one after another. */
   | { type: 'features'; id: number; count: number; dim: number; features: ArrayBuffer }
+  /** Training progress (not an answer: the request is still running). */
+  | { type: 'progress'; id: number; event: ProgressEvent }
+  /** The trained model, DpqModel.serialize()'s bytes, and how long training took on the page. */
+  | { type: 'model'; id: number; model: ArrayBuffer; seconds: number }
+  | { type: 'tail-ms'; id: number; ms: number }
   | { type: 'failed'; id: number; message: string }
 
 /** The buffers a message can hand over instead of copying. */
@@ -66,6 +82,10 @@ export function transferablesOf(message: ComputeRequest | ComputeReply): ArrayBu
       return [message.pixels]
     case 'features':
       return [message.features]
+    case 'train':
+      return [message.features]
+    case 'model':
+      return [message.model]
     default:
       return []
   }
