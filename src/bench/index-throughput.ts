@@ -4,13 +4,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { thumbnailDirFor } from '../paths.ts'
-import { indexRoot } from '../library/indexer.ts'
-import { openDb, type Db } from '../store/db.ts'
-import type { Embedder } from '../types.ts'
-import type { ChromiumEmbedder } from '../compute/compute-embedder.ts'
-import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from './embedder.ts'
-import { createInProcessEmbedder } from './in-process.ts'
+import { thumbnailDirFor } from '../core/paths.ts'
+import { indexRoot } from '../core/library/indexer.ts'
+import { openDb, type Db } from '../core/store/db.ts'
+import type { Embedder } from '../core/types.ts'
+import type { ChromiumEmbedder } from '../core/compute/compute-embedder.ts'
+import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from '../core/embed/embedder.ts'
+import { createInProcessEmbedder } from '../core/embed/in-process.ts'
 
 export interface BenchIndexOptions extends EmbedderOptions {
   batchSize?: number
@@ -65,7 +65,7 @@ export async function benchIndex(folder: string, options: BenchIndexOptions = {}
   const stage = { decode: 0, embed: 0, write: 0 }
   let peakRss = process.memoryUsage().rss
   const startup = performance.now()
-  const chromium = options.compute === 'chromium' ? await (await import('../compute/compute-embedder.ts')).createChromiumEmbedder() : null
+  const chromium = options.compute === 'chromium' ? await (await import('../core/compute/compute-embedder.ts')).createChromiumEmbedder() : null
   const embedder: Embedder = chromium ?? (await createEmbedder(options))
   // The first photos' model inputs, kept to compare the page's features with the Node embedder's.
   const kept: { input: Uint8Array; feature: Float32Array }[] = []
