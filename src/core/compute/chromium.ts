@@ -110,8 +110,9 @@ export async function launchChromiumCompute(options: { extraArgs?: string[] } = 
       const w = window as unknown as { __lookalikeComputeHost: MessagePort; __lookalikeComputeReply(m: unknown): void }
       w.__lookalikeComputeHost = host
       host.onmessage = (event: MessageEvent) => {
-        const m = event.data as { type: string; features?: ArrayBuffer }
-        w.__lookalikeComputeReply(m.type === 'features' ? { ...m, features: undefined, bytes: new Uint8Array(m.features!) } : m)
+        const m = event.data as { type: string; features?: ArrayBuffer; model?: ArrayBuffer }
+        const buffer = m.type === 'features' ? m.features : m.type === 'model' ? m.model : undefined
+        w.__lookalikeComputeReply(buffer ? { ...m, features: undefined, model: undefined, bytes: new Uint8Array(buffer) } : m)
       }
       window.postMessage(portMessage, '*', [channel.port2])
     }, COMPUTE_PORT_MESSAGE)
@@ -127,6 +128,9 @@ export async function launchChromiumCompute(options: { extraArgs?: string[] } = 
             if (r.type === 'embed') {
               const pixels = r.bytes!.slice().buffer
               w.__lookalikeComputeHost.postMessage({ ...r, bytes: undefined, pixels }, [pixels])
+            } else if (r.type === 'train') {
+              const features = r.bytes!.slice().buffer
+              w.__lookalikeComputeHost.postMessage({ ...r, bytes: undefined, features }, [features])
             } else if (r.type === 'init') {
               const weightData = r.artifacts!.bytes!.slice().buffer
               w.__lookalikeComputeHost.postMessage({ ...r, artifacts: { ...r.artifacts, bytes: undefined, weightData } }, [weightData])
@@ -160,13 +164,15 @@ export async function launchChromiumCompute(options: { extraArgs?: string[] } = 
 /** Requests with their ArrayBuffers as Uint8Arrays, which playwright can carry. */
 function toWire(message: ComputeRequest): unknown {
   if (message.type === 'embed') return { ...message, pixels: undefined, bytes: new Uint8Array(message.pixels) }
+  if (message.type === 'train') return { ...message, features: undefined, bytes: new Uint8Array(message.features) }
   if (message.type === 'init') return { ...message, artifacts: { ...message.artifacts, weightData: undefined, bytes: new Uint8Array(message.artifacts.weightData) } }
   return message
 }
 
 function reviveReply(reply: ComputeReply & { bytes?: Uint8Array }): ComputeReply {
-  if (reply.type !== 'features') return reply
+  if (reply.type !== 'features' && reply.type !== 'model') return reply
   const bytes = reply.bytes!
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   const { bytes: _bytes, ...rest } = reply
-  return { ...rest, features: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer }
+  return reply.type === 'features' ? { ...(rest as Extract<ComputeReply, { type: 'features' }>), features: buffer } : { ...(rest as Extract<ComputeReply, { type: 'model' }>), model: buffer }
 }
