@@ -8,6 +8,10 @@ import type { ComputeReady, ComputeReply, ComputeRequest } from '../src/core/com
 import type { BackboneArtifacts } from '../src/core/embed/backbone.ts'
 import type { Embedder } from '../src/core/types.ts'
 import { computeRoute, createDesktopEmbedder, deviceLabel } from '../src/main/compute.ts'
+import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { trainDpq } from '../src/core/dpq/train.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { planFinetune } from '../src/core/modeling/finetune-plan.ts'
 import { COMPUTE_PAGE_URL, resolveComputeRequest } from '../src/main/compute-protocol.ts'
 
 const PIXELS = 224 * 224 * 3
@@ -17,11 +21,13 @@ const NVIDIA: ComputeReady = {
   backboneId: 'stand-in-backbone',
   dim: 3,
   checks: [{ backend: 'webgpu', accepted: true, cosine: 0.99999, adapter: { vendor: 'nvidia', architecture: 'ampere', description: '', fallback: false } }],
+  training: { backend: 'webgl', adapter: { vendor: 'Google Inc. (NVIDIA)', architecture: '', description: 'ANGLE (NVIDIA, H200)', fallback: false } },
 }
 const SWIFTSHADER: ComputeReady = {
   ...NVIDIA,
   adapter: { vendor: 'google', architecture: 'swiftshader', description: '', fallback: true },
   checks: [{ backend: 'webgpu', accepted: true, cosine: 1, adapter: { vendor: 'google', architecture: 'swiftshader', description: '', fallback: true } }],
+  training: { backend: 'webgl', adapter: { vendor: 'Google Inc. (Google)', architecture: '', description: 'ANGLE (SwiftShader)', fallback: true } },
 }
 const artifacts: BackboneArtifacts = { modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(8) }
 
@@ -36,7 +42,7 @@ function standInWindow(ready: ComputeReady, behaviour: () => Behaviour) {
   const listeners: ((m: ComputeReply) => void)[] = []
   const lost: ((reason: string) => void)[] = []
   const seen: ComputeRequest['type'][] = []
-  const state = { closed: false, embedded: 0 }
+  const state = { closed: false, embedded: 0, trained: 0 }
   const lose = (reason: string) => lost.splice(0).forEach((l) => l(reason))
   const channel: ComputeChannel = {
     post(message) {
@@ -46,6 +52,19 @@ function standInWindow(ready: ComputeReady, behaviour: () => Behaviour) {
       if (b === 'crash') return void setTimeout(() => lose("the compute page's renderer is gone (crashed)"), 5)
       const answer = (reply: ComputeReply) => setTimeout(() => listeners.forEach((l) => l(reply)), 1)
       if (message.type === 'init') return answer({ type: 'ready', id: message.id, ...ready })
+      if (message.type === 'tail-speed') return answer({ type: 'tail-ms', id: message.id, ms: 13 })
+      if (message.type === 'train') {
+        // The page's trainer is the engine's trainDpq: run it here, as the page would.
+        const rows = Array.from({ length: message.rows }, (_, i) => new Float32Array(message.features, i * message.dim * 4, message.dim))
+        void ensureBackend()
+          .then(() => trainDpq(rows, message.labels, message.options, { onProgress: (event) => answer({ type: 'progress', id: message.id, event }) }))
+          .then((model) => {
+            state.trained++
+            const bytes = model.serialize()
+            answer({ type: 'model', id: message.id, model: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, seconds: 0 })
+          })
+        return
+      }
       if (message.type !== 'embed') return
       const pixels = new Uint8Array(message.pixels)
       const flat = new Float32Array(message.count * 3)
@@ -140,6 +159,66 @@ describe('desktop embedding route', () => {
       expect(embedder.backend).toBe('wasm')
     })
   }
+})
+
+/** A small labelled training set (three classes). */
+function albums(seed: number) {
+  const rng = createRng(seed)
+  const features = Array.from({ length: 30 }, (_, i) => Float32Array.from({ length: 8 }, (_, j) => (j === i % 3 ? 2 : 0) + normal(rng)))
+  return { features, labels: features.map((_, i) => [i % 3]) }
+}
+const tiny = { M: 2, K: 4, D: 4, hidden: 8, batchSize: 16, epochs: 2, seed: 1 }
+
+describe('desktop training route', () => {
+  it('trains on the page (WebGL beside WebGPU) for a hardware adapter, at the speed the page measured', async () => {
+    const page = standInWindow(NVIDIA, () => 'answer')
+    const { pool, start } = standInPool()
+    const embedder = await createDesktopEmbedder({ open: () => page.window, artifacts: () => artifacts, fallback: start, log: quiet })
+    const trainer = embedder.trainer?.()
+    expect(trainer?.backend).toBe('webgl')
+    const { features, labels } = albums(1)
+    const epochs: number[] = []
+    const model = await trainer!.train(features, labels, tiny, { onProgress: (e) => e.epoch && epochs.push(e.epoch) })
+    expect(page.state.trained).toBe(1)
+    expect(epochs).toEqual([1, 2])
+    expect(model.encode(features)).toHaveLength(30 * 2)
+    expect(await trainer!.tailSpeed()).toBeCloseTo(0.1)
+    expect(pool.started).toBe(0)
+  })
+
+  it('offers no page training on a software adapter', async () => {
+    const page = standInWindow(SWIFTSHADER, () => 'answer')
+    const embedder = await createDesktopEmbedder({ open: () => page.window, artifacts: () => artifacts, fallback: standInPool().start, log: quiet })
+    expect(embedder.trainer?.() ?? null).toBeNull()
+  })
+
+  it('a page that crashes mid-training costs the run, not the model: it trains here instead', async () => {
+    let behaviour: Behaviour = 'answer'
+    const page = standInWindow(NVIDIA, () => behaviour)
+    const embedder = await createDesktopEmbedder({ open: () => page.window, artifacts: () => artifacts, fallback: standInPool().start, log: quiet })
+    const trainer = embedder.trainer!()!
+    behaviour = 'crash'
+    const { features, labels } = albums(2)
+    await ensureBackend()
+    const here = await trainDpq(features, labels, tiny)
+    const model = await trainer.train(features, labels, tiny)
+    expect(Array.from(model.encode(features))).toEqual(Array.from(here.encode(features)))
+    expect(page.state.closed).toBe(true)
+    expect(embedder.trainer!()).toBeNull()
+  })
+})
+
+describe('the fine-tuning plan on the page', () => {
+  const work = { photos: 1000, albumPhotos: 500, missingMaps: 1000, epochs: 30 }
+  it('fine-tunes by default on a GPU and scales the training part by the page\'s measured speed', () => {
+    const cpu = planFinetune({ ...work, backendKind: 'wasm', speed: 1 })
+    const gpu = planFinetune({ ...work, backendKind: 'gpu', speed: 1, trainSpeed: 0.05 })
+    expect(gpu.finetune).toBe('late')
+    // Maps and codes stay on this machine's CPU; only training got 20× faster.
+    const here = 1000 * 0.035 + 1000 * 0.004
+    expect(gpu.lateSeconds).toBeCloseTo(here + (cpu.lateSeconds - here) * 0.05, 0)
+    expect(gpu.lateSeconds).toBeLessThan(cpu.lateSeconds)
+  })
 })
 
 describe('computeRoute', () => {

@@ -15,6 +15,8 @@ export interface BackendChoice {
   backend: ComputeBackendName
   adapter: ComputeAdapter | null
   checks: BackendCheck[]
+  /** The backend training runs on (see ComputeReady.training). */
+  training: { backend: ComputeBackendName; adapter: ComputeAdapter | null }
 }
 
 /**
@@ -67,11 +69,17 @@ export async function chooseBackend(tf: Tf, featuresOn: FeaturesOn, order: reado
     if (backend === 'wasm') break
     const check = await checkBackend(tf, backend, featuresOn, inputs, reference)
     checks.push(check)
-    if (check.accepted) return { backend, adapter: check.adapter, checks }
+    if (!check.accepted) continue
+    if (backend !== 'webgpu') return { backend, adapter: check.adapter, checks, training: { backend, adapter: check.adapter } }
+    // WebGPU embeds; training needs synchronous reads, which WebGL does well and WebGPU does not.
+    const webgl = order.includes('webgl') ? await checkBackend(tf, 'webgl', featuresOn, inputs, reference) : null
+    if (webgl) checks.push(webgl)
+    await tf.setBackend('webgpu')
+    return { backend, adapter: check.adapter, checks, training: webgl?.accepted ? { backend: 'webgl', adapter: webgl.adapter } : { backend: 'wasm', adapter: null } }
   }
   await tf.setBackend('wasm')
   checks.push({ backend: 'wasm', accepted: true, cosine: 1, adapter: null })
-  return { backend: 'wasm', adapter: null, checks }
+  return { backend: 'wasm', adapter: null, checks, training: { backend: 'wasm', adapter: null } }
 }
 
 async function checkBackend(tf: Tf, backend: ComputeBackendName, featuresOn: FeaturesOn, inputs: Uint8Array[], reference: Float32Array[]): Promise<BackendCheck> {

@@ -3,7 +3,7 @@
 // window comes in through `open`, so tests drive this with a stand-in page.
 import { connectCompute, type ComputeClient, type ComputeDeadlines } from '../core/compute/client.ts'
 import type { ComputeReady } from '../core/compute/protocol.ts'
-import { createRoutedEmbedder } from '../core/compute/routed-embedder.ts'
+import { createRoutedEmbedder, type PageTrainer } from '../core/compute/routed-embedder.ts'
 import type { BackboneArtifacts } from '../core/embed/backbone.ts'
 import type { Embedder } from '../core/types.ts'
 import type { ComputeWindow } from './compute-window.ts'
@@ -29,6 +29,9 @@ function describeAdapter(adapter: NonNullable<ComputeReady['adapter']>): string 
   return [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ') || 'unknown adapter'
 }
 
+/** The embedder; while the page is used, also training there. */
+export type DesktopEmbedder = Embedder & { trainer?(): PageTrainer | null }
+
 export interface DesktopEmbedderOptions {
   open: () => ComputeWindow
   artifacts: () => BackboneArtifacts
@@ -42,7 +45,7 @@ export interface DesktopEmbedderOptions {
  * Opens the compute page and decides. The page's failure at any point (it does not load, its
  * self-check fails, it crashes mid-batch) costs time, never a photo: the batch goes to the pool.
  */
-export async function createDesktopEmbedder(options: DesktopEmbedderOptions): Promise<Embedder> {
+export async function createDesktopEmbedder(options: DesktopEmbedderOptions): Promise<DesktopEmbedder> {
   const log = options.log ?? ((line: string) => console.log(`lookalike: ${line}`))
   let window: ComputeWindow | null = null
   let client: ComputeClient

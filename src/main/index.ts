@@ -7,7 +7,7 @@ import { createService, type LookalikeService } from '../core/service.ts'
 import { readBackboneArtifacts } from '../core/embed/backbone-files.ts'
 import { createEmbedder } from '../core/embed/embedder.ts'
 import { appDataDir, defaultDbPath } from '../core/paths.ts'
-import { createDesktopEmbedder } from './compute.ts'
+import { createDesktopEmbedder, type DesktopEmbedder } from './compute.ts'
 import { COMPUTE_SCHEME, computeSchemePrivileges, resolveComputeRequest } from './compute-protocol.ts'
 import { openComputeWindow } from './compute-window.ts'
 import { EVENT_CHANNEL } from '../preload/channels.ts'
@@ -33,6 +33,8 @@ async function start(): Promise<void> {
   // Photo features on the GPU through the compute page (a hidden window), unless a backend is
   // forced ($LOOKALIKE_BACKEND, as for the CLI): then, and whenever the page is not worth it or
   // fails, the Node worker pool.
+  // Retrain trains there too, while the page is in use.
+  let desktop: DesktopEmbedder | null = null
   const embedder = process.env.LOOKALIKE_BACKEND
     ? 'auto'
     : () =>
@@ -40,8 +42,8 @@ async function start(): Promise<void> {
           open: () => openComputeWindow(join(here, '..', 'preload', 'compute.cjs')),
           artifacts: readBackboneArtifacts,
           fallback: () => createEmbedder(),
-        })
-  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath(), embedder })
+        }).then((e) => (desktop = e))
+  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath(), embedder, trainer: () => desktop?.trainer?.() ?? null })
   let window: Window | null = null
 
   denyAllPermissions(session.defaultSession)

@@ -116,6 +116,7 @@ export async function connectCompute(channel: ComputeChannel, options: ConnectOp
   return {
     backend: ready.backend,
     adapter: ready.adapter,
+    training: ready.training,
     backboneId: ready.backboneId,
     dim: ready.dim,
     checks: ready.checks,

@@ -57,6 +57,12 @@ export type ComputeRequest =
 export interface ComputeReady {
   backend: ComputeBackendName
   adapter: ComputeAdapter | null
+  /**
+   * Where the page trains DPQ: its backend, except that WebGPU hands training to WebGL (or wasm).
+   * DPQ's trainer reads tensors synchronously, and tfjs-backend-webgpu 4.22's synchronous read
+   * goes through a canvas copy that, on Chromium 156, loses the device (every later call fails).
+   */
+  training: { backend: ComputeBackendName; adapter: ComputeAdapter | null }
   backboneId: string
   dim: number
   checks: BackendCheck[]

@@ -1,14 +1,29 @@
-// Embedding on the compute page, with the Node embedder behind it: a batch the page fails (it
-// crashed, hung, or answered with an error) is embedded again by the fallback, so no batch is lost,
-// and once the page is gone every later batch goes to the fallback directly.
+// Embedding and training on the compute page, with Node behind it: a batch the page fails (it
+// crashed, hung, or answered with an error) is embedded again by the fallback embedder, a training
+// it fails is run again by trainDpq in this process, so no work is lost; once the page is gone
+// everything goes to Node directly.
+import { tailSpeedFromMs } from '../dpq/tail-timing.ts'
+import { trainDpq, TrainingCancelled } from '../dpq/train.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { ComputeClient } from './client.ts'
+
+/** Training on the compute page, as the service's Retrain uses it. */
+export interface PageTrainer {
+  /** 'webgpu' | 'webgl' | 'wasm' */
+  backend: string
+  /** trainDpq's arguments and answer; a failure of the page trains here instead. */
+  train: typeof trainDpq
+  /** The page's time for the fixed tail pass against the reference box (dpq/tail-timing.ts). */
+  tailSpeed(): Promise<number>
+}
 
 export interface RoutedEmbedder extends Embedder {
   /** Where the next batch goes. */
   route(): 'compute' | 'fallback'
   /** Why the page was left, or null while it is used. */
   fallbackReason(): string | null
+  /** Training on the page while it is used; null once it was left. */
+  trainer(): PageTrainer | null
 }
 
 export interface RoutedEmbedderOptions {
@@ -35,6 +50,28 @@ export function createRoutedEmbedder(compute: ComputeClient, options: RoutedEmbe
   }
   const name = `${compute.backend}`
   let fallbackBackend: string | null = null
+  let tailSpeed: Promise<number> | null = null
+  // Training goes to the page only on a hardware adapter (its backend may differ from embedding's).
+  const trainsOnGpu = compute.training.backend !== 'wasm' && compute.training.adapter !== null && !compute.training.adapter.fallback
+  const pageTrainer: PageTrainer = {
+    backend: compute.training.backend,
+    async train(features, labels, options, hooks) {
+      if (!reason) {
+        try {
+          return await compute.train(features, labels, options, hooks)
+        } catch (err) {
+          if (err instanceof TrainingCancelled) throw err
+          leave(err instanceof Error ? err.message : String(err))
+        }
+      }
+      return trainDpq(features, labels, options, hooks)
+    },
+    tailSpeed() {
+      tailSpeed ??= compute.tailMs().then(tailSpeedFromMs)
+      tailSpeed.catch(() => (tailSpeed = null))
+      return tailSpeed
+    },
+  }
 
   return {
     backboneId: compute.backboneId,
@@ -46,6 +83,7 @@ export function createRoutedEmbedder(compute: ComputeClient, options: RoutedEmbe
       return reason ? undefined : options.device
     },
     route: () => (reason ? 'fallback' : 'compute'),
+    trainer: () => (reason || !trainsOnGpu ? null : pageTrainer),
     fallbackReason: () => reason,
     async embed(inputs: ModelInput[]): Promise<Float32Array[]> {
       if (!reason) {

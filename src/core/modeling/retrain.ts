@@ -19,9 +19,14 @@ import { activate, loadActiveModel } from './models.ts'
 /** Photos outside albums a fine-tuned training reads (each costs a 31 KB row and a pass through the tail). */
 const FINETUNE_UNLABELLED = 2000
 
+/** What trains the model: trainDpq in this thread, or the same on the desktop's compute page. */
+export type Trainer = typeof trainDpq
+
 export interface RetrainOptions extends ModelingHooks {
   epochs?: number
   trainOptions?: TrainOptions
+  /** Default trainDpq here. */
+  train?: Trainer
   /** 'late': also fine-tune MobileNetV2's last blocks (needs `activations`); default 'off'. */
   finetune?: Finetune
   /** Computes the activation maps fine-tuning reads (activations.ts). */
@@ -79,7 +84,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
   const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
   trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
-  const model = await trainDpq(
+  const model = await (options.train ?? trainDpq)(
     trainRows.map((i) => inputs.get(hashes[i])!),
     hasLabels ? trainRows.map((i) => labels[i]) : null,
     trainOptions,

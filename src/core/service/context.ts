@@ -9,6 +9,7 @@ import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
 import { openDb, type Db } from '../store/db.ts'
 import type { Embedder } from '../types.ts'
+import type { PageTrainer } from '../compute/routed-embedder.ts'
 
 export interface ServiceOptions {
   dbFile: string
@@ -19,6 +20,8 @@ export interface ServiceOptions {
    * (the desktop app: its compute page or the worker pool); null = browse only, no new features.
    */
   embedder?: 'auto' | Embedder | null | (() => Promise<Embedder>)
+  /** Training somewhere other than this thread (the desktop's compute page on a GPU), when there is one. */
+  trainer?: () => PageTrainer | null
   /** Watch library roots for changes (default true). */
   watch?: boolean
   /**
