@@ -11,6 +11,7 @@ import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
+import { createDuplicateFinder } from './service/duplicates.ts'
 import { imageFiles } from './service/images.ts'
 import { createIndexing } from './service/indexing.ts'
 import { createJobTracker } from './service/jobs.ts'
@@ -37,6 +38,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     onPhotosWritten: (photos) => codes.photosWritten(photos),
     onChanged: () => codes.settled(),
   })
+  const duplicates = createDuplicateFinder(ctx, jobs, search, codes)
   let closed = false
 
   const service: LookalikeService = {
@@ -82,6 +84,27 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       return null
     },
 
+    duplicates: ({ tier, threshold, limit }) => duplicates.report(tier, threshold, limit),
+    scanDuplicates: async () => duplicates.scan(),
+    async dismissDuplicates({ photoIds }) {
+      duplicates.dismiss(photoIds)
+      return null
+    },
+    stackPhotos: async ({ keeperId, photoIds }) => duplicates.stack(keeperId, photoIds),
+    async unstackPhotos({ photoId }) {
+      duplicates.unstack(photoId)
+      return null
+    },
+    listStacks: async () => duplicates.stacks(),
+    async setDuplicateThreshold({ tier, threshold }) {
+      duplicates.setThreshold(tier, threshold)
+      return null
+    },
+    removal: {
+      prepare: async (keeperId, photoIds) => duplicates.prepareRemoval(keeperId, photoIds),
+      forget: async (photoIds) => duplicates.forget(photoIds),
+    },
+
     onEvent: (listener) => ctx.events.on(listener),
     imageFile: imageFiles(ctx, (photoId) => {
       const hash = photoHash(ctx.db, photoId)
@@ -91,6 +114,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       if (closed) return
       closed = true
       await indexing.close()
+      duplicates.close()
       await jobs.cancelAll()
       await codes.idle()
       await ctx.close()

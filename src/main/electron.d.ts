@@ -106,7 +106,7 @@ declare module 'electron' {
   export const session: { defaultSession: Session }
   export const screen: { getAllDisplays(): Display[] }
   export const nativeTheme: { readonly shouldUseDarkColors: boolean }
-  export const shell: { openExternal(url: string): Promise<void> }
+  export const shell: { openExternal(url: string): Promise<void>; trashItem(path: string): Promise<void> }
   export const app: {
     whenReady(): Promise<void>
     getPath(name: 'userData' | 'home' | 'appData'): string

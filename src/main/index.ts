@@ -2,13 +2,14 @@
 // everything with logic lives in a module testable without Electron.
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, type BrowserWindow as Window } from 'electron'
+import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, shell, type BrowserWindow as Window } from 'electron'
 import { createService, type LookalikeService } from '../core/service.ts'
 import { appDataDir, defaultDbPath } from '../core/paths.ts'
 import { EVENT_CHANNEL } from '../preload/channels.ts'
 import { createIpcDispatcher } from './ipc.ts'
 import { IMAGE_SCHEME, imageSchemePrivileges, resolveImageRequest } from './protocol.ts'
 import { denyAllPermissions, hardenWebContents } from './security.ts'
+import { trashDuplicates } from './trash.ts'
 import { createMainWindow } from './window.ts'
 
 const here = import.meta.dirname
@@ -46,6 +47,7 @@ async function start(): Promise<void> {
       const picked = await dialog.showOpenDialog(window, { title: 'Add a photo folder', buttonLabel: 'Add folder', properties: ['openDirectory'] })
       return picked.canceled ? null : (picked.filePaths[0] ?? null)
     },
+    trashDuplicates: (input) => trashDuplicates(service, input, (file) => shell.trashItem(file)),
   })
   for (const channel of channels) {
     ipcMain.handle(channel, (event, input) => dispatch(channel, { webContentsId: event.sender.id, frame: event.senderFrame }, input))

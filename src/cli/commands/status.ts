@@ -23,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`  albums: ${status.albums}`)
     console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
     console.log(`  backend: ${status.backend}`)
+    const d = status.duplicates
+    if (d) console.log(`  duplicates: ${d.dismissedPairs} pairs marked not duplicates, ${d.stacks} stacks (${d.stackedPhotos} photos), thresholds ${d.thresholds.duplicates} / ${d.thresholds.similar} (similar shots)`)
     for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
     return 0
   } finally {

@@ -2,6 +2,7 @@
 import type { LibraryStatus, ModelInfo } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import { listAlbums } from '../store/albums.ts'
+import { duplicateDecisions } from '../store/duplicates.ts'
 import { jobProgress, recentJobs } from '../store/jobs.ts'
 import { photoCounts } from '../store/photos.ts'
 import { listRoots } from '../store/roots.ts'
@@ -38,5 +39,6 @@ export function libraryStatus(db: Db, backend: string, jobLimit = 10): LibrarySt
     model: activeModel(db),
     backend,
     jobs: recentJobs(db, jobLimit).map(jobProgress),
+    duplicates: duplicateDecisions(db),
   }
 }
