@@ -53,7 +53,11 @@ export async function makeBenchPhotos(sources: readonly string[], dir: string, o
     const isOriginal = (i * originals) % picked.length < originals
     const name = isOriginal ? `o${String(i).padStart(5, '0')}` : `d${String(i).padStart(5, '0')}`
     const file = join(dir, `${name}${extname(source).toLowerCase()}`)
-    if (!existsSync(file)) copyFileSync(source, file)
+    // originals carry EXIF (camera, date), so the stripped variant differs from them
+    if (!existsSync(file)) {
+      if (isOriginal) writeFileSync(file, await withExif(readFileSync(source)))
+      else copyFileSync(source, file)
+    }
     if (!isOriginal) {
       photos.push({ file, original: null, kind: 'distractor' })
       continue
@@ -107,6 +111,18 @@ export async function makeVariant(file: string, kind: VariantKind): Promise<Buff
     case 'webp':
       return image.webp({ quality: 80 }).toBuffer()
   }
+}
+
+/** A JPEG with an EXIF block (camera and date) added in front of its own segments, pixels untouched. */
+export async function withExif(bytes: Buffer): Promise<Buffer> {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8 || (bytes[2] === 0xff && bytes[3] === 0xe1)) return bytes
+  const donor = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+    .jpeg()
+    .withExif({ IFD0: { Make: 'Lookalike bench', Model: 'Variant maker', DateTime: '2021:06:01 12:00:00' } })
+    .toBuffer()
+  if (donor[2] !== 0xff || donor[3] !== 0xe1) return bytes
+  const app1 = donor.subarray(2, 4 + donor.readUInt16BE(4))
+  return Buffer.concat([bytes.subarray(0, 2), app1, bytes.subarray(2)])
 }
 
 /**

@@ -139,16 +139,18 @@ async function quality() {
 async function indexLibrary(dbFile: string, folder: string, expected: number): Promise<void> {
   const service = await createService({ dbFile, watch: false })
   try {
-    if (!(await service.listRoots({})).some((r) => r.path === folder)) await service.addRoot({ path: folder })
-    else await service.addRoot({ path: folder }).catch(() => undefined)
+    // a known folder is indexed again: changed files, and features of a new backbone
+    await service.addRoot({ path: folder })
     let last = 0
+    let quiet = 0
     for (;;) {
       await new Promise((r) => setTimeout(r, 2000))
       const s = await service.status({})
       const busy = s.jobs.some((j) => j.state === 'running' || j.state === 'queued')
       if (s.photos !== last) log(`indexed ${s.photos}/${expected}`)
       last = s.photos
-      if (!busy && s.model && s.photos + s.failed >= expected) break
+      quiet = busy ? 0 : quiet + 1
+      if (quiet >= 2 && s.model && s.photos + s.failed >= expected) break
     }
   } finally {
     await service.close()
