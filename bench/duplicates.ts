@@ -18,10 +18,12 @@ import { candidatePairs, codewordDistances, mergePairs } from '../src/core/dupli
 import { pairCosines } from '../src/core/duplicates/confirm.ts'
 import { CANDIDATES, DEFAULT_THRESHOLDS, THRESHOLD_FLOOR } from '../src/core/duplicates/defaults.ts'
 import { groupPairs, type ScoredPairs } from '../src/core/duplicates/groups.ts'
-import { activeModel, codesByHash } from '../src/core/dpq/store.ts'
+import { activeModel, codesByHash, ensureCodes } from '../src/core/dpq/store.ts'
 import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { gaussian, randomCodes, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
-import { createService } from '../src/core/service.ts'
+import { createEmbedder } from '../src/core/embed/embedder.ts'
+import { indexRoot } from '../src/core/library/indexer.ts'
+import { thumbnailDirFor } from '../src/core/paths.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { packedFeatures } from '../src/core/store/duplicates.ts'
 import { makeBenchPhotos, VARIANT_KINDS, type BenchPhoto } from './duplicate-variants.ts'
@@ -57,7 +59,7 @@ async function quality() {
   log(`${photos.length} photos in ${photosDir}; indexing…`)
   const dbFile = join(dir, 'library.sqlite')
   const indexStarted = performance.now()
-  await indexLibrary(dbFile, photosDir, photos.length)
+  await indexLibrary(dbFile, photosDir)
   const indexSeconds = (performance.now() - indexStarted) / 1000
 
   const db = openDb(dbFile)
@@ -112,7 +114,8 @@ async function quality() {
   }
 
   const sweep = []
-  for (let t = THRESHOLD_FLOOR; t <= 0.995; t = Math.round((t + 0.01) * 100) / 100) sweep.push(score(groupPairs(pairs, t), truth, t))
+  const steps = [...Array.from({ length: 35 }, (_, i) => THRESHOLD_FLOOR + i * 0.01), ...Array.from({ length: 10 }, (_, i) => 0.95 + i * 0.005), ...Array.from({ length: 10 }, (_, i) => 0.99 + i * 0.001)]
+  for (const t of steps.map((x) => Math.round(x * 1000) / 1000)) sweep.push(score(groupPairs(pairs, t), truth, t))
   const dupPick = sweep.find((s) => s.precision >= 0.99)
   const simPick = sweep.find((s) => s.precision >= 0.9)
   const atShipped = score(groupPairs(pairs, DEFAULT_THRESHOLDS.duplicates), truth, DEFAULT_THRESHOLDS.duplicates)
@@ -132,28 +135,24 @@ async function quality() {
     pickedSimilar: simPick ? { threshold: simPick.threshold, precision: simPick.precision } : null,
     atShipped,
     sweep: sweep.map(({ perKind: _, ...s }) => s),
+    perKindAtPicked: dupPick?.perKind ?? null,
   }
 }
 
-/** Indexes the bench folder into its library (a rerun skips unchanged files) and waits for the model. */
-async function indexLibrary(dbFile: string, folder: string, expected: number): Promise<void> {
-  const service = await createService({ dbFile, watch: false })
+/**
+ * Indexes the bench folder into its library with the app's indexer (a rerun skips unchanged files
+ * and embeds what lacks a feature of the current backbone), then codes it as the app does.
+ */
+async function indexLibrary(dbFile: string, folder: string): Promise<void> {
+  const embedder = await createEmbedder()
+  const db = openDb(dbFile)
   try {
-    // a known folder is indexed again: changed files, and features of a new backbone
-    await service.addRoot({ path: folder })
-    let last = 0
-    let quiet = 0
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 2000))
-      const s = await service.status({})
-      const busy = s.jobs.some((j) => j.state === 'running' || j.state === 'queued')
-      if (s.photos !== last) log(`indexed ${s.photos}/${expected}`)
-      last = s.photos
-      quiet = busy ? 0 : quiet + 1
-      if (quiet >= 2 && s.model && s.photos + s.failed >= expected) break
-    }
+    const summary = await indexRoot(db, folder, { thumbnailDir: thumbnailDirFor(dbFile), embedder, onProgress: (p) => p.done % 500 === 0 && log(`indexed ${p.done}/${p.total}`) })
+    log(`index: ${summary.indexed} indexed, ${summary.skipped} unchanged, ${summary.failed} failed`)
+    await ensureCodes(db, embedder.backboneId)
   } finally {
-    await service.close()
+    db.close()
+    await embedder.close()
   }
 }
 

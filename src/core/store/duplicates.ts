@@ -33,16 +33,12 @@ export function dismissedPairs(db: Db): { a: string; b: string }[] {
 
 // ---- thresholds --------------------------------------------------------------------------------
 
-const thresholdKey = (tier: DuplicateTier) => `duplicates.threshold.${tier}`
-
 export function savedThreshold(db: Db, tier: DuplicateTier): number | null {
-  const row = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?').get(thresholdKey(tier))
-  const value = row ? Number(row.value) : Number.NaN
-  return Number.isFinite(value) ? value : null
+  return db.prepare<[string], { threshold: number }>('SELECT threshold FROM duplicate_thresholds WHERE tier = ?').get(tier)?.threshold ?? null
 }
 
 export function saveThreshold(db: Db, tier: DuplicateTier, threshold: number): void {
-  db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(thresholdKey(tier), String(threshold))
+  db.prepare('INSERT INTO duplicate_thresholds (tier, threshold) VALUES (?, ?) ON CONFLICT (tier) DO UPDATE SET threshold = excluded.threshold').run(tier, threshold)
 }
 
 /** What `status` shows about duplicates. */

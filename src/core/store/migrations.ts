@@ -114,5 +114,10 @@ export const migrations: readonly string[] = [
     stack_id  INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE
   );
   CREATE INDEX stack_members_stack ON stack_members(stack_id);
+  -- The threshold (feature cosine) the user keeps per tier ('duplicates' | 'similar').
+  CREATE TABLE duplicate_thresholds (
+    tier       TEXT PRIMARY KEY,
+    threshold  REAL NOT NULL
+  );
   `,
 ]
