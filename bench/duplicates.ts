@@ -115,9 +115,9 @@ async function quality() {
 
   const sweep = []
   const steps = [...Array.from({ length: 35 }, (_, i) => THRESHOLD_FLOOR + i * 0.01), ...Array.from({ length: 10 }, (_, i) => 0.95 + i * 0.005), ...Array.from({ length: 10 }, (_, i) => 0.99 + i * 0.001)]
-  for (const t of steps.map((x) => Math.round(x * 1000) / 1000)) sweep.push(score(groupPairs(pairs, t), truth, t))
+  for (const t of [...new Set(steps.map((x) => Math.round(x * 1000) / 1000))].sort((a, b) => a - b)) sweep.push(score(groupPairs(pairs, t), truth, t))
   const dupPick = sweep.find((s) => s.precision >= 0.99)
-  const simPick = sweep.find((s) => s.precision >= 0.9)
+  const simPick = sweep.find((s) => s.precision >= 0.5)
   const atShipped = score(groupPairs(pairs, DEFAULT_THRESHOLDS.duplicates), truth, DEFAULT_THRESHOLDS.duplicates)
   db.close()
   return {

@@ -19,7 +19,7 @@ import { trashDuplicates } from '../src/main/trash.ts'
 import { TRASH_CHANNEL } from '../src/preload/channels.ts'
 import { startServer } from '../src/server/index.ts'
 import { createWebApi } from '../src/shared/web-client.ts'
-import type { DuplicateReport } from '../src/shared/types.ts'
+import type { DuplicateReport, JobProgress } from '../src/shared/types.ts'
 import type { Embedder } from '../src/core/types.ts'
 import { runCli } from './fixtures/cli.ts'
 import { call, waitFor } from './fixtures/service.ts'
@@ -119,6 +119,22 @@ describe('finding duplicates', () => {
     await call(service, 'setDuplicateThreshold', { tier: 'duplicates', threshold: 0.95 })
     expect((await ready(service)).savedThreshold).toBe(0.95)
     expect((await call(service, 'status', {})).duplicates?.thresholds.duplicates).toBe(0.95)
+  })
+
+  it('runs the whole-library pass as a job with progress that can be cancelled', async () => {
+    const events: JobProgress[] = []
+    const off = service.onEvent((e) => {
+      if (e.type === 'job' && e.job.kind === 'duplicates') events.push(e.job)
+    })
+    const stopped = await call(service, 'scanDuplicates', {})
+    await call(service, 'cancelJob', { jobId: stopped.jobId })
+    await waitFor(() => events.some((j) => j.jobId === stopped.jobId && j.state === 'cancelled'), 'the cancelled pass')
+    // the groups of the last finished pass stay on show
+    expect((await ready(service)).groups.length).toBeGreaterThan(0)
+    const again = await call(service, 'scanDuplicates', {})
+    await waitFor(() => events.some((j) => j.jobId === again.jobId && j.state === 'done'), 'the second pass')
+    expect(events.some((j) => j.jobId === again.jobId && j.state === 'running' && j.total === 13 && j.done === 13)).toBe(true)
+    off()
   })
 
   it('checks a photo added after the pass against the library on its own', async () => {

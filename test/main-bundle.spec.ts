@@ -192,7 +192,8 @@ describe('built Electron main, wired', () => {
   })
 
   it('answers every contract method over IPC from the library, for our window only', () => {
-    expect(result.channels).toHaveLength(methods.length + 1)
+    // every method, the folder picker, and the desktop-only trash
+    expect(result.channels).toHaveLength(methods.length + 2)
     expect(result.albums).toEqual({ result: [] })
     expect(result.created).toMatchObject({ result: { name: 'Trips' } })
     expect(result.refused).toMatchObject({ error: { code: 'bad-request' } })
@@ -220,7 +221,7 @@ describe('built Electron main, wired', () => {
     const module = { exports: {} }
     runInNewContext(code, { require: sandboxRequire, module, exports: module.exports, console })
     const api = exposed.lookalike as Record<string, unknown>
-    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder'].sort())
+    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder', 'trashDuplicates'].sort())
     expect(api.transport).toBe('desktop')
     void (api.listAlbums as (i: object) => Promise<unknown>)({})
     expect(invoked[0]).toEqual(['lookalike:listAlbums', {}])

@@ -177,7 +177,10 @@ export interface DuplicateReport {
   savedThreshold: number
   /** Lowest and highest threshold the slider offers. */
   range: [number, number]
-  /** 'scanning': the whole-library pass is running (jobId); 'no-model': nothing to compare yet. */
+  /**
+   * 'scanning': the whole-library pass is running (jobId); 'no-model': nothing to compare yet;
+   * 'not-scanned': the last pass was cancelled or failed (scanDuplicates starts another).
+   */
   state: 'ready' | 'scanning' | 'no-model' | 'not-scanned'
   jobId: number | null
   /** Photos compared so far. */
