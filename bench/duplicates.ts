@@ -18,9 +18,11 @@ import { candidatePairs, codewordDistances, mergePairs } from '../src/core/dupli
 import { pairCosines } from '../src/core/duplicates/confirm.ts'
 import { CANDIDATES, DEFAULT_THRESHOLDS, THRESHOLD_FLOOR } from '../src/core/duplicates/defaults.ts'
 import { groupPairs, type ScoredPairs } from '../src/core/duplicates/groups.ts'
-import { activeModel, codesByHash, ensureCodes } from '../src/core/dpq/store.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { codesByHash } from '../src/core/store/codes.ts'
 import { CodeMatrix } from '../src/core/search/code-matrix.ts'
-import { gaussian, randomCodes, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
+import { gaussian, randomCodes, seededRandom, syntheticModel } from '../src/bench/synthetic.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
 import { thumbnailDirFor } from '../src/core/paths.ts'
@@ -63,7 +65,7 @@ async function quality() {
   const indexSeconds = (performance.now() - indexStarted) / 1000
 
   const db = openDb(dbFile)
-  const stored = activeModel(db)
+  const stored = loadActiveModel(db)
   if (!stored) throw new Error('no model after indexing')
   const rows = db.prepare<[], { id: number; hash: string; relPath: string }>("SELECT id, hash, rel_path AS relPath FROM photos WHERE status = 'ok'").all()
   const byName = new Map(photos.map((p) => [p.file.slice(photosDir.length + 1), p]))

@@ -5,7 +5,7 @@ import { pairCosines } from '../src/core/duplicates/confirm.ts'
 import { burstScores, groupPairs } from '../src/core/duplicates/groups.ts'
 import { compareCopies, suggestKeeper, type CopyFacts } from '../src/core/duplicates/keeper.ts'
 import { CodeMatrix } from '../src/core/search/code-matrix.ts'
-import { randomCodes, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
+import { randomCodes, seededRandom, syntheticModel } from '../src/bench/synthetic.ts'
 
 describe('candidate pairs from the codes', () => {
   const M = 4

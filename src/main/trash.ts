@@ -11,7 +11,7 @@ export type TrashItem = (file: string) => Promise<void>
 
 export async function trashDuplicates(service: LookalikeService, input: unknown, trashItem: TrashItem): Promise<TrashResult> {
   const { keeperId, photoIds } = desktopContract.trashDuplicates.input.parse(input)
-  const copies = await service.removal.prepare(keeperId, photoIds)
+  const copies = await service.removal.handOver(keeperId, photoIds)
   const trashed: number[] = []
   const failed: TrashResult['failed'] = []
   for (const { id, file } of copies) {

@@ -43,7 +43,7 @@ export interface DuplicateFinder {
   setThreshold(tier: DuplicateTier, threshold: number): void
   decisions(): DuplicateDecisions
   /** Carries the albums of `photoIds` to the keeper and returns their files, checked inside the library. */
-  prepareRemoval(keeperId: number, photoIds: readonly number[]): { id: number; file: string }[]
+  handOver(keeperId: number, photoIds: readonly number[]): { id: number; file: string }[]
   /** Photos whose files went to the trash leave the library. */
   forget(photoIds: readonly number[]): void
   close(): void
@@ -72,6 +72,9 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     attempted = true
     const started = jobs.start('duplicates', {}, async (job) => {
       await codes.idle()
+      // one turn of the event loop first, so a Cancel sent with the start is seen before any work
+      await new Promise((resolve) => setImmediate(resolve))
+      job.checkCancelled()
       const snap = search.snapshot()
       if (!snap) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
       const { matrix, model, hashes } = snap
@@ -85,6 +88,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
         job.checkCancelled()
         await new Promise((resolve) => setImmediate(resolve))
       }
+      job.checkCancelled()
       const pairs = mergePairs(lists)
       job.report({ done: total, total, current: 'comparing features' })
       const confirmed = confirm(model, hashes, pairs)
@@ -308,7 +312,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     decisions() {
       return duplicateDecisions(db)
     },
-    prepareRemoval(keeperId, photoIds) {
+    handOver(keeperId, photoIds) {
       const others = [...new Set(photoIds)].filter((id) => id !== keeperId)
       if (others.length === 0) throw new ApiError('bad-request', 'Nothing to remove: the keeper is the only photo')
       const facts = copyFacts(db, [keeperId, ...others])
