@@ -9,6 +9,7 @@ import { EVENT_CHANNEL } from '../preload/channels.ts'
 import { createIpcDispatcher } from './ipc.ts'
 import { IMAGE_SCHEME, imageSchemePrivileges, resolveImageRequest } from './protocol.ts'
 import { denyAllPermissions, hardenWebContents } from './security.ts'
+import { startupFailure } from './startup-error.ts'
 import { createMainWindow } from './window.ts'
 
 const here = import.meta.dirname
@@ -24,7 +25,16 @@ else void start()
 
 async function start(): Promise<void> {
   await app.whenReady()
-  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath() })
+  const dbFile = process.env.LOOKALIKE_DB ?? defaultDbPath()
+  let service: LookalikeService
+  try {
+    service = await createService({ dbFile })
+  } catch (err) {
+    const { title, message } = startupFailure(err, dbFile)
+    dialog.showErrorBox(title, message)
+    app.exit(1)
+    return
+  }
   let window: Window | null = null
 
   denyAllPermissions(session.defaultSession)
