@@ -5,8 +5,6 @@ import type { LibraryStatus } from '../shared/types.ts'
 import { activeModel, codesByHash } from './dpq/store.ts'
 import { ensureBackend } from './dpq/tf.ts'
 import { libraryStatus } from './library/status.ts'
-import { thumbnailPath } from './library/thumbnails.ts'
-import { photoHash } from './store/photos.ts'
 import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
@@ -83,10 +81,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     },
 
     onEvent: (listener) => ctx.events.on(listener),
-    imageFile: imageFiles(ctx, (photoId) => {
-      const hash = photoHash(ctx.db, photoId)
-      return hash === null ? null : thumbnailPath(ctx.thumbnailDir, hash)
-    }),
+    imageFile: imageFiles(ctx),
     async close() {
       if (closed) return
       closed = true

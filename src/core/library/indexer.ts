@@ -12,13 +12,14 @@ import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features
 import { unfinishedJobs } from '../store/jobs.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
 import { addRoot, getRoot, listRoots } from '../store/roots.ts'
+import { processAlive } from '../jobs/alive.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
 import { ProgressMeter } from '../jobs/progress.ts'
 import { decodePhoto } from './decode.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { scanFolder, type ScannedFile } from './scan.ts'
-import { hasThumbnail, saveThumbnail } from './thumbnails.ts'
+import { hasThumbnail, removeLeftoverTemporaries, saveThumbnail, thumbnailInventory } from './thumbnails.ts'
 
 export interface IndexSummary {
   indexed: number
@@ -113,16 +114,6 @@ export function interruptedIndexRoots(db: Db): number[] {
     .filter((id, i, all): id is number => id !== undefined && all.indexOf(id) === i)
 }
 
-function processAlive(pid: unknown): boolean {
-  if (typeof pid !== 'number') return false
-  try {
-    process.kill(pid, 0)
-    return pid !== process.pid
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 async function indexScan(db: Db, rootId: number, rootPath: string, options: IndexOptions, job: JobContext | null): Promise<IndexSummary> {
   const started = performance.now()
   const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
@@ -144,12 +135,16 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
 
   const known = knownFiles(db, rootId)
   const missingFeature = options.embedder ? new Set(hashesWithoutFeature(db, options.embedder.backboneId)) : new Set<string>()
+  // A thumbnail deleted by hand (or the whole cache folder) is made again like a missing feature.
+  const thumbnails = await thumbnailInventory(options.thumbnailDir)
+  await removeLeftoverTemporaries(thumbnails)
   const todo: ScannedFile[] = []
   for (const file of files) {
     const row = known.get(file.relPath)
     known.delete(file.relPath)
     const unchanged = row && row.status !== 'pending' && row.size === file.size && row.mtimeMs === file.mtimeMs
-    if (unchanged && !(row.status === 'ok' && row.hash && missingFeature.has(row.hash))) summary.skipped++
+    const incomplete = row?.status === 'ok' && row.hash !== null && (missingFeature.has(row.hash) || !thumbnails.hashes.has(row.hash))
+    if (unchanged && !incomplete) summary.skipped++
     else todo.push(file)
   }
   // Rows left in `known` have no file any more. They stay until the end of the scan so that a
