@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   bench: { summary: 'benchmarks: `bench search --n 1000000`, printing JSON with --json', load: () => import('./commands/bench.ts') },
   train: { summary: 'retrain DPQ on the albums (unsupervised without albums), re-encode, activate; mAP before/after', load: () => import('./commands/train.ts') },
   eval: { summary: 'the paper\'s protocol on a labelled folder: <folder> [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q]', load: () => import('./commands/eval.ts') },
+  vacuum: { summary: 'remove what deleted or changed photos left behind and shrink the library file', load: () => import('./commands/vacuum.ts') },
   check: { summary: 'check the library file for damage (SQLite integrity_check); exit 1 when damaged', load: () => import('./commands/check.ts') },
   serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
 }

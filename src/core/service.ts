@@ -4,6 +4,7 @@
 import type { LibraryStatus } from '../shared/types.ts'
 import { activeModel, codesByHash } from './dpq/store.ts'
 import { ensureBackend } from './dpq/tf.ts'
+import { libraryStorage, vacuumLibrary } from './library/garbage.ts'
 import { libraryStatus } from './library/status.ts'
 import { albumMethods } from './service/albums.ts'
 import type { LookalikeService } from './service/calls.ts'
@@ -41,11 +42,17 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...libraryReads(ctx),
     ...albumMethods(ctx),
 
-    async status(): Promise<LibraryStatus> {
+    async status({ storage }): Promise<LibraryStatus> {
       const status = libraryStatus(ctx.db, ctx.backend())
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
-      return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      const current = { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      return storage ? { ...current, storage: await libraryStorage(ctx.db, ctx.thumbnailDir) } : current
+    },
+    async vacuum() {
+      const result = await vacuumLibrary(ctx.db, ctx.thumbnailDir)
+      ctx.events.emit({ type: 'library-changed' })
+      return result
     },
     addRoot: ({ path }) => indexing.addRoot(path),
     async removeRoot({ id }) {

@@ -1,7 +1,9 @@
 // `lookalike status [--db FILE] [--json]`: photo counts, roots, albums, active model, recent jobs
-// and the tfjs backend this machine would embed with.
+// the tfjs backend this machine would embed with, the file's size and orphans left behind.
 import { existsSync } from 'node:fs'
+import { libraryStorage } from '../../core/library/garbage.ts'
 import { libraryStatus } from '../../core/library/status.ts'
+import { thumbnailDirFor } from '../../core/paths.ts'
 import { openDb } from '../../core/store/db.ts'
 import { CliError, parseCommand, printJson } from '../args.ts'
 
@@ -12,7 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   const backend = await backendName()
   const db = openDb(dbFile)
   try {
-    const status = libraryStatus(db, backend)
+    const status = { ...libraryStatus(db, backend), storage: await libraryStorage(db, thumbnailDirFor(dbFile)) }
     if (values.json) {
       printJson(status)
       return 0
@@ -23,6 +25,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`  albums: ${status.albums}`)
     console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
     console.log(`  backend: ${status.backend}`)
+    const { fileBytes, orphans } = status.storage
+    const left = Object.entries(orphans).filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
+    console.log(`  file:   ${(fileBytes / 2 ** 20).toFixed(1)} MB${left.length ? `; orphans: ${left.join(', ')} (lookalike vacuum removes them)` : ''}`)
     for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
     return 0
   } finally {

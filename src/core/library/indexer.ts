@@ -16,6 +16,7 @@ import { processAlive } from '../jobs/alive.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
 import { ProgressMeter } from '../jobs/progress.ts'
 import { decodePhoto } from './decode.ts'
+import { collectGarbage } from './garbage.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { scanFolder, type ScannedFile } from './scan.ts'
@@ -166,6 +167,8 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
   const gone = vanished.filter((id) => stillGone(db, id))
   deletePhotos(db, gone)
   if (gone.length) summary.removed = gone.length
+  // Whatever content no photo has any more (deleted, changed, or left by an interrupted run) goes.
+  await collectGarbage(db, options.thumbnailDir)
   summary.seconds = (performance.now() - started) / 1000
   progress(null)
   return summary

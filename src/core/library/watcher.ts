@@ -7,9 +7,10 @@ import { basename, join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Embedder } from '../types.ts'
 import type { Db } from '../store/db.ts'
-import { deletePhotos, knownFile } from '../store/photos.ts'
+import { deletePhotos, knownFile, photosInFolder } from '../store/photos.ts'
 import { isInside, listRoots } from '../store/roots.ts'
 import type { Root } from '../../shared/types.ts'
+import { collectGarbageOf } from './garbage.ts'
 import { indexRoot, processFiles, type IndexSummary } from './indexer.ts'
 import { isPhotoName, statError, type ScannedFile } from './scan.ts'
 
@@ -77,6 +78,7 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   /** Stats the files that arrived or changed and indexes those that differ from their rows. */
   const indexFiles = async (root: Root, relPaths: string[]) => {
     const files: ScannedFile[] = []
+    const replaced: (string | null)[] = []
     for (const relPath of relPaths) {
       let file: ScannedFile
       try {
@@ -90,23 +92,22 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
       const known = knownFile(db, root.id, relPath)
       if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs) continue
       files.push(file)
+      replaced.push(known?.hash ?? null)
     }
     if (files.length === 0) return
     const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
     await processFiles(db, root.id, root.path, files, options, summary)
+    await collectGarbageOf(db, options.thumbnailDir, replaced) // the content these files had before
     options.onChange?.()
   }
 
-  const removeGone = (root: Root, relPath: string, folder: boolean) => {
+  const removeGone = async (root: Root, relPath: string, folder: boolean) => {
     if (!existsSync(root.path)) return // the whole root went away (unmounted?): keep its photos
-    const rows = folder
-      ? (db
-          .prepare('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
-          .all(root.id, relPath.length + 1, `${relPath}/`) as { id: number; relPath: string }[])
-      : [{ id: knownFile(db, root.id, relPath)?.id, relPath }]
-    const gone = rows.filter((r): r is { id: number; relPath: string } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
+    const rows = folder ? photosInFolder(db, root.id, relPath) : [{ relPath, ...knownFile(db, root.id, relPath) }]
+    const gone = rows.filter((r): r is { id: number; relPath: string; hash: string | null } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
     if (gone.length === 0) return
     deletePhotos(db, gone.map((r) => r.id))
+    await collectGarbageOf(db, options.thumbnailDir, gone.map((r) => r.hash))
     options.onChange?.()
   }
 

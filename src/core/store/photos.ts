@@ -203,6 +203,15 @@ export function photosWithHash(db: Db, hash: string): (PhotoFacts & { id: number
     .map(({ relPath, ...rest }) => ({ ...rest, file: join(rest.root, relPath) }))
 }
 
+/** Rows in a folder of a root and below it (the watcher's view of a deleted folder). */
+export function photosInFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string; hash: string | null }[] {
+  return db
+    .prepare<[number, number, string], { id: number; relPath: string; hash: string | null }>(
+      'SELECT id, rel_path AS relPath, hash FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?',
+    )
+    .all(rootId, folder.length + 1, `${folder}/`)
+}
+
 export function deletePhotos(db: Db, ids: readonly number[]): void {
   const remove = db.prepare('DELETE FROM photos WHERE id = ?')
   db.transaction(() => {
