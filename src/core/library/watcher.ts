@@ -1,9 +1,9 @@
 // Keeping the library in step with the folders: chokidar reports adds, changes and deletions as
 // they happen; a periodic reconcile (a quiet rescan) catches whatever the watcher missed, as
 // happens on network shares. Every change goes through one queue, so writes never interleave.
-import { stat } from 'node:fs/promises'
+import { lstat, realpath } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { basename, join, relative, sep } from 'node:path'
+import { basename, isAbsolute, join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Embedder } from '../types.ts'
 import type { Db } from '../store/db.ts'
@@ -12,7 +12,7 @@ import { isInside, listRoots } from '../store/roots.ts'
 import type { Root } from '../../shared/types.ts'
 import { collectGarbageOf } from './garbage.ts'
 import { indexRoot, processFiles, type IndexSummary } from './indexer.ts'
-import { isPhotoName, statError, type ScannedFile } from './scan.ts'
+import { examineFile, isPhotoName, type ScannedFile } from './scan.ts'
 
 export interface WatchOptions {
   thumbnailDir: string
@@ -79,16 +79,11 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   const indexFiles = async (root: Root, relPaths: string[]) => {
     const files: ScannedFile[] = []
     const replaced: (string | null)[] = []
+    const realRoot = await realpath(root.path).catch(() => root.path)
     for (const relPath of relPaths) {
-      let file: ScannedFile
-      try {
-        const info = await stat(join(root.path, relPath))
-        if (!info.isFile()) continue
-        file = { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // gone again; its unlink event handles it
-        file = { relPath, size: 0, mtimeMs: 0, error: statError(err) }
-      }
+      // The scan's own rule for links (followed inside the root; loops, dangling and outside links recorded).
+      const file = await examineFile(root.path, realRoot, relPath)
+      if (!file) continue // gone again (its unlink event handles it), or not a file
       const known = knownFile(db, root.id, relPath)
       if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs) continue
       files.push(file)
@@ -129,6 +124,18 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   }
   watcher.on('add', onFile)
   watcher.on('change', onFile)
+  // chokidar drops a link it cannot stat (dangling, looping); the raw event still names it, and
+  // the scan's rule then records it as a failure.
+  watcher.on('raw', (_event: string, name: unknown, details: { watchedPath?: string } | undefined) => {
+    const dir = details?.watchedPath
+    if (typeof name !== 'string' || !name || !dir) return
+    const path = isAbsolute(name) ? name : basename(dir) === name ? dir : join(dir, name)
+    if (!isPhotoName(basename(path))) return
+    lstat(path).then(
+      (info) => info.isSymbolicLink() && onFile(path),
+      () => {},
+    )
+  })
   watcher.on('unlink', (path) => {
     const where = locate(path)
     if (where) later(graceMs, () => removeGone(where.root, where.relPath, false))
