@@ -1,6 +1,7 @@
 // `lookalike index <folder> [--db FILE] [--json] [--no-embed] [--backend B]`: adds the folder as a
 // library root if needed, indexes it (thumbnails, EXIF, features) and prints a summary.
 import { ApiError } from '../../shared/contract.ts'
+import { DiskFullError } from '../../core/disk-full.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
 import { openDb } from '../../core/store/db.ts'
 import { addRoot } from '../../core/store/roots.ts'
@@ -49,7 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     return summary.cancelled ? 130 : 0
   } catch (err) {
-    if (err instanceof ApiError) throw new CliError(err.message)
+    // A full disk is no usage error: it stops the run (exit 1), said in one line like the others.
+    if (err instanceof ApiError && !(err instanceof DiskFullError)) throw new CliError(err.message)
     throw err
   } finally {
     process.off('SIGINT', stop)

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { requireFreeSpace } from '../disk-full.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
@@ -318,6 +319,8 @@ async function writeBatch(
   options: IndexOptions,
   summary: IndexSummary,
 ): Promise<void> {
+  // Stop before the disk is so full that even the reason could not be written down.
+  if (!db.memory) requireFreeSpace([options.thumbnailDir, db.name])
   for (const item of items) {
     if (item.thumbnail && item.facts.hash) await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
   }
