@@ -12,6 +12,8 @@ import { countOrphans } from '../src/core/library/garbage.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { integrityProblems } from '../src/core/store/library-file.ts'
+import { putFeatures } from '../src/core/store/features.ts'
+import { activeModel, codesFor, ensureCodes } from '../src/core/dpq/store.ts'
 import type { LibraryEvent } from '../src/shared/types.ts'
 import { cliBin, repo, runCli } from './fixtures/cli.ts'
 import { makeBadFiles, makePhotos } from './fixtures/photos.ts'
@@ -140,6 +142,140 @@ describe('reliability', () => {
       expect(leftovers).toEqual([])
     } finally {
       db.close()
+    }
+  })
+
+  it('kill -9 during index: the rerun completes; rows = files, no orphans, no temporary files, integrity ok', async () => {
+    const photos = fresh('kill-photos')
+    const made = await makePhotos(photos, { groups: 4, perGroup: 40, size: 64 })
+    const dbFile = join(fresh('kill-lib'), 'lib.sqlite')
+    openDb(dbFile).close()
+    const child = spawn(process.execPath, [cliBin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: 'ignore' })
+    const exited = new Promise((r) => child.on('exit', r))
+    const reader = openDb(dbFile, { readonly: true })
+    const deadline = Date.now() + 60_000
+    while (rowCount(reader) < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    child.kill('SIGKILL')
+    await exited
+    const before = rowCount(reader)
+    reader.close()
+    expect(before).toBeLessThan(made.length)
+
+    const rerun = runCli(['index', photos, '--db', dbFile, '--json', '--no-embed'])
+    expect(rerun.code, rerun.stderr).toBe(0)
+    const db = openDb(dbFile)
+    try {
+      const thumbnailDir = `${dbFile}.thumbnails`
+      expect(rowCount(db)).toBe(photoFilesOnDisk(photos))
+      expect(integrityProblems(db)).toEqual([])
+      expect(await countOrphans(db, thumbnailDir)).toEqual(noOrphans)
+      expect(readdirSync(thumbnailDir, { recursive: true }).filter((f) => String(f).endsWith('.tmp'))).toEqual([])
+    } finally {
+      db.close()
+    }
+  })
+
+  it('two processes indexing one library at once: both finish, one row per file, integrity ok', async () => {
+    const photos = fresh('two-photos')
+    await makePhotos(photos, { groups: 3, perGroup: 20, size: 64 })
+    const dbFile = join(fresh('two-lib'), 'lib.sqlite')
+    openDb(dbFile).close()
+    const run = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [cliBin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] })
+        let stderr = ''
+        child.stderr.on('data', (d) => (stderr += d))
+        child.on('exit', (code) => resolve({ code, stderr }))
+      })
+    const [a, b] = await Promise.all([run(), run()])
+    expect(a.code, a.stderr).toBe(0)
+    expect(b.code, b.stderr).toBe(0)
+    const db = openDb(dbFile)
+    try {
+      expect(rowCount(db)).toBe(60)
+      expect((db.prepare('SELECT COUNT(DISTINCT rel_path) AS n FROM photos').get() as { n: number }).n).toBe(60)
+      expect(integrityProblems(db)).toEqual([])
+      expect(await countOrphans(db, `${dbFile}.thumbnails`)).toEqual(noOrphans)
+    } finally {
+      db.close()
+    }
+  })
+
+  it('a damaged library file: the service refuses to open it with one sentence and leaves it as it was', async () => {
+    const photos = fresh('damaged-photos')
+    await makePhotos(photos, { groups: 2, perGroup: 10, size: 48 })
+    const dbFile = join(fresh('damaged-lib'), 'lib.sqlite')
+    const db = openDb(dbFile)
+    await indexRoot(db, photos, { thumbnailDir: `${dbFile}.thumbnails` })
+    db.close()
+    truncateSync(dbFile, Math.floor(statSync(dbFile).size / 2))
+    const size = statSync(dbFile).size
+    await expect(createService({ dbFile, embedder: null, watch: false })).rejects.toThrow(`The library file ${dbFile} is damaged`)
+    expect(statSync(dbFile).size).toBe(size)
+    expect(existsSync(`${dbFile}-wal`)).toBe(false)
+  })
+
+  it('a deleted thumbnail folder: the running app serves every thumbnail again', async () => {
+    const photos = fresh('thumbs-photos')
+    await makePhotos(photos, { groups: 2, perGroup: 5, size: 48 })
+    const dbFile = join(fresh('thumbs-lib'), 'lib.sqlite')
+    const db = openDb(dbFile)
+    await indexRoot(db, photos, { thumbnailDir: `${dbFile}.thumbnails` })
+    db.close()
+    const service = await createService({ dbFile, embedder: null, watch: false })
+    try {
+      rmSync(`${dbFile}.thumbnails`, { recursive: true })
+      const { photos: listed } = await service.listPhotos({ sort: 'name', offset: 0, limit: 100 })
+      const files = await Promise.all(listed.map((p) => service.imageFile(p.id, 'thumb')))
+      expect(files.filter((f) => existsSync(f))).toHaveLength(10)
+    } finally {
+      await service.close()
+    }
+  })
+
+  it('kill -9 during train: the previous model stays active with all its codes; nothing is left without a photo', async () => {
+    const dir = fresh('train-kill')
+    const file = join(dir, 'lib.sqlite')
+    const db = openDb(file)
+    db.prepare('INSERT INTO roots (id, path, added_at) VALUES (1, ?, 0)').run(dir)
+    db.prepare("INSERT INTO albums (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)").run()
+    let seed = 7
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5
+    const rows = Array.from({ length: 600 }, (_, i) => {
+      db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (?, 1, ?, 1, 1, ?, 'ok')").run(i + 1, `${i}.jpg`, `h${i}`)
+      if (i < 60) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, 0)').run((i % 2) + 1, i + 1)
+      return { hash: `h${i}`, vector: Float32Array.from({ length: 16 }, random) }
+    })
+    putFeatures(db, 'b', rows)
+    const small = { M: 4, K: 16, D: 8, hidden: 16, epochs: 2 }
+    const { modelId } = await ensureCodes(db, 'b', { trainOptions: small })
+    const saved = codesFor(db, modelId!)
+    db.close()
+
+    const script = join(dir, 'retrain.mts')
+    writeFileSync(
+      script,
+      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/dpq/store.ts'))}
+import { openDb } from ${JSON.stringify(join(repo, 'src/core/store/db.ts'))}
+const db = openDb(${JSON.stringify(file)})
+await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e) => {
+  if (e.current === 'encoding') process.kill(process.pid, 'SIGKILL')
+} })
+`,
+    )
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repo, stdio: 'ignore' })
+    const signal = await new Promise((r) => child.on('exit', (_code, sig) => r(sig)))
+    expect(signal).toBe('SIGKILL')
+
+    const after = openDb(file)
+    try {
+      expect(activeModel(after)?.id).toBe(modelId)
+      expect(codesFor(after, modelId!)).toEqual(saved)
+      await ensureCodes(after, 'b')
+      expect(integrityProblems(after)).toEqual([])
+      expect(await countOrphans(after, join(dir, 'thumbs'))).toEqual(noOrphans)
+    } finally {
+      after.close()
     }
   })
 })
