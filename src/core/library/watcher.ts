@@ -126,9 +126,9 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   watcher.on('change', onFile)
   // chokidar drops a link it cannot stat (dangling, looping); the raw event still names it, and
   // the scan's rule then records it as a failure.
-  watcher.on('raw', (_event: string, name: unknown, details: { watchedPath?: string } | undefined) => {
-    const dir = details?.watchedPath
-    if (typeof name !== 'string' || !name || !dir) return
+  watcher.on('raw', (_event, name, details) => {
+    const dir = (details as { watchedPath?: unknown } | undefined)?.watchedPath
+    if (typeof dir !== 'string' || typeof name !== 'string' || !name) return
     const path = isAbsolute(name) ? name : basename(dir) === name ? dir : join(dir, name)
     if (!isPhotoName(basename(path))) return
     lstat(path).then(
