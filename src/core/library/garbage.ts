@@ -7,7 +7,7 @@ import { unlink } from 'node:fs/promises'
 import type { LibraryStorage, Orphans, VacuumResult } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import { countStoredOrphans, deleteStoredOrphans, deleteStoredOrphansOf, hashesWithoutPhoto, vacuumFile } from '../store/garbage.ts'
-import { removeLeftoverTemporaries, thumbnailInventory, thumbnailPath } from './thumbnails.ts'
+import { isUncommitted, removeLeftoverTemporaries, thumbnailInventory, thumbnailPath } from './thumbnails.ts'
 
 export async function countOrphans(db: Db, thumbnailDir: string): Promise<Orphans> {
   const { hashes } = await thumbnailInventory(thumbnailDir)
@@ -26,7 +26,7 @@ export async function collectGarbage(db: Db, thumbnailDir: string): Promise<Orph
   let thumbnails = 0
   // Checked one by one just before removal: a photo with this content may have arrived meanwhile.
   for (const hash of hashesWithoutPhoto(db, inventory.hashes)) {
-    if (hashesWithoutPhoto(db, [hash]).length === 0) continue
+    if (isUncommitted(hash) || hashesWithoutPhoto(db, [hash]).length === 0) continue
     await unlink(thumbnailPath(thumbnailDir, hash)).then(
       () => thumbnails++,
       () => {},
@@ -41,6 +41,7 @@ export async function collectGarbageOf(db: Db, thumbnailDir: string, hashes: Ite
   const stored = deleteStoredOrphansOf(db, candidates)
   let thumbnails = 0
   for (const hash of hashesWithoutPhoto(db, candidates)) {
+    if (isUncommitted(hash)) continue
     await unlink(thumbnailPath(thumbnailDir, hash)).then(
       () => thumbnails++,
       () => {},

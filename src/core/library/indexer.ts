@@ -21,7 +21,7 @@ import { collectGarbage } from './garbage.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { scanFolder, type ScannedFile } from './scan.ts'
-import { hasThumbnail, removeLeftoverTemporaries, saveThumbnail, thumbnailInventory } from './thumbnails.ts'
+import { hasThumbnail, removeLeftoverTemporaries, saveThumbnail, thumbnailInventory, thumbnailsCommitted } from './thumbnails.ts'
 
 export interface IndexSummary {
   indexed: number
@@ -321,9 +321,29 @@ async function writeBatch(
 ): Promise<void> {
   // Stop before the disk is so full that even the reason could not be written down.
   if (!db.memory) requireFreeSpace([options.thumbnailDir, db.name])
-  for (const item of items) {
-    if (item.thumbnail && item.facts.hash) await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
+  const saved: string[] = []
+  try {
+    for (const item of items) {
+      if (!item.thumbnail || !item.facts.hash) continue
+      saved.push(item.facts.hash)
+      await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
+    }
+    commitBatch(db, rootId, rootPath, items, features, options, summary)
+  } finally {
+    thumbnailsCommitted(saved)
   }
+}
+
+/** The batch's rows and features, in one transaction, once its thumbnails are on disk. */
+function commitBatch(
+  db: Db,
+  rootId: number,
+  rootPath: string,
+  items: Prepared[],
+  features: Map<string, Float32Array>,
+  options: IndexOptions,
+  summary: IndexSummary,
+): void {
   const written: { id: number; hash: string }[] = []
   db.transaction(() => {
     for (const item of items) {

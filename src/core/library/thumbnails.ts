@@ -15,8 +15,28 @@ export function hasThumbnail(thumbnailDir: string, hash: string): boolean {
   return existsSync(thumbnailPath(thumbnailDir, hash))
 }
 
+/**
+ * Thumbnails written by this process whose photo rows are not committed yet: garbage collection
+ * (which removes thumbnails no row has) leaves them alone until `thumbnailsCommitted`.
+ */
+const uncommitted = new Map<string, number>()
+
+export function isUncommitted(hash: string): boolean {
+  return uncommitted.has(hash)
+}
+
+/** The rows of these thumbnails are written (or will never be): they are ordinary cache entries again. */
+export function thumbnailsCommitted(hashes: Iterable<string>): void {
+  for (const hash of hashes) {
+    const n = (uncommitted.get(hash) ?? 0) - 1
+    if (n > 0) uncommitted.set(hash, n)
+    else uncommitted.delete(hash)
+  }
+}
+
 /** Writes via a temporary file and rename, so a crash never leaves half a thumbnail. */
 export async function saveThumbnail(thumbnailDir: string, hash: string, jpeg: Buffer): Promise<void> {
+  uncommitted.set(hash, (uncommitted.get(hash) ?? 0) + 1)
   const file = thumbnailPath(thumbnailDir, hash)
   await mkdir(dirname(file), { recursive: true })
   const temp = `${file}.${process.pid}.tmp`

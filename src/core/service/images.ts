@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import { decodePhoto } from '../library/decode.ts'
-import { saveThumbnail, thumbnailPath } from '../library/thumbnails.ts'
+import { saveThumbnail, thumbnailPath, thumbnailsCommitted } from '../library/thumbnails.ts'
 import { isInside } from '../store/roots.ts'
 import { photoFile, photoHash } from '../store/photos.ts'
 import type { ImageSize } from './calls.ts'
@@ -23,7 +23,11 @@ export function imageFiles(ctx: ServiceContext): (photoId: number, size: ImageSi
         const decoded = await decodePhoto(original).catch(() => {
           throw new ApiError('not-found', `Photo ${photoId} has no thumbnail and its file can no longer be read`)
         })
-        await saveThumbnail(ctx.thumbnailDir, hash, decoded.thumbnail)
+        try {
+          await saveThumbnail(ctx.thumbnailDir, hash, decoded.thumbnail)
+        } finally {
+          thumbnailsCommitted([hash]) // its photo's row is there already
+        }
       })().finally(() => rebuilding.delete(hash))
       rebuilding.set(hash, running)
     }
