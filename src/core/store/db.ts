@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { checkLibraryIdentity, explainCorruption, LIBRARY_APPLICATION_ID, quickCheck } from './library-file.ts'
+import { checkLibraryIdentity, explainCorruption, LIBRARY_APPLICATION_ID, LibraryFileError, quickCheck } from './library-file.ts'
 import { migrations } from './migrations.ts'
 import { nodeNativeBinding } from './native-binding.ts'
 
@@ -13,7 +13,12 @@ export type Db = Database.Database
  */
 export function openDb(file: string, options: { readonly?: boolean } = {}): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const db = new Database(file, { readonly: options.readonly ?? false, nativeBinding: nodeNativeBinding() })
+  let db: Db
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, nativeBinding: nodeNativeBinding() })
+  } catch (err) {
+    throw new LibraryFileError(`Cannot open the library file ${file}: ${(err as Error).message}`)
+  }
   try {
     db.pragma('busy_timeout = 5000')
     const { fresh } = checkLibraryIdentity(db, file)
