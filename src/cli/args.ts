@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { defaultDbPath } from '../core/paths.ts'
+import { LibraryFileError } from '../core/store/library-file.ts'
 import { ApiError } from '../shared/contract.ts'
 
 /** A usage or input error: printed as one line, no stack. */
@@ -44,7 +45,7 @@ export function printJson(value: unknown): void {
 
 /** Any error as the one line the CLI prints: the message, never a stack trace. */
 export function errorLine(err: unknown): string {
-  if (err instanceof CliError || err instanceof ApiError) return `lookalike: ${err.message}`
+  if (err instanceof CliError || err instanceof ApiError || err instanceof LibraryFileError) return `lookalike: ${err.message}`
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code
     const message = err.message.split('\n')[0]

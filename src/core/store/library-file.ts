@@ -3,7 +3,6 @@
 // says what to do, and is left byte for byte as it was.
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import type Database from 'better-sqlite3'
-import { ApiError } from '../../shared/contract.ts'
 
 /** `PRAGMA application_id` of every library ("LOOK"); 0 on files written before it was set. */
 export const LIBRARY_APPLICATION_ID = 0x4c4f4f4b
@@ -11,10 +10,13 @@ export const LIBRARY_APPLICATION_ID = 0x4c4f4f4b
 /** The tables every library has had since its first schema. */
 const CORE_TABLES = ['roots', 'photos', 'features', 'models', 'codes', 'jobs']
 
-/** A library file that cannot be used as it is; the message is the whole story for the user. */
-export class LibraryFileError extends ApiError {
+/**
+ * A library file that cannot be used as it is; the message is the whole story for the user. (A
+ * plain Error: the store stays free of the API contract, and no library is ever opened over the wire.)
+ */
+export class LibraryFileError extends Error {
   constructor(message: string) {
-    super('unavailable', message)
+    super(message)
     this.name = 'LibraryFileError'
   }
 }
