@@ -13,7 +13,11 @@ import { indexRoot } from '../src/core/library/indexer.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { integrityProblems } from '../src/core/store/library-file.ts'
 import { putFeatures } from '../src/core/store/features.ts'
-import { activeModel, codesFor, ensureCodes } from '../src/core/dpq/store.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
+import { codesFor } from '../src/core/store/codes.ts'
+import { lockHolder } from '../src/core/store/locks.ts'
 import type { LibraryEvent } from '../src/shared/types.ts'
 import { cliBin, repo, runCli } from './fixtures/cli.ts'
 import { makeBadFiles, makePhotos } from './fixtures/photos.ts'
@@ -255,11 +259,11 @@ describe('reliability', () => {
     const script = join(dir, 'retrain.mts')
     writeFileSync(
       script,
-      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/dpq/store.ts'))}
+      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/modeling/retrain.ts'))}
 import { openDb } from ${JSON.stringify(join(repo, 'src/core/store/db.ts'))}
 const db = openDb(${JSON.stringify(file)})
 await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e) => {
-  if (e.current === 'encoding') process.kill(process.pid, 'SIGKILL')
+  if (e.stage === 'encoding') process.kill(process.pid, 'SIGKILL')
 } })
 `,
     )
@@ -269,10 +273,14 @@ await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e)
 
     const after = openDb(file)
     try {
-      expect(activeModel(after)?.id).toBe(modelId)
+      expect(loadActiveModel(after)?.id).toBe(modelId)
       expect(codesFor(after, modelId!)).toEqual(saved)
       await ensureCodes(after, 'b')
       expect(integrityProblems(after)).toEqual([])
+      // The next retrain takes over the dead process's models lock and completes.
+      const next = await retrain(after, 'b', { trainOptions: small })
+      expect(loadActiveModel(after)?.id).toBe(next.modelId)
+      expect(lockHolder(after, 'models')).toBeNull()
       expect(await countOrphans(after, join(dir, 'thumbs'))).toEqual(noOrphans)
     } finally {
       after.close()

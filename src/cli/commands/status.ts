@@ -1,10 +1,8 @@
 // `lookalike status [--db FILE] [--json]`: photo counts, roots, albums, active model, recent jobs
-// the tfjs backend this machine would embed with, the file's size and orphans left behind.
+// (the CLI's and the app's), the tfjs backend this machine would embed with, the library file's
+// size and the orphans deleted or changed photos left behind.
 import { existsSync } from 'node:fs'
-import { libraryStorage } from '../../core/library/garbage.ts'
-import { libraryStatus } from '../../core/library/status.ts'
-import { thumbnailDirFor } from '../../core/paths.ts'
-import { openDb } from '../../core/store/db.ts'
+import { createService } from '../../core/service.ts'
 import { CliError, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
@@ -12,9 +10,10 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length) throw new CliError(`status takes no arguments, got "${positionals.join(' ')}"`)
   if (!existsSync(dbFile)) throw new CliError(`No library at ${dbFile}: index a folder first (lookalike index <folder> --db ${dbFile})`)
   const backend = await backendName()
-  const db = openDb(dbFile)
+  // A look, not a session: no image model, no watching, nothing carried on.
+  const service = await createService({ dbFile, embedder: null, watch: false, catchUp: false })
   try {
-    const status = { ...libraryStatus(db, backend), storage: await libraryStorage(db, thumbnailDirFor(dbFile)) }
+    const status = { ...(await service.status({ storage: true })), backend }
     if (values.json) {
       printJson(status)
       return 0
@@ -25,13 +24,15 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`  albums: ${status.albums}`)
     console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
     console.log(`  backend: ${status.backend}`)
-    const { fileBytes, orphans } = status.storage
-    const left = Object.entries(orphans).filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
-    console.log(`  file:   ${(fileBytes / 2 ** 20).toFixed(1)} MB${left.length ? `; orphans: ${left.join(', ')} (lookalike vacuum removes them)` : ''}`)
+    if (status.storage) {
+      const { fileBytes, orphans } = status.storage
+      const left = Object.entries(orphans).filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
+      console.log(`  file:   ${(fileBytes / 2 ** 20).toFixed(1)} MB${left.length ? `; orphans: ${left.join(', ')} (lookalike vacuum removes them)` : ''}`)
+    }
     for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
     return 0
   } finally {
-    db.close()
+    await service.close()
   }
 }
 

@@ -7,7 +7,7 @@ import { basename, isAbsolute, join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Embedder } from '../types.ts'
 import type { Db } from '../store/db.ts'
-import { deletePhotos, knownFile, photosInFolder } from '../store/photos.ts'
+import { deletePhotos, knownFile, photosUnderFolder } from '../store/photos.ts'
 import { isInside, listRoots } from '../store/roots.ts'
 import type { Root } from '../../shared/types.ts'
 import { collectGarbageOf } from './garbage.ts'
@@ -98,7 +98,7 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
 
   const removeGone = async (root: Root, relPath: string, folder: boolean) => {
     if (!existsSync(root.path)) return // the whole root went away (unmounted?): keep its photos
-    const rows = folder ? photosInFolder(db, root.id, relPath) : [{ relPath, ...knownFile(db, root.id, relPath) }]
+    const rows = folder ? photosUnderFolder(db, root.id, relPath) : [{ relPath, ...knownFile(db, root.id, relPath) }]
     const gone = rows.filter((r): r is { id: number; relPath: string; hash: string | null } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
     if (gone.length === 0) return
     deletePhotos(db, gone.map((r) => r.id))

@@ -1,6 +1,7 @@
-// Image files by photo id, never by path: the original must lie inside its library root (A's
-// photoFile checks rel_path and symlinks), the thumbnail inside the thumbnail folder. A thumbnail
-// missing from the cache (deleted by hand, or the whole folder) is made again from the original.
+// Image files by photo id, never by path: the original must lie inside its library root (the
+// photos repository's photoFile checks rel_path and symlinks), the thumbnail inside the thumbnail
+// folder. A thumbnail missing from the cache (deleted by hand, or the whole folder) is made again
+// from the original.
 import { realpathSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import { decodePhoto } from '../library/decode.ts'
