@@ -1,18 +1,17 @@
 // `lookalike vacuum [--db FILE] [--json]`: removes thumbnails, features, activation maps and
 // codes no photo has any more, then gives the library file's free pages back to the disk.
 import { existsSync } from 'node:fs'
-import { vacuumLibrary } from '../../core/library/garbage.ts'
-import { thumbnailDirFor } from '../../core/paths.ts'
-import { openDb } from '../../core/store/db.ts'
+import { createService } from '../../core/service.ts'
 import { CliError, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, db: dbFile } = parseCommand(argv, {})
   if (positionals.length) throw new CliError(`vacuum takes no arguments, got "${positionals.join(' ')}"`)
   if (!existsSync(dbFile)) throw new CliError(`No library at ${dbFile}`)
-  const db = openDb(dbFile)
+  // The service's own vacuum; nothing else of a session (no image model, no watching, no catching up).
+  const service = await createService({ dbFile, embedder: null, watch: false, catchUp: false })
   try {
-    const result = await vacuumLibrary(db, thumbnailDirFor(dbFile))
+    const result = await service.vacuum({})
     if (values.json) printJson(result)
     else {
       const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`
@@ -22,6 +21,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return 0
   } finally {
-    db.close()
+    await service.close()
   }
 }
