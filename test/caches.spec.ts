@@ -117,7 +117,8 @@ const meanColour: Embedder = {
 
 /** Every photo's content also has a code under a model and an activation map, as after a fine-tuned retrain. */
 function addCodesAndMaps(db: Db): void {
-  const modelId = Number(db.prepare("INSERT INTO models (created_at, kind, backbone, status, active, params) VALUES (0, 'unsupervised', 'test-mean-colour', 'ready', 1, '{}')").run().lastInsertRowid)
+  // A model row only to hang the codes on (not active: the service would try to load it).
+  const modelId = Number(db.prepare("INSERT INTO models (created_at, kind, backbone, status, active, params) VALUES (0, 'unsupervised', 'test-mean-colour', 'ready', 0, '{}')").run().lastInsertRowid)
   const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code) VALUES (?, ?, ?)')
   const all = hashes(db)
   for (const { hash } of all) insert.run(modelId, hash, Buffer.from([1, 2, 3, 4]))
