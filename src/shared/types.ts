@@ -113,6 +113,30 @@ export interface LibraryStatus {
   model: ModelInfo | null
   backend: string
   jobs: JobProgress[]
+  /** Asked for with `status({ storage: true })`: what the library takes on disk and what it holds for nothing. */
+  storage?: LibraryStorage
+}
+
+/** Thumbnails, features, activation maps and codes of content no photo has any more. */
+export interface Orphans {
+  thumbnails: number
+  features: number
+  activations: number
+  codes: number
+}
+
+export interface LibraryStorage {
+  /** The library file with its write-ahead log, bytes. */
+  fileBytes: number
+  /** All 0 once the library has settled after deletions and changes. */
+  orphans: Orphans
+}
+
+/** What `vacuum` removed and reclaimed. */
+export interface VacuumResult {
+  removed: Orphans
+  bytesBefore: number
+  bytesAfter: number
 }
 
 /** Retrain's default for deeper fine-tuning on this machine and library (finetune-plan.ts). */
