@@ -2,12 +2,11 @@
 // the CLI, tests) calls these methods with input already parsed by `parseInput`; this file only
 // composes the parts under ./service/ and the engine's modules.
 import type { LibraryStatus } from '../shared/types.ts'
+import { libraryStorage, vacuumLibrary } from './library/garbage.ts'
 import { libraryStatus } from './library/status.ts'
-import { thumbnailPath } from './library/thumbnails.ts'
 import { ensureBackend } from './modeling/backend.ts'
 import { loadActiveModel } from './modeling/models.ts'
 import { codesByHash } from './store/codes.ts'
-import { photoHash } from './store/photos.ts'
 import { albumMethods } from './service/albums.ts'
 import { withApiErrors, type LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
@@ -46,11 +45,17 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...libraryReads(ctx),
     ...albumMethods(ctx),
 
-    async status(): Promise<LibraryStatus> {
+    async status({ storage }): Promise<LibraryStatus> {
       const status = libraryStatus(ctx.db, ctx.backend())
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
-      return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      const current = { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      return storage ? { ...current, storage: await libraryStorage(ctx.db, ctx.thumbnailDir) } : current
+    },
+    async vacuum() {
+      const result = await vacuumLibrary(ctx.db, ctx.thumbnailDir)
+      ctx.events.emit({ type: 'library-changed' })
+      return result
     },
     addRoot: ({ path }) => indexing.addRoot(path),
     async removeRoot({ id }) {
@@ -107,10 +112,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     },
 
     onEvent: (listener) => ctx.events.on(listener),
-    imageFile: imageFiles(ctx, (photoId) => {
-      const hash = photoHash(ctx.db, photoId)
-      return hash === null ? null : thumbnailPath(ctx.thumbnailDir, hash)
-    }),
+    imageFile: imageFiles(ctx),
     async close() {
       if (closed) return
       closed = true

@@ -91,6 +91,7 @@ declare module 'electron' {
   }
   export const dialog: {
     showOpenDialog(window: BrowserWindow, options: { title?: string; buttonLabel?: string; properties: Array<'openDirectory' | 'createDirectory' | 'openFile'> }): Promise<OpenDialogReturnValue>
+    showErrorBox(title: string, content: string): void
   }
   export interface CustomScheme {
     scheme: string
@@ -114,6 +115,7 @@ declare module 'electron' {
     setName(name: string): void
     requestSingleInstanceLock(): boolean
     quit(): void
+    exit(exitCode?: number): void
     isPackaged: boolean
     on(event: 'window-all-closed' | 'activate' | 'second-instance' | 'before-quit', listener: (event: Event) => void): void
     on(event: 'web-contents-created', listener: (event: Event, contents: WebContents) => void): void

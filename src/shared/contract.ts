@@ -15,6 +15,7 @@ import type {
   Root,
   SimilarAnswer,
   TrainPlan,
+  VacuumResult,
 } from './types.ts'
 
 const id = z.number().int().positive()
@@ -33,7 +34,8 @@ const filter = z
   .strict()
 
 export const contract = {
-  status: { input: z.object({}).strict(), output: {} as LibraryStatus },
+  /** `storage: true` adds the file's size and orphan counts (lists the thumbnail folder: not for every refresh). */
+  status: { input: z.object({ storage: z.boolean().optional() }).strict(), output: {} as LibraryStatus },
   listRoots: { input: z.object({}).strict(), output: [] as Root[] },
   addRoot: { input: z.object({ path: z.string().min(1).max(4096) }).strict(), output: {} as Root },
   removeRoot: { input: z.object({ id }).strict(), output: null },
@@ -93,6 +95,8 @@ export const contract = {
   /** Starts DPQ fine-tuning on the albums; progress arrives as job events. */
   train: { input: z.object({ finetune: z.enum(['off', 'late']).optional() }).strict(), output: {} as { jobId: number } },
   cancelJob: { input: z.object({ jobId: id }).strict(), output: null },
+  /** Removes orphans and gives the library file's free pages back to the disk. */
+  vacuum: { input: z.object({}).strict(), output: {} as VacuumResult },
   /** Groups of look-alike photos at a threshold; starts the whole-library pass when none ran yet. */
   duplicates: {
     input: z

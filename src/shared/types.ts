@@ -117,6 +117,30 @@ export interface LibraryStatus {
   jobs: JobProgress[]
   /** What the user decided about duplicates, kept in the library file. */
   duplicates?: DuplicateDecisions
+  /** Asked for with `status({ storage: true })`: what the library takes on disk and what it holds for nothing. */
+  storage?: LibraryStorage
+}
+
+/** Thumbnails, features, activation maps and codes of content no photo has any more. */
+export interface Orphans {
+  thumbnails: number
+  features: number
+  activations: number
+  codes: number
+}
+
+export interface LibraryStorage {
+  /** The library file with its write-ahead log, bytes. */
+  fileBytes: number
+  /** All 0 once the library has settled after deletions and changes. */
+  orphans: Orphans
+}
+
+/** What `vacuum` removed and reclaimed. */
+export interface VacuumResult {
+  removed: Orphans
+  bytesBefore: number
+  bytesAfter: number
 }
 
 /** Retrain's default for deeper fine-tuning on this machine and library (finetune-plan.ts). */

@@ -168,9 +168,11 @@ export function photoLocation(db: Db, id: number): { root: string; relPath: stri
 }
 
 /** Ids and paths of a root's photos under a folder (relative to the root). */
-export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string }[] {
+export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string; hash: string | null }[] {
   return db
-    .prepare<[number, number, string], { id: number; relPath: string }>('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
+    .prepare<[number, number, string], { id: number; relPath: string; hash: string | null }>(
+      'SELECT id, rel_path AS relPath, hash FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?',
+    )
     .all(rootId, folder.length + 1, `${folder}/`)
 }
 
