@@ -1,6 +1,7 @@
 // The backbone as pure computation: which activations make the feature, how pixels are scaled,
 // and the network built from its files' bytes. No file access here (backbone-files.ts reads them
 // under Node), so the compute page runs this same code in a browser.
+import { DECODE_VERSION } from '../library/decode-version.ts'
 import type * as tfType from '@tensorflow/tfjs'
 import type { FusedBackbone } from './fused-backbone.ts'
 
@@ -58,10 +59,10 @@ export const BACKBONE: BackboneSpec = {
   blockL2: false,
 }
 
-/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]` (the stored vector is unit length). */
+/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]:decode2` (the stored vector is unit length). */
 export function backboneId(spec: BackboneSpec = BACKBONE): string {
   const blocks = spec.blockL2 && spec.layers.length > 1 ? ':blockl2' : ''
-  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}`
+  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}:decode${DECODE_VERSION}`
 }
 
 /** Channels of each layer of the spec, in concatenation order. */
