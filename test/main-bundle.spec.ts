@@ -222,8 +222,9 @@ describe('built Electron main, wired', () => {
     expect(result.schemes).toEqual([
       expect.objectContaining({ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }),
       expect.objectContaining({ scheme: 'lookalike', privileges: expect.objectContaining({ standard: true, secure: true }) }),
+      expect.objectContaining({ scheme: 'lookalike-compute', privileges: expect.objectContaining({ standard: true, secure: true }) }),
     ])
-    expect(result.protocolSchemes).toEqual(['app', 'lookalike'])
+    expect(result.protocolSchemes).toEqual(['app', 'lookalike', 'lookalike-compute'])
   })
 
   it('opens one locked-down window on the built page, served from app:// (never file://), with the built preload', () => {
