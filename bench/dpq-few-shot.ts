@@ -4,7 +4,7 @@
 //   npx tsx bench/dpq-few-shot.ts --db .tmp/w16/clothing.sqlite --per-album 5,10,20,50,100 --queries 30 \
 //     [--labels folders|tsv:FILE] [--albums all|half] [--variants '[{"name":"lib","library":true}]']
 import { parseArgs } from 'node:util'
-import { fitCheckedCodebooks } from '../src/core/dpq/checked-codebooks.ts'
+import { refitOnLibrary } from '../src/core/dpq/checked-codebooks.ts'
 import { labelSets, meanAveragePrecision, sharesLabel, type LabelSet } from '../src/core/dpq/metrics.ts'
 import { splitByClass, type Split } from '../src/core/dpq/protocol.ts'
 import { lookupTable, quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
@@ -21,6 +21,8 @@ interface Variant {
   /** Check each block on held-out album photos (every 5th of each album, not trained on). */
   check?: boolean
   normalize?: boolean
+  /** mAP a block may lose on the held-out photos and still be kept as fitted. */
+  tolerance?: number
   dpq?: TrainOptions
 }
 
@@ -32,12 +34,14 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '30' },
     albums: { type: 'string', default: 'all' },
     variants: { type: 'string', default: '[{"name":"paper"},{"name":"library","library":true}]' },
-    baselines: { type: 'boolean', default: true },
+    'no-baselines': { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
+    /** Keep only the first N photos of each class (file-name order): a smaller library, a shorter run. */
+    'library-per-class': { type: 'string' },
   },
 })
 const LENGTHS = [8, 16, 24, 32, 40, 48, 56, 64]
-const photos = libraryPhotos(values.db!, values.labels!)
+const photos = capPerClass(libraryPhotos(values.db!, values.labels!), Number(values['library-per-class'] ?? Infinity))
 const variants = JSON.parse(values.variants!) as Variant[]
 const seed = Number(values.seed)
 const backend = await ensureBackend()
@@ -54,7 +58,7 @@ for (const perAlbum of values['per-album']!.split(',').map(Number)) {
     ? { album_classes: split.queries.filter((i) => albumClass(photos.labels[i][0])), other_classes: split.queries.filter((i) => !albumClass(photos.labels[i][0])) }
     : { all: split.queries }
   const head = { dataset: values.db, backbone: photos.backbone, backend, per_album: perAlbum, albums: values.albums, album_photos: albums.length, queries: split.queries.length, database: split.database.length }
-  if (values.baselines) {
+  if (!values['no-baselines']) {
     console.log(JSON.stringify({ ...head, variant: 'float', ...byGroup(groups, split.database, (q) => floatScores(q, split.database)) }))
     const t = performance.now()
     const unsupervised = await trainDpq(split.database.map((i) => photos.features[i]), null, { seed })
@@ -83,20 +87,27 @@ async function runVariant(v: Variant, split: Split, groups: Record<string, numbe
   let quantizer: Quantizer = model
   let fit: Record<string, unknown> = {}
   if (v.refit) {
-    const db = split.database.filter((i) => !heldOut.has(i))
-    const albumSets = labelSets(photos.labels.map((l, i) => (isTrain.has(i) ? l : [])))
-    const held = [...heldOut]
-    const check = v.check
-      ? { queries: gather(x, D, held), queryLabels: held.map((i) => albumSets[i]), database: db.map((_, j) => j), databaseLabels: db.map((i) => albumSets[i]) }
-      : undefined
-    const fitted = fitCheckedCodebooks(gather(x, D, db), D, { M: model.M, K: model.K, seed }, check)
-    quantizer = { M: model.M, K: model.K, D, codebooks: fitted.codebooks }
-    fit = { block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: held.length }
+    // The library is the database (queries are not in it); albums are the training split.
+    const db = split.database
+    const refit = refitOnLibrary(model, gather(x, D, db), db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])), db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])), { tolerance: v.tolerance })
+    quantizer = refit.model
+    fit = { block_scale: refit.fitted.blockScale, held_out_prefix_map: refit.fitted.prefixMap, held_out: heldOut.size }
   }
   const codes = codesOf(quantizer, x, split.database)
   const measured = byGroup(groups, split.database, (q) => codeScores(quantizer, x, D, q, split.database, codes))
   const embedding = byGroup(groups, split.database, (q) => cosineScores(x, D, q, split.database))
   return { seconds: round((performance.now() - t) / 1000), train_seconds: round(trainSeconds), ...measured, embedding, ...fit, dpq: v.dpq ?? {} }
+}
+
+function capPerClass<T extends { names: string[]; labels: number[][]; features: Float32Array[] }>(all: T, cap: number): T {
+  if (!Number.isFinite(cap)) return all
+  const seen = new Map<number, number>()
+  const keep = all.names.map((_, i) => i).filter((i) => {
+    const c = all.labels[i][0]
+    seen.set(c, (seen.get(c) ?? 0) + 1)
+    return seen.get(c)! <= cap
+  })
+  return { ...all, names: keep.map((i) => all.names[i]), labels: keep.map((i) => all.labels[i]), features: keep.map((i) => all.features[i]) }
 }
 
 /**

@@ -2,8 +2,10 @@
 // album photos: a block whose codewords lower the held-out mAP of its prefix is weakened or
 // dropped (all-zero codewords add nothing to any score), so a longer code never ranks worse
 // than a shorter one on the photos it was checked on.
-import { kmeans } from './kmeans.ts'
-import { meanAveragePrecision, type LabelSet } from './metrics.ts'
+import { gatherRows, kmeans } from './kmeans.ts'
+import { labelSets, meanAveragePrecision, type LabelSet } from './metrics.ts'
+import { DpqModel } from './model.ts'
+import { createRng, sampleIndices } from './prng.ts'
 import { quantize, reconstruct } from './quantize.ts'
 
 export interface CodebookOptions {
@@ -107,4 +109,42 @@ function mapOf(check: PrefixCheck, scores: Float32Array[]): number {
 
 function round(x: number): number {
   return Math.round(x * 10_000) / 10_000
+}
+
+export interface LibraryRefit {
+  /** Photos used to fit the codebooks: every album photo plus at most this many others (sampled). */
+  maxOthers?: number
+  tolerance?: number
+  seed?: number
+}
+
+/**
+ * A trained model's codebooks refitted on the embeddings of the whole library (album photos and
+ * photos in no album) and checked block by block on the held-out album photos, ranked among the
+ * other album photos (the only photos whose relevance is known). `x` holds every library photo's
+ * embedding (flat [n, D]); `labels` their albums ([] for none); `heldOut` rows were not trained on.
+ */
+export function refitOnLibrary(model: DpqModel, x: Float32Array, labels: readonly (readonly number[])[], heldOut: readonly number[], o: LibraryRefit = {}): { model: DpqModel; fitted: FittedCodebooks } {
+  const { M, K, D } = model
+  const seed = o.seed ?? Number(model.params.seed ?? 42)
+  const isHeld = new Set(heldOut)
+  const albums = labels.map((_, i) => i).filter((i) => labels[i].length > 0 && !isHeld.has(i))
+  const others = labels.map((_, i) => i).filter((i) => labels[i].length === 0 && !isHeld.has(i))
+  const sampled = sampleIndices(others.length, o.maxOthers ?? 10_000, createRng(seed)).map((j) => others[j])
+  const rows = [...albums, ...sampled].sort((a, b) => a - b)
+  const position = new Map(rows.map((r, j) => [r, j]))
+  const sets = labelSets(labels)
+  const check: PrefixCheck | undefined =
+    heldOut.length && albums.length
+      ? {
+          queries: gatherRows(x, D, heldOut),
+          queryLabels: heldOut.map((i) => sets[i]),
+          database: albums.map((i) => position.get(i)!),
+          databaseLabels: albums.map((i) => sets[i]),
+          tolerance: o.tolerance ?? 0.005,
+        }
+      : undefined
+  const fitted = fitCheckedCodebooks(gatherRows(x, D, rows), D, { M, K, seed }, check)
+  const params = { ...model.params, codebookPhotos: rows.length, blockScale: fitted.blockScale }
+  return { model: new DpqModel(params, model.head, fitted.codebooks), fitted }
 }
