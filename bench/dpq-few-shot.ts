@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { refitOnLibrary } from '../src/core/dpq/checked-codebooks.ts'
 import { labelSets, meanAveragePrecision, sharesLabel, type LabelSet } from '../src/core/dpq/metrics.ts'
+import { DpqModel } from '../src/core/dpq/model.ts'
 import { splitByClass, type Split } from '../src/core/dpq/protocol.ts'
 import { lookupTable, quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
 import { ensureBackend } from '../src/core/dpq/tf.ts'
@@ -21,6 +22,8 @@ interface Variant {
   /** Check each block on held-out album photos (every 5th of each album, not trained on). */
   check?: boolean
   normalize?: boolean
+  /** Embedding = [√w · head x / ‖x‖ ; √(1−w) · unsupervised PCA x / ‖x‖] (prototype). */
+  blend?: number
   /** mAP a block may lose on the held-out photos and still be kept as fitted. */
   tolerance?: number
   dpq?: TrainOptions
@@ -49,8 +52,10 @@ const sets = labelSets(photos.labels)
 const half = values.albums === 'half'
 const albumClass = (c: number) => !half || c < photos.classNames.length / 2
 
+let unsupervisedModel: DpqModel | null = null
 for (const perAlbum of values['per-album']!.split(',').map(Number)) {
   const base = queriesFirst(perAlbum, Number(values.queries))
+  unsupervisedModel = null
   // Albums: the training split's photos of album classes; everything else that is not a query is in no album.
   const albums = base.train.filter((i) => photos.labels[i].every(albumClass))
   const split: Split = { ...base, train: albums }
@@ -62,10 +67,12 @@ for (const perAlbum of values['per-album']!.split(',').map(Number)) {
     console.log(JSON.stringify({ ...head, variant: 'float', ...byGroup(groups, split.database, (q) => floatScores(q, split.database)) }))
     const t = performance.now()
     const unsupervised = await trainDpq(split.database.map((i) => photos.features[i]), null, { seed })
+    unsupervisedModel = unsupervised
     const seconds = (performance.now() - t) / 1000
     const x = unsupervised.embedFlat(photos.features)
     console.log(JSON.stringify({ ...head, variant: 'unsupervised', seconds: round(seconds), ...byGroup(groups, split.database, (q) => codeScores(unsupervised, x, unsupervised.D, q, split.database, codesOf(unsupervised, x, split.database))) }))
   }
+  if (!unsupervisedModel && variants.some((v) => v.blend !== undefined)) unsupervisedModel = await trainDpq(split.database.map((i) => photos.features[i]), null, { seed })
   for (const v of variants) console.log(JSON.stringify({ ...head, variant: v.name, ...(await runVariant(v, split, groups)) }))
 }
 
@@ -81,15 +88,33 @@ async function runVariant(v: Variant, split: Split, groups: Record<string, numbe
     { classes: photos.classNames.length, seed, ...v.dpq },
   )
   const trainSeconds = (performance.now() - t) / 1000
-  const { D } = model
-  const x = model.embedFlat(photos.features)
+  let { D } = model
+  let x = model.embedFlat(photos.features)
   if (v.normalize) normalizeRows(x, D)
+  let base: DpqModel = model
+  if (v.blend !== undefined) {
+    const p = unsupervisedModel!.embedFlat(photos.features)
+    const Dp = unsupervisedModel!.D
+    normalizeRows(x, D)
+    normalizeRows(p, Dp)
+    const n = photos.features.length
+    const joined = new Float32Array(n * (D + Dp))
+    const a = Math.sqrt(v.blend)
+    const b = Math.sqrt(1 - v.blend)
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < D; k++) joined[i * (D + Dp) + k] = a * x[i * D + k]
+      for (let k = 0; k < Dp; k++) joined[i * (D + Dp) + D + k] = b * p[i * Dp + k]
+    }
+    x = joined
+    D = D + Dp
+    base = new DpqModel({ ...model.params, D }, model.head, new Float32Array(model.M * model.K * D))
+  }
   let quantizer: Quantizer = model
   let fit: Record<string, unknown> = {}
   if (v.refit) {
     // The library is the database (queries are not in it); albums are the training split.
     const db = split.database
-    const refit = refitOnLibrary(model, gather(x, D, db), db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])), db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])), { tolerance: v.tolerance })
+    const refit = refitOnLibrary(base, gather(x, D, db), db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])), db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])), { tolerance: v.tolerance })
     quantizer = refit.model
     fit = { block_scale: refit.fitted.blockScale, held_out_prefix_map: refit.fitted.prefixMap, held_out: heldOut.size }
   }
