@@ -67,7 +67,7 @@ function featureMatrix(c: Cached, layers: string[], blockL2: boolean): Float32Ar
   return out
 }
 
-/** The protocol of DPQ.md: per class, the first 400 train, the next 100 query; database = the rest. */
+/** The evaluation protocol (docs/dpq.md): per class, the first 400 train, the next 100 query; database = the rest. */
 function split(c: Cached): { queries: number[]; database: number[] } {
   if (c.items.every((it) => it.labels.length === 1) && new Set(c.items.map((it) => it.labels[0])).size <= 100) {
     const seen = new Map<string, number>()

@@ -1,4 +1,4 @@
-// Item 7: mAP gain and cost of fine-tuning MobileNetV2's block_16 + Conv_1 with the DPQ head
+// Deeper fine-tuning: mAP gain and cost of fine-tuning MobileNetV2's block_16 + Conv_1 with the DPQ head
 // ('late') against the frozen pooled feature ('off'), same split, same seed. Prints JSON.
 // usage: tsx bench/dpq-finetune.ts [--folder DIR] [--train-per-class N] [--queries-per-class Q]
 //        [--epochs E] [--modes off,late] [--tail-lr X]
@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { createActivationExtractor } from '../src/core/modeling/activations.ts'
 import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { cosineScorer, dpqMaps, splitByClass } from '../src/core/dpq/protocol.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 
 const { values } = parseArgs({

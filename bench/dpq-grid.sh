@@ -1,5 +1,5 @@
 #!/bin/sh
-# Defaults for DPQ, chosen by measured mAP on cached CIFAR-10 dev features (B's backbone layer):
+# Defaults for DPQ, chosen by measured mAP on cached CIFAR-10 dev features (the library's backbone layer):
 # one JSON line per setting, appended to the file given as $1 (default .tmp/dpq/grid.jsonl).
 #   sh bench/dpq-grid.sh [out.jsonl] [train-per-class] [layers] [base options, JSON without braces]
 # (the first round, base '"schedule":"joint"' with gamma 1 / codebookInit normal, is in docs/dpq.md)

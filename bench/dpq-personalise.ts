@@ -1,4 +1,4 @@
-// Personalisation (DPQ.md "few albums"): albums cover 5 of the 10 CIFAR-10 dev classes
+// Personalisation (docs/dpq.md, "Personalisation"): albums cover 5 of the 10 CIFAR-10 dev classes
 // (`--album-photos` per class); every other photo is in no album. mAP on queries of album classes
 // and of non-album classes, for the unsupervised model (before) and after retraining with and
 // without the preservation term. Relevance = same true class. Prints one JSON line.

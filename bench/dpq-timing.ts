@@ -1,4 +1,4 @@
-// Item 5, "one training, every length": seconds to train one DPQ model (M = 8: codes of 8…64 bits)
+// "One training, every length": seconds to train one DPQ model (M = 8: codes of 8…64 bits)
 // against one DPQ model per code length (M = 1 … 8, trained separately) and PQ at each length,
 // on the same cached CIFAR-10 dev features. Prints one JSON line.
 //   npx tsx bench/dpq-timing.ts [--layers block_13_expand_relu] [--train-per-class 100]

@@ -1,4 +1,4 @@
-// Item 7 in the library: the app's own Retrain path with finetune 'off' and 'late' on the same
+// Deeper fine-tuning in the library: the app's own Retrain path with finetune 'off' and 'late' on the same
 // indexed photos (a copy of part of a labelled folder), one album per class. Prints one JSON line:
 // seconds per stage, the held-out mAP the app records, and what the activation maps cost on disk.
 //   npx tsx bench/library-finetune.ts [--folder ../shared/datasets/cifar10-dev] [--per-class 100]
@@ -7,9 +7,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
-import { activationLayer } from '../src/core/dpq/inputs.ts'
-import { ensureCodes, retrain } from '../src/core/dpq/store.ts'
+import { createActivationExtractor } from '../src/core/modeling/activations.ts'
+import { activationLayer } from '../src/core/modeling/inputs.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
 import { activationCount } from '../src/core/store/activations.ts'
@@ -77,7 +78,7 @@ try {
     finetune: 'late',
     activations: extractor,
     onProgress: (e) => {
-      const now = e.epoch ? 'training' : (e.current ?? '')
+      const now = e.epoch ? 'training' : (e.stage ?? '')
       if (now !== stage) {
         if (stage) stages.set(stage, (stages.get(stage) ?? 0) + seconds(since))
         stage = now

@@ -7,12 +7,12 @@
 // usage: tsx bench/search-real-codes.ts [features=.tmp/features/cifar10-11] [n=1000000] [D=128]
 import { existsSync, readFileSync } from 'node:fs'
 import { trainUnsupervised } from '../src/core/dpq/unsupervised.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { cosine, exactSearch } from '../src/core/search/exact.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { searchCodes } from '../src/core/search/scan.ts'
-import { seededRandom } from '../src/core/search/synthetic.ts'
+import { seededRandom } from '../src/bench/synthetic.ts'
 import { TopK } from '../src/core/search/top-k.ts'
 
 const [base = '.tmp/features/cifar10-11', nArg = '1000000', dArg = '128'] = process.argv.slice(2)

@@ -1,13 +1,20 @@
-// `lookalike eval` and `lookalike train` end to end on real JPEGs, and a process killed in the
-// middle of re-encoding, which must leave the previous model active and intact.
+// `lookalike eval` and `lookalike train` end to end on real JPEGs, a process killed in the middle
+// of re-encoding (the previous model stays active and intact), and two `train` processes at once.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { activeModel, codesFor, ensureCodes } from '../src/core/dpq/store.ts'
+import { backboneId } from '../src/core/embed/backbone.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
+import { codesFor } from '../src/core/store/codes.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { addToAlbum, createAlbum, listAlbums } from '../src/core/store/albums.ts'
 import { openDb } from '../src/core/store/db.ts'
+import { lockHolder } from '../src/core/store/locks.ts'
+import { retrainHint } from '../src/renderer/src/lib/albums.ts'
 import { putFeatures } from '../src/core/store/features.ts'
 import { repo, runCli } from './fixtures/cli.ts'
 import { makePhotos } from './fixtures/photos.ts'
@@ -20,7 +27,10 @@ function tmp(): string {
   return d
 }
 
-const lookalike = (...args: string[]) => runCli(args, 180_000)
+const lookalike = (...args: string[]) => runCli(args, 300_000)
+// Each test runs the CLI (model loading, training) several times in child processes: on a shared
+// 2-core machine that takes minutes. The timeouts only catch hangs; nothing here measures speed.
+const CLI_TEST_MS = 900_000
 
 const perLength = { '8': expect.any(Number), '16': expect.any(Number), '24': expect.any(Number), '32': expect.any(Number), '40': expect.any(Number), '48': expect.any(Number), '56': expect.any(Number), '64': expect.any(Number) }
 
@@ -59,28 +69,88 @@ describe('lookalike eval / train', () => {
     const bad = lookalike('eval', photos, '--db', db, '--labels', 'yaml:x', '--json')
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--labels must be "folders" or "tsv:FILE"/)
-  })
+  }, CLI_TEST_MS)
 
   it('train refuses a library without features, then trains on albums after indexing', async () => {
     const dir = tmp()
     const db = join(dir, 'lib.sqlite')
     const empty = lookalike('train', '--db', db, '--json')
     expect(empty.code).toBe(2)
-    expect(empty.stderr).toMatch(/no photo features yet/)
+    expect(empty.stderr).toMatch(/No photo features yet|No library at/)
 
     const photos = join(dir, 'photos')
     await makePhotos(photos, { groups: 3, perGroup: 6 })
     expect(lookalike('index', photos, '--db', db, '--json').code).toBe(0)
+
+    // One album is not enough: the CLI refuses with the Retrain panel's words, and writes nothing.
+    const one = openDb(db)
+    addToAlbum(one, createAlbum(one, 'first').id, [1, 2, 3, 4, 5, 6])
+    const hint = retrainHint(listAlbums(one))
+    one.close()
+    const refused = lookalike('train', '--db', db, '--json')
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain(hint)
+    expect(hint).toBe('Retrain needs 1 more album with at least 5 photos')
+
     expect(lookalike('albums', 'import-folders', '--db', db, '--json').code).toBe(0)
-    const trained = lookalike('train', '--db', db, '--epochs', '4', '--json')
+    const trained = lookalike('train', '--db', db, '--epochs', '4', '--finetune', 'off', '--json')
     expect(trained.code, trained.stderr).toBe(0)
     const summary = JSON.parse(trained.stdout)
     expect(summary).toMatchObject({ modelId: expect.any(Number), kind: 'supervised', after: { '8': expect.any(Number), '64': expect.any(Number), exact: expect.any(Number) } })
     const lib = openDb(db)
-    expect(activeModel(lib)!.id).toBe(summary.modelId)
+    expect(loadActiveModel(lib)!.id).toBe(summary.modelId)
     expect(codesFor(lib, summary.modelId).hashes).toHaveLength(18)
     lib.close()
-  })
+    // The training ran as a job, there for `status` (and the app) to see.
+    const status = JSON.parse(lookalike('status', '--db', db, '--json').stdout)
+    expect(status.jobs).toContainEqual(expect.objectContaining({ jobId: summary.jobId, kind: 'train', state: 'done' }))
+    expect(status.model).toMatchObject({ id: summary.modelId, kind: 'supervised' })
+  }, CLI_TEST_MS)
+
+  it('two train processes on one library take turns: one waits, naming the other, and one model ends active', async () => {
+    const dir = tmp()
+    const file = join(dir, 'lib.sqlite')
+    const db = openDb(file)
+    const rng = createRng(9)
+    const now = Date.now()
+    db.prepare('INSERT INTO roots (id, path, added_at) VALUES (1, ?, ?)').run(dir, now)
+    db.prepare('INSERT INTO albums (id, name, created_at) VALUES (1, ?, ?), (2, ?, ?)').run('a', now, 'b', now)
+    const rows = Array.from({ length: 1200 }, (_, i) => {
+      db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (?, 1, ?, 1, 1, ?, 'ok')").run(i + 1, `${i}.jpg`, `h${i}`)
+      if (i < 200) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 2) + 1, i + 1, now)
+      return { hash: `h${i}`, vector: Float32Array.from({ length: 32 }, () => normal(rng) + (i < 200 ? 2 * (i % 2) : 0)) }
+    })
+    putFeatures(db, backboneId(), rows)
+    db.close()
+
+    const train = () => {
+      const child = spawn(process.execPath, ['bin/lookalike.js', 'train', '--db', file, '--epochs', '3', '--finetune', 'off', '--json'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] })
+      const run = { pid: child.pid!, stdout: '', stderr: '', code: null as number | null }
+      child.stdout.on('data', (d) => (run.stdout += d))
+      child.stderr.on('data', (d) => (run.stderr += d))
+      return { run, exited: new Promise<typeof run>((r) => child.on('exit', (code) => r({ ...run, code }))) }
+    }
+    // The second starts once the first holds the lock, so they surely overlap.
+    const first = train()
+    const reader = openDb(file)
+    for (let i = 0; i < 1200 && lockHolder(reader, 'models')?.pid !== first.run.pid; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(lockHolder(reader, 'models')?.pid).toBe(first.run.pid)
+    const second = train()
+    const [a, b] = await Promise.all([first.exited, second.exited])
+    expect(a.code, a.stderr).toBe(0)
+    expect(b.code, b.stderr).toBe(0)
+    expect(b.stderr).toContain(`another Lookalike (pid ${first.run.pid})`)
+    const ids = [JSON.parse(a.stdout).modelId, JSON.parse(b.stdout).modelId]
+    // Both models were written in full (neither deleted the other's), and the later one is active.
+    const models = reader.prepare('SELECT id, status, active FROM models ORDER BY id').all()
+    expect(models).toEqual([
+      { id: ids[0], status: 'ready', active: 0 },
+      { id: ids[1], status: 'ready', active: 1 },
+    ])
+    expect(codesFor(reader, ids[1]).hashes).toHaveLength(1200)
+    expect(lockHolder(reader, 'models')).toBeNull()
+    reader.close()
+  }, CLI_TEST_MS)
 
   it('a process killed while re-encoding leaves the previous model active with all its codes', async () => {
     const dir = tmp()
@@ -105,11 +175,11 @@ describe('lookalike eval / train', () => {
     const script = join(dir, 'retrain.mts')
     writeFileSync(
       script,
-      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/dpq/store.ts'))}
+      `import { retrain } from ${JSON.stringify(join(repo, 'src/core/modeling/retrain.ts'))}
 import { openDb } from ${JSON.stringify(join(repo, 'src/core/store/db.ts'))}
 const db = openDb(${JSON.stringify(file)})
 await retrain(db, 'b', { trainOptions: ${JSON.stringify(small)}, onProgress: (e) => {
-  if (e.current === 'encoding') process.kill(process.pid, 'SIGKILL')
+  if (e.stage === 'encoding') process.kill(process.pid, 'SIGKILL')
 } })
 console.log('not killed')
 `,
@@ -126,11 +196,18 @@ console.log('not killed')
     const after = openDb(file)
     const unfinished = after.prepare("SELECT COUNT(*) AS n FROM codes WHERE model_id != ?").get(modelId!) as { n: number }
     expect(unfinished.n).toBeGreaterThan(0) // the killed run had written codes…
-    expect(activeModel(after)!.id).toBe(modelId) // …but never took over
+    expect(loadActiveModel(after)!.id).toBe(modelId) // …but never took over
     expect(codesFor(after, modelId!)).toEqual(saved)
-    // The next run cleans up and completes.
-    const { modelId: next, encoded } = await ensureCodes(after, 'b')
-    expect([next, encoded]).toEqual([modelId, 0])
+    // Nothing is left to encode under the active model.
+    const { modelId: same, encoded } = await ensureCodes(after, 'b')
+    expect([same, encoded]).toEqual([modelId, 0])
+    // The killed process still holds the models lock on paper: the next retrain sees it is gone,
+    // takes the lock over, removes the half-written model and completes.
+    expect(lockHolder(after, 'models')?.pid).toBe(child.pid)
+    const next = await retrain(after, 'b', { trainOptions: small })
+    expect(loadActiveModel(after)!.id).toBe(next.modelId)
+    expect(after.prepare("SELECT COUNT(*) AS n FROM models WHERE status != 'ready'").get()).toEqual({ n: 0 })
+    expect(lockHolder(after, 'models')).toBeNull()
     after.close()
   })
 })

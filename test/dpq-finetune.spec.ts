@@ -9,14 +9,15 @@ import { BACKBONE, loadMobilenet, pooledFeatureModel, scalePixels } from '../src
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
-import { ensureBackend, tf } from '../src/core/dpq/tf.ts'
-import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { tf } from '../src/core/dpq/tf.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { createActivationExtractor, type ActivationExtractor } from '../src/core/modeling/activations.ts'
 import { runCli } from './fixtures/cli.ts'
 import { applyTail, finetuneInputs, MAP_CHANNELS, MAP_SIZE, randomTail, TAIL_OUT, tailArrays } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { DpqModel } from '../src/core/dpq/model.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
-import { lookupTable } from '../src/core/dpq/quantize.ts'
+import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { trainDpq } from '../src/core/dpq/train.ts'
 import { makePhotos } from './fixtures/photos.ts'
 
@@ -46,7 +47,7 @@ const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, seed: 5 }
 
 function codeMap(model: DpqModel, inputs: Float32Array[], labels: number[][], queries: number[], database: number[], blocks: number): number {
   const codes = model.encode(database.map((i) => inputs[i]))
-  const tables = model.embed(queries.map((i) => inputs[i])).map((q) => lookupTable(model, q))
+  const tables = model.embed(queries.map((i) => inputs[i])).map((q) => lookupTable(q, model.codebooks, model.M, model.K, model.D))
   return meanAveragePrecision(labelSets(queries.map((i) => labels[i])), labelSets(database.map((i) => labels[i])), (q, out) => {
     for (let j = 0; j < out.length; j++) {
       let s = 0

@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { activeModel, codesFor, ensureCodes, getModel, mapByLength, retrain } from '../src/core/dpq/store.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel, loadModel } from '../src/core/modeling/models.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
+import { codesFor } from '../src/core/store/codes.ts'
+import { modelMetrics } from '../src/core/store/models.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { TrainingCancelled } from '../src/core/dpq/train.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
@@ -49,12 +53,12 @@ describe('DPQ model store', () => {
 
   it('codes an empty, a tiny and a growing library with an unsupervised model', async () => {
     expect(await ensureCodes(db, BACKBONE, { trainOptions: options })).toEqual({ modelId: null, encoded: 0 })
-    expect(activeModel(db)).toBeNull()
+    expect(loadActiveModel(db)).toBeNull()
 
     const hashes = seedLibrary(db, 12, 0)
     const first = await ensureCodes(db, BACKBONE, { trainOptions: options })
     expect(first.encoded).toBe(12)
-    const active = activeModel(db)!
+    const active = loadActiveModel(db)!
     expect(active).toMatchObject({ id: first.modelId, kind: 'unsupervised', backbone: BACKBONE })
     const { hashes: coded, codes } = codesFor(db, active.id)
     expect(coded).toEqual(hashes)
@@ -72,7 +76,7 @@ describe('DPQ model store', () => {
     const refit = await ensureCodes(db, BACKBONE, { trainOptions: options })
     expect(refit.modelId).not.toBe(active.id)
     expect(refit.encoded).toBe(25)
-    expect(activeModel(db)).toMatchObject({ id: refit.modelId, kind: 'unsupervised', metrics: { trained_on: 25 } })
+    expect(loadActiveModel(db)).toMatchObject({ id: refit.modelId, kind: 'unsupervised', metrics: { trained_on: 25 } })
     expect(codesFor(db, refit.modelId!).hashes).toHaveLength(25)
   })
 
@@ -83,11 +87,11 @@ describe('DPQ model store', () => {
     const result = await retrain(db, BACKBONE, { trainOptions: options, onProgress: (e) => e.epoch && epochs.push(e.epoch) })
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
     expect(result.modelId).not.toBe(before)
-    const active = activeModel(db)!
+    const active = loadActiveModel(db)!
     expect(active).toMatchObject({ id: result.modelId, kind: 'supervised' })
     expect(Object.keys(result.after)).toEqual(['8', '16', '24', '32', 'exact'])
     expect(Object.keys(result.before)).toEqual(['8', '16', '24', '32', 'exact'])
-    expect(mapByLength(db, result.modelId)).toEqual(result.after)
+    expect(modelMetrics(db, result.modelId)?.map).toEqual(result.after)
     // Album kinds are easy here: the trained codes should find them well.
     expect(result.after['32']).toBeGreaterThan(0.6)
     expect(codesFor(db, result.modelId).hashes).toEqual(hashes)
@@ -104,8 +108,8 @@ describe('DPQ model store', () => {
       { id: second.modelId, kept: 1 },
       { id: third.modelId, kept: 1 },
     ])
-    expect(getModel(db, second.modelId)!.id).toBe(second.modelId)
-    expect(() => getModel(db, before!)).toThrow(/history only/)
+    expect(loadModel(db, second.modelId)!.id).toBe(second.modelId)
+    expect(() => loadModel(db, before!)).toThrow(/history only/)
   })
 
   it('keeps the previous model active and intact when retraining crashes before activation or is cancelled', async () => {
@@ -121,17 +125,17 @@ describe('DPQ model store', () => {
         },
       }),
     ).rejects.toThrow('power cut')
-    expect(activeModel(db)!.id).toBe(modelId)
+    expect(loadActiveModel(db)!.id).toBe(modelId)
     expect(codesFor(db, modelId!)).toEqual(saved)
 
     const controller = new AbortController()
     const run = retrain(db, BACKBONE, { trainOptions: options, signal: controller.signal, onProgress: (e) => e.epoch === 2 && controller.abort() })
     await expect(run).rejects.toBeInstanceOf(TrainingCancelled)
-    expect(activeModel(db)!.id).toBe(modelId)
+    expect(loadActiveModel(db)!.id).toBe(modelId)
     expect(codesFor(db, modelId!).hashes).toEqual(hashes)
     // The next retrain clears what the failed attempts left behind.
     const ok = await retrain(db, BACKBONE, { trainOptions: options })
-    expect(activeModel(db)!.id).toBe(ok.modelId)
+    expect(loadActiveModel(db)!.id).toBe(ok.modelId)
     const models = db.prepare('SELECT id, status, active FROM models ORDER BY id').all()
     expect(models).toEqual([
       { id: modelId, status: 'ready', active: 0 },
@@ -142,7 +146,7 @@ describe('DPQ model store', () => {
   it('trains an unsupervised model when only one album has photos', async () => {
     seedLibrary(db, 80, 1)
     const result = await retrain(db, BACKBONE, { trainOptions: options })
-    expect(activeModel(db)).toMatchObject({ id: result.modelId, kind: 'unsupervised' })
+    expect(loadActiveModel(db)).toMatchObject({ id: result.modelId, kind: 'unsupervised' })
     expect(Object.keys(result.after)).toContain('32')
   })
 })

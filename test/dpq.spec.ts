@@ -1,12 +1,18 @@
 // DPQ on synthetic features: the properties a user relies on (every code length from one model,
 // supervised codes that see what PQ cannot, repeatable training), with real tfjs models.
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { DpqModel } from '../src/core/dpq/model.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../src/core/dpq/protocol.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { reconstruct } from '../src/core/dpq/quantize.ts'
 import { tf } from '../src/core/dpq/tf.ts'
 import { trainDpq, TrainingCancelled } from '../src/core/dpq/train.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
+
+// dpq/ is backend-agnostic: the Node side selects the backend (wasm here) before training.
+beforeAll(async () => {
+  await ensureBackend()
+})
 
 /**
  * `classes` classes told apart only by 2 low-variance dimensions (centres on a circle of

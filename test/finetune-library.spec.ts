@@ -1,4 +1,4 @@
-// Deeper fine-tuning in the library (issue 4 item 7): Retrain with finetune 'late' caches each
+// Deeper fine-tuning in the library: Retrain with finetune 'late' caches each
 // photo's block_15_add map, fine-tunes MobileNetV2's last blocks with the head, encodes every
 // photo through them, and search, new photos and outside images all read the same maps.
 // Real JPEGs, the real MobileNetV2 (wasm), a real SQLite file.
@@ -6,12 +6,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createActivationExtractor, type ActivationExtractor } from '../src/core/dpq/finetune-activations.ts'
+import { createActivationExtractor, type ActivationExtractor } from '../src/core/modeling/activations.ts'
 import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
-import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/dpq/finetune-plan.ts'
-import { tailSpeedFactor } from '../src/core/dpq/finetune-speed.ts'
-import { activationLayer, modelInputs } from '../src/core/dpq/inputs.ts'
-import { activeModel, codesFor, ensureCodes, retrain } from '../src/core/dpq/store.ts'
+import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/modeling/finetune-plan.ts'
+import { tailSpeedFactor } from '../src/core/modeling/finetune-speed.ts'
+import { activationLayer, modelInputs } from '../src/core/modeling/inputs.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
+import { codesFor } from '../src/core/store/codes.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
 import { createService, type LookalikeService } from '../src/core/service.ts'
@@ -100,19 +103,19 @@ describe("retrain with finetune 'late' in a library file", () => {
     const gone = made.find((m) => m.group === 2)!
     const bytes = readFileSync(gone.path)
     rmSync(gone.path)
-    const before = activeModel(db)!
+    const before = loadActiveModel(db)!
     // 12 album photos, 18 photos, no map yet: cheap enough to be the default even on wasm.
     const plan = libraryFinetunePlan(db, backbone, 'wasm', small.epochs)
     expect(plan.finetune).toBe('late')
     expect(plan.lateSeconds).toBeCloseTo(18 * 0.035 + 10 * 3 * 0.015 + 18 * 0.004, 1)
     const stages = new Set<string>()
-    const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.current && stages.add(e.current) })
+    const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.stage && stages.add(e.stage) })
     expect(result.finetune).toBe('late')
     expect(result.unreadable).toEqual([expect.objectContaining({ file: gone.path, error: expect.stringMatching(/cannot decode/) })])
     expect(stages).toContain('reading activations')
     expect(Object.keys(result.after)).toEqual(expect.arrayContaining(['8', '32', 'exact']))
 
-    const active = activeModel(db)!
+    const active = loadActiveModel(db)!
     expect(active.id).not.toBe(before.id)
     expect(active.model.finetuned).toBe(true)
     expect(active.params).toMatchObject({ finetune: 'late', kind: 'supervised' })
@@ -133,7 +136,7 @@ describe("retrain with finetune 'late' in a library file", () => {
   }, 240_000)
 
   it('encodes a photo that lacks a code from its own map, and keeps the old model when a retrain crashes', async () => {
-    const active = activeModel(db)!
+    const active = loadActiveModel(db)!
     // The file is back: the active fine-tuned model encodes it as it would a new photo.
     const done = await ensureCodes(db, backbone, { activations: async () => extractor })
     expect(done).toMatchObject({ modelId: active.id, encoded: 1, failed: [] })
@@ -150,13 +153,13 @@ describe("retrain with finetune 'late' in a library file", () => {
         },
       }),
     ).rejects.toThrow('power cut')
-    expect(activeModel(db)!.id).toBe(active.id)
+    expect(loadActiveModel(db)!.id).toBe(active.id)
     expect(activationCount(db, activationLayer(backbone))).toBeGreaterThan(0)
   }, 240_000)
 
   it('a retrain without fine-tuning drops the maps no model reads any more; refuses without albums', async () => {
     await retrain(db, backbone, { trainOptions: small })
-    expect(activeModel(db)!.model.finetuned).toBe(false)
+    expect(loadActiveModel(db)!.model.finetuned).toBe(false)
     expect(activationCount(db, activationLayer(backbone))).toBe(0)
     await expect(retrain(db, backbone, { finetune: 'late', trainOptions: small })).rejects.toThrow(/source of activation maps/)
     db.prepare('DELETE FROM album_photos').run()

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ApiError } from '../src/shared/contract.ts'
+import { StoreError } from '../src/core/store/errors.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { addRoot, findRoot, listRoots, removeRoot } from '../src/core/store/roots.ts'
 import { addToAlbum, albumLabels, createAlbum, deleteAlbum, listAlbums, removeFromAlbum, renameAlbum } from '../src/core/store/albums.ts'
@@ -28,16 +28,16 @@ function setup() {
   return { base, db, thumbnailDir: join(base, 'thumbs') }
 }
 
-async function expectApiError(fn: () => unknown, code: string, message: RegExp) {
+async function expectStoreError(fn: () => unknown, code: string, message: RegExp) {
   let caught: unknown
   try {
     await fn()
   } catch (err) {
     caught = err
   }
-  expect(caught).toBeInstanceOf(ApiError)
-  expect((caught as ApiError).code).toBe(code)
-  expect((caught as ApiError).message).toMatch(message)
+  expect(caught).toBeInstanceOf(StoreError)
+  expect((caught as StoreError).code).toBe(code)
+  expect((caught as StoreError).message).toMatch(message)
 }
 
 describe('roots', () => {
@@ -49,13 +49,13 @@ describe('roots', () => {
     expect(root).toEqual({ id: root.id, path: join(base, 'a'), photos: 0 })
     expect(addRoot(db, join(base, 'link-to-a')).id).toBe(root.id) // same folder, other spelling
     expect(findRoot(db, join(base, 'link-to-a'))?.id).toBe(root.id)
-    await expectApiError(() => addRoot(db, join(base, 'missing')), 'bad-request', /does not exist/)
-    await expectApiError(() => addRoot(db, join(base, 'lib.sqlite')), 'bad-request', /Not a folder/)
-    await expectApiError(() => addRoot(db, join(base, 'a', 'inner')), 'conflict', /already in the library, inside/)
-    await expectApiError(() => addRoot(db, base), 'conflict', /contains/)
+    await expectStoreError(() => addRoot(db, join(base, 'missing')), 'bad-request', /does not exist/)
+    await expectStoreError(() => addRoot(db, join(base, 'lib.sqlite')), 'bad-request', /Not a folder/)
+    await expectStoreError(() => addRoot(db, join(base, 'a', 'inner')), 'conflict', /already in the library, inside/)
+    await expectStoreError(() => addRoot(db, base), 'conflict', /contains/)
     removeRoot(db, root.id)
     expect(listRoots(db)).toEqual([])
-    await expectApiError(() => removeRoot(db, root.id), 'not-found', /No library folder/)
+    await expectStoreError(() => removeRoot(db, root.id), 'not-found', /No library folder/)
   })
 })
 
@@ -82,9 +82,9 @@ describe('photos, folders and albums', () => {
     expect(photoFile(db, first.id)).toBe(join(photos, first.relPath))
     // A row that would resolve outside its root is never served.
     db.prepare('UPDATE photos SET rel_path = ? WHERE id = ?').run('../../etc/passwd', first.id)
-    await expectApiError(() => photoFile(db, first.id), 'not-found', /outside its library folder/)
+    await expectStoreError(() => photoFile(db, first.id), 'not-found', /outside its library folder/)
     db.prepare('UPDATE photos SET rel_path = ? WHERE id = ?').run(first.relPath, first.id)
-    await expectApiError(() => getPhoto(db, 9999), 'not-found', /No photo/)
+    await expectStoreError(() => getPhoto(db, 9999), 'not-found', /No photo/)
 
     const imported = importFolderAlbums(db)
     expect(imported.map((i) => [i.album.name, i.album.photos, i.added])).toEqual([
@@ -96,9 +96,9 @@ describe('photos, folders and albums', () => {
 
     const pets = createAlbum(db, '  Pets ')
     expect(pets).toMatchObject({ name: 'Pets', photos: 0 })
-    await expectApiError(() => createAlbum(db, 'Pets'), 'conflict', /already exists/)
-    await expectApiError(() => renameAlbum(db, pets.id, 'group-1'), 'conflict', /already exists/)
-    await expectApiError(() => addToAlbum(db, pets.id, [1, 424242]), 'not-found', /424242/)
+    await expectStoreError(() => createAlbum(db, 'Pets'), 'conflict', /already exists/)
+    await expectStoreError(() => renameAlbum(db, pets.id, 'group-1'), 'conflict', /already exists/)
+    await expectStoreError(() => addToAlbum(db, pets.id, [1, 424242]), 'not-found', /424242/)
     expect(listAlbums(db).find((a) => a.id === pets.id)!.photos).toBe(0) // all or nothing
     const [a, b] = listPhotos(db, { sort: 'name', folder: 'group-2', rootId: root.id }).photos
     expect(addToAlbum(db, pets.id, [a.id, b.id, a.id]).photos).toBe(2)
@@ -110,8 +110,8 @@ describe('photos, folders and albums', () => {
     expect(labels.get(getPhoto(db, a.id).hash!)).toEqual([imported[2].album.id, pets.id].sort((x, y) => x - y))
     expect(labels.get(getPhoto(db, b.id).hash!)).toEqual([imported[2].album.id])
     deleteAlbum(db, pets.id)
-    await expectApiError(() => deleteAlbum(db, pets.id), 'not-found', /No album/)
-    await expectApiError(() => renameAlbum(db, pets.id, 'x'), 'not-found', /No album/)
+    await expectStoreError(() => deleteAlbum(db, pets.id), 'not-found', /No album/)
+    await expectStoreError(() => renameAlbum(db, pets.id, 'x'), 'not-found', /No album/)
   })
 })
 

@@ -3,7 +3,7 @@ import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { cosine, exactSearch } from '../src/core/search/exact.ts'
 import type { SearchFilter } from '../src/core/search/filter.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
-import { randomCodes, seededRandom, syntheticEmbedding, syntheticModel } from '../src/core/search/synthetic.ts'
+import { randomCodes, seededRandom, syntheticEmbedding, syntheticModel } from '../src/bench/synthetic.ts'
 import { TopK } from '../src/core/search/top-k.ts'
 
 const [N, M, K, D] = [4000, 8, 256, 64]

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CodeMatrix, type CodeRow } from '../src/core/search/code-matrix.ts'
 import { reconstructionNorms } from '../src/core/search/reconstruction.ts'
 import { searchCodes } from '../src/core/search/scan.ts'
-import { reconstruct, seededRandom, syntheticModel } from '../src/core/search/synthetic.ts'
+import { reconstruct, seededRandom, syntheticModel } from '../src/bench/synthetic.ts'
 
 const M = 8
 const byte = (random: () => number) => Math.floor(random() * 256)

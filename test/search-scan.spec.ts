@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CodeMatrix, type CodeRow } from '../src/core/search/code-matrix.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { searchByCosine, searchCodes } from '../src/core/search/scan.ts'
-import { randomCodes, seededRandom } from '../src/core/search/synthetic.ts'
+import { randomCodes, seededRandom } from '../src/bench/synthetic.ts'
 import { TopK } from '../src/core/search/top-k.ts'
 
 const DAY = 86_400_000

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { migrations } from '../src/core/store/migrations.ts'
 import { openDb, schemaVersion } from '../src/core/store/db.ts'
+import { nodeNativeBinding } from '../src/core/store/native-binding.ts'
 
 const dirs: string[] = []
 const tmp = () => {
@@ -44,6 +46,31 @@ describe('library store', () => {
     insert.run(1)
     expect(() => insert.run(1)).toThrow(/UNIQUE/)
     insert.run(0)
+    db.close()
+  })
+
+  it('upgrades a version-2 library: models and their codes kept, the unused settings table and statuses gone', () => {
+    const file = join(tmp(), 'lib.sqlite')
+    const old = new Database(file, { nativeBinding: nodeNativeBinding() })
+    old.pragma('foreign_keys = ON')
+    for (const sql of migrations.slice(0, 2)) old.exec(sql)
+    old.pragma('user_version = 2')
+    const model = old.prepare("INSERT INTO models (created_at, kind, backbone, status, active, params, weights) VALUES (1, 'supervised', 'b', ?, ?, '{}', ?)")
+    model.run('ready', 1, Buffer.from([1, 2, 3]))
+    model.run('failed', 0, null)
+    old.prepare('INSERT INTO codes (model_id, hash, code) VALUES (1, ?, ?)').run('h1', Buffer.from([7, 8]))
+    old.close()
+
+    const db = openDb(file)
+    expect(schemaVersion(db)).toBe(migrations.length)
+    expect(db.prepare('SELECT id, status, active, weights FROM models').all()).toEqual([{ id: 1, status: 'ready', active: 1, weights: Buffer.from([1, 2, 3]) }])
+    expect(db.prepare('SELECT model_id, hash, code FROM codes').all()).toEqual([{ model_id: 1, hash: 'h1', code: Buffer.from([7, 8]) }])
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('settings', 'locks', 'models_one_active') ORDER BY name").all()).toEqual([{ name: 'locks' }, { name: 'models_one_active' }])
+    expect(() => db.prepare("UPDATE models SET status = 'training'").run()).toThrow(/CHECK/)
+    // Codes still belong to their model: deleting it takes them along.
+    db.prepare('DELETE FROM models WHERE id = 1').run()
+    expect(db.prepare('SELECT COUNT(*) AS n FROM codes').get()).toEqual({ n: 0 })
+    expect(db.pragma('foreign_key_check')).toEqual([])
     db.close()
   })
 })

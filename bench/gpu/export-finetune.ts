@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util'
 import { loadMobilenet } from '../../src/core/embed/backbone.ts'
 import { applyTail, MAP_SIZE, pretrainedTail, tailArrays, TAIL_OUT } from '../../src/core/dpq/finetune.ts'
 import { splitByClass } from '../../src/core/dpq/protocol.ts'
-import { ensureBackend, tf } from '../../src/core/dpq/tf.ts'
+import { tf } from '../../src/core/dpq/tf.ts'
+import { ensureBackend } from '../../src/core/modeling/backend.ts'
 
 const { values } = parseArgs({
   options: {

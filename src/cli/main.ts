@@ -10,7 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   status: { summary: 'photo counts, folders, albums, active model, jobs, backend', load: () => import('./commands/status.ts') },
   similar: { summary: 'photos like a library photo (id or path) or any image file (--bits N|exact, --top K)', load: () => import('./commands/similar.ts') },
   bench: { summary: 'benchmarks: `bench search --n 1000000`, printing JSON with --json', load: () => import('./commands/bench.ts') },
-  train: { summary: 'retrain DPQ on the albums (unsupervised without albums), re-encode, activate; mAP before/after', load: () => import('./commands/train.ts') },
+  train: { summary: 'retrain DPQ on the albums (two albums of five photos), re-encode, activate; mAP before/after', load: () => import('./commands/train.ts') },
   eval: { summary: 'the paper\'s protocol on a labelled folder: <folder> [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q]', load: () => import('./commands/eval.ts') },
   serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
 }

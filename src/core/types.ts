@@ -1,5 +1,6 @@
 // Seams between the engine's modules. Each module owns its implementation; these shapes are
 // what the others may rely on (see the owning module for details).
+import type { ModelStage } from '../shared/types.ts'
 
 /** Side of the square image the backbone sees. */
 export const MODEL_INPUT_SIZE = 224
@@ -26,7 +27,7 @@ export interface Embedder {
 export interface ProgressEvent {
   done: number
   total: number
-  current?: string | null
+  stage?: ModelStage
   /** Training only. */
   epoch?: number
   loss?: Record<string, number>

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type {
   Album,
   Failure,
+  FolderAlbum,
   LibraryStatus,
   PhotoDetail,
   PhotoSummary,
@@ -81,6 +82,8 @@ export const contract = {
   deleteAlbum: { input: z.object({ id }).strict(), output: null },
   addToAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
   removeFromAlbum: { input: z.object({ albumId: id, photoIds: z.array(id).min(1).max(100_000) }).strict(), output: {} as Album },
+  /** One album per first-level sub-folder of each library folder, holding every photo beneath it. */
+  importFolderAlbums: { input: z.object({}).strict(), output: [] as FolderAlbum[] },
   /** What Retrain would do by default here, and what deeper fine-tuning would cost. */
   trainPlan: { input: z.object({}).strict(), output: {} as TrainPlan },
   /** Starts DPQ fine-tuning on the albums; progress arrives as job events. */

@@ -62,6 +62,12 @@ export interface PrecisionInfo {
   map: number | null
 }
 
+/** An album made from a folder: the album as it is now, and how many photos this import added. */
+export interface FolderAlbum {
+  album: Album
+  added: number
+}
+
 export interface ModelInfo {
   id: number
   kind: 'unsupervised' | 'supervised'
@@ -70,6 +76,13 @@ export interface ModelInfo {
   /** 'late': MobileNetV2's last blocks were fine-tuned with it (deeper fine-tuning). */
   finetune: 'off' | 'late'
 }
+
+/**
+ * What a train or encode job is doing: waiting for another process that holds the library's models
+ * lock, reading activation maps from photo files, training the network, quantizing, fitting the
+ * codebooks, fitting an unsupervised model block by block, encoding every photo.
+ */
+export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quantization' | 'codebooks' | 'unsupervised' | 'encoding'
 
 export interface JobProgress {
   jobId: number
@@ -81,7 +94,10 @@ export interface JobProgress {
   rate: number | null
   /** Seconds left. */
   eta: number | null
+  /** Index jobs: the file being read. */
   current: string | null
+  /** Train and encode jobs: what they are doing. */
+  stage?: ModelStage
   /** Training only: epoch and loss terms. */
   epoch?: number
   loss?: Record<string, number>

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path'
 import { createService } from '../../src/core/service.ts'
 import { openDb } from '../../src/core/store/db.ts'
 import { writePhoto } from '../../src/core/store/photos.ts'
-import { activeModel, codesByHash, writeCodes } from '../../src/core/dpq/store.ts'
+import { loadActiveModel } from '../../src/core/modeling/models.ts'
+import { codesByHash, writeCodes } from '../../src/core/store/codes.ts'
 import { thumbnailPath } from '../../src/core/library/thumbnails.ts'
 import { thumbnailDirFor } from '../../src/core/paths.ts'
 import { makePhotos } from '../fixtures/photos.ts'
@@ -46,7 +47,7 @@ export async function buildLargeLibrary(dir: string, total = 100_000): Promise<L
 
   const db = openDb(dbFile)
   try {
-    const stored = activeModel(db)
+    const stored = loadActiveModel(db)
     if (!stored) throw new Error('no active model after indexing')
     const M = stored.model.M
     const real = db.prepare<[], { id: number; rootId: number; hash: string; width: number; height: number; size: number }>("SELECT id, root_id AS rootId, hash, width, height, size FROM photos WHERE status = 'ok'").all()

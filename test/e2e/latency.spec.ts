@@ -1,4 +1,4 @@
-// Item 7: with 100,000 photos indexed, click → similar grid painted, measured in the browser.
+// With 100,000 photos indexed, click → similar grid painted, measured in the browser.
 // Prints JSON; never fails on a number (the machine may be slow), only on broken behaviour.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,4 +1,4 @@
-// `lookalike bench index <folder>`: indexing throughput of the real pipeline (see core/embed/bench-index.ts).
+// `lookalike bench index <folder>`: indexing throughput of the real pipeline (see src/bench/index-throughput.ts).
 import { existsSync, statSync } from 'node:fs'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
@@ -11,7 +11,7 @@ export async function run(argv: string[]): Promise<number> {
   const [folder] = positionals
   if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--json]')
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError(`not a folder: ${folder}`)
-  const { benchIndex } = await import('../../core/embed/bench-index.ts')
+  const { benchIndex } = await import('../../bench/index-throughput.ts')
   const { BackendUnavailableError } = await import('../../core/embed/backend.ts')
   const report = await benchIndex(folder, {
     backend: values.backend as string | undefined,

@@ -30,7 +30,7 @@ async function benchSearchCommand(argv: string[]): Promise<number> {
   const k = intFlag(values.k, 'k', 100)
   const queries = intFlag(values.queries, 'queries', 60)
   if (n < 1 || k < 1 || queries < 1) throw new CliError('--n, --k and --queries must be at least 1')
-  const { benchSearch } = await import('../../core/search/bench.ts')
+  const { benchSearch } = await import('../../bench/search.ts')
   const report = benchSearch({ n, k, queries, seed: intFlag(values.seed, 'seed', 1) })
   if (values.json) {
     printJson(report)

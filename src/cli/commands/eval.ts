@@ -1,20 +1,21 @@
 // `lookalike eval <folder> --db FILE [--labels folders|tsv:FILE] [--train-per-class N]
-//  [--queries-per-class Q] [--epochs E] [--backend B] [--json]`: the paper's protocol (DPQ.md) on a
+//  [--queries-per-class Q] [--epochs E] [--backend B] [--json]`: the paper's protocol (docs/dpq.md) on a
 // labelled folder. Indexes the folder into FILE first (a rerun reuses every cached feature), then
 // prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine.
 import { readFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
-import { selectBackend } from '../../core/embed/backend.ts'
 import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
-import { planFinetune } from '../../core/dpq/finetune-plan.ts'
-import { tailSpeedFactor } from '../../core/dpq/finetune-speed.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
 import { indexRoot } from '../../core/library/indexer.ts'
+import { ensureBackend } from '../../core/modeling/backend.ts'
+import { finetunePlanHere } from '../../core/modeling/finetune-plan.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
+import { StoreError } from '../../core/store/errors.ts'
 import { openDb, type Db } from '../../core/store/db.ts'
 import { featuresFor } from '../../core/store/features.ts'
+import { okPhotosInRoot } from '../../core/store/photos.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
@@ -51,26 +52,25 @@ export async function run(argv: string[]): Promise<number> {
     await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
     const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
     if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
+    await ensureBackend()
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
     // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
-    const backendKind = (await selectBackend({ backend: values.backend as string | undefined })).kind
     const n = photos.names.length
-    const speed = backendKind === 'gpu' ? 1 : await tailSpeedFactor()
-    const plan = planFinetune({ backendKind, photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs, speed })
+    const plan = await finetunePlanHere({ photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs }, values.backend as string | undefined)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
     const report = await evaluate(photos, split, {
       dataset: basename(folder),
       dpq: { ...(epochs ? { epochs } : {}), ...(late ? { finetune, tail: late.tail } : {}) },
       dpqFeatures: late?.rows,
-      onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.current ?? ''}`),
+      onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.stage ?? 'pq baseline'} ${e.done}/${e.total}`),
     })
     const out = { ...report, finetune }
     if (values.json) printJson(out)
     else console.log(JSON.stringify(out, null, 2))
     return 0
   } catch (err) {
-    if (err instanceof ApiError) throw new CliError(err.message)
+    if (err instanceof ApiError || err instanceof StoreError) throw new CliError(err.message)
     if (err instanceof Error && /split has no/.test(err.message)) throw new CliError(err.message)
     throw err
   } finally {
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** finetune 'late': every photo's block_15_add map + pooled feature, recomputed from the files. */
 async function finetuneRows(paths: string[], log: (line: string) => void): Promise<{ rows: Float32Array[]; tail: Tail }> {
-  const { createActivationExtractor } = await import('../../core/dpq/finetune-activations.ts')
+  const { createActivationExtractor } = await import('../../core/modeling/activations.ts')
   const extractor = await createActivationExtractor()
   try {
     log(`activations for fine-tuning: ${paths.length} photos …`)
@@ -117,16 +117,14 @@ function labelReader(spec: string): (relPath: string) => string[] {
 }
 
 function labelledPhotos(db: Db, rootId: number, backboneId: string, labelsOf: (relPath: string) => string[]): LabelledPhotos {
-  const rows = db
-    .prepare<[number], { rel_path: string; hash: string }>("SELECT rel_path, hash FROM photos WHERE root_id = ? AND status = 'ok' AND hash IS NOT NULL ORDER BY rel_path")
-    .all(rootId)
+  const rows = okPhotosInRoot(db, rootId)
   const features = featuresFor(db, backboneId, rows.map((r) => r.hash))
-  const kept = rows.filter((r) => features.has(r.hash) && labelsOf(r.rel_path).length > 0)
-  const classNames = [...new Set(kept.flatMap((r) => labelsOf(r.rel_path)))].sort()
+  const kept = rows.filter((r) => features.has(r.hash) && labelsOf(r.relPath).length > 0)
+  const classNames = [...new Set(kept.flatMap((r) => labelsOf(r.relPath)))].sort()
   const classOf = new Map(classNames.map((c, i) => [c, i]))
   return {
-    names: kept.map((r) => r.rel_path),
-    labels: kept.map((r) => labelsOf(r.rel_path).map((l) => classOf.get(l)!)),
+    names: kept.map((r) => r.relPath),
+    labels: kept.map((r) => labelsOf(r.relPath).map((l) => classOf.get(l)!)),
     classNames,
     features: kept.map((r) => features.get(r.hash)!),
   }

@@ -2,7 +2,9 @@
 // library root if needed, indexes it (thumbnails, EXIF, features) and prints a summary.
 import { ApiError } from '../../shared/contract.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
-import { openDb } from '../../core/store/db.ts'
+import { StoreError } from '../../core/store/errors.ts'
+import { openDb, type Db } from '../../core/store/db.ts'
+import type { LockHolder } from '../../core/store/locks.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import { indexRoot, type IndexProgress } from '../../core/library/indexer.ts'
 import type { Embedder } from '../../core/types.ts'
@@ -31,12 +33,9 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: values.json ? undefined : progressLine(),
     })
     // New photos become searchable straight from the command line: encode them with the active
-    // DPQ model (the first index trains an unsupervised one).
+    // DPQ model (the first index trains an unsupervised one, as a job like the app's).
     let encoded = 0
-    if (embedder && !summary.cancelled) {
-      const { ensureCodes } = await import('../../core/dpq/store.ts')
-      encoded = (await ensureCodes(db, embedder.backboneId, { signal: controller.signal })).encoded
-    }
+    if (embedder && !summary.cancelled) encoded = await encodeNewPhotos(db, embedder.backboneId, controller.signal, values.json)
     const { indexed, skipped, failed, failures, seconds } = summary
     if (values.json) {
       printJson({ indexed, skipped, failed, failures, seconds: Math.round(seconds * 1000) / 1000 })
@@ -49,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return summary.cancelled ? 130 : 0
   } catch (err) {
-    if (err instanceof ApiError) throw new CliError(err.message)
+    if (err instanceof ApiError || err instanceof StoreError) throw new CliError(err.message)
     throw err
   } finally {
     process.off('SIGINT', stop)
@@ -57,6 +56,19 @@ export async function run(argv: string[]): Promise<number> {
     db.close()
     await embedder?.close()
   }
+}
+
+/** What the app's code keeper does once a library settles: codes for every photo, training first when needed. */
+async function encodeNewPhotos(db: Db, backboneId: string, signal: AbortSignal, quiet: boolean): Promise<number> {
+  const { ensureCodes, pendingTraining } = await import('../../core/modeling/codes.ts')
+  const { describeHolder } = await import('../../core/modeling/lock.ts')
+  const options = { signal, onLockWait: (holder: LockHolder) => console.error(`lookalike: ${describeHolder(holder)}; waiting for it to finish…`) }
+  const training = pendingTraining(db, backboneId)
+  if (!training) return (await ensureCodes(db, backboneId, options)).encoded
+  if (!quiet) process.stderr.write(`training the library's model (${training}) …\n`)
+  const { runJob } = await import('../../core/jobs/run.ts')
+  const done = await runJob(db, 'encode', { reason: training }, (job) => ensureCodes(db, backboneId, { ...options, onProgress: (e) => job.report(e) }), { signal })
+  return done.encoded
 }
 
 async function loadEmbedder(backend: string | undefined): Promise<Embedder | undefined> {

@@ -7,7 +7,7 @@ import { openDb } from '../../core/store/db.ts'
 import { knownFile } from '../../core/store/photos.ts'
 import { isInside, listRoots } from '../../core/store/roots.ts'
 import { ApiError, parseInput, precisionSchema } from '../../shared/contract.ts'
-import type { Precision, SimilarAnswer } from '../../shared/types.ts'
+import { CODE_BITS, type Precision, type SimilarAnswer } from '../../shared/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
 
 function parsePrecision(value: string): Precision {
   const parsed = precisionSchema.safeParse(value === 'exact' ? value : Number(value))
-  if (!parsed.success) throw new CliError(`--bits must be one of 8, 16, 24, 32, 40, 48, 56, 64 or exact, got "${value}"`)
+  if (!parsed.success) throw new CliError(`--bits must be one of ${CODE_BITS.join(', ')} or exact, got "${value}"`)
   return parsed.data
 }
 

@@ -1,8 +1,7 @@
 // `lookalike status [--db FILE] [--json]`: photo counts, roots, albums, active model, recent jobs
-// and the tfjs backend this machine would embed with.
+// (the CLI's and the app's) and the tfjs backend this machine would embed with.
 import { existsSync } from 'node:fs'
-import { libraryStatus } from '../../core/library/status.ts'
-import { openDb } from '../../core/store/db.ts'
+import { createService } from '../../core/service.ts'
 import { CliError, parseCommand, printJson } from '../args.ts'
 
 export async function run(argv: string[]): Promise<number> {
@@ -10,9 +9,10 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length) throw new CliError(`status takes no arguments, got "${positionals.join(' ')}"`)
   if (!existsSync(dbFile)) throw new CliError(`No library at ${dbFile}: index a folder first (lookalike index <folder> --db ${dbFile})`)
   const backend = await backendName()
-  const db = openDb(dbFile)
+  // A look, not a session: no image model, no watching, nothing carried on.
+  const service = await createService({ dbFile, embedder: null, watch: false, catchUp: false })
   try {
-    const status = libraryStatus(db, backend)
+    const status = { ...(await service.status({})), backend }
     if (values.json) {
       printJson(status)
       return 0
@@ -26,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
     return 0
   } finally {
-    db.close()
+    await service.close()
   }
 }
 

@@ -1,4 +1,4 @@
-// Deeper fine-tuning (issue 4 item 7): train MobileNetV2's last blocks with the DPQ head.
+// Deeper fine-tuning: train MobileNetV2's last blocks with the DPQ head.
 // Each photo's `block_15_add` activation (7×7×160) is cached once; block_16 (1×1 expand,
 // 3×3 depthwise, 1×1 project) and Conv_1 (1×1 to 1280) then train from the pretrained weights.
 // tfjs-wasm has no gradient kernels for conv filters or depthwise convs, so every 1×1 conv is a
@@ -84,12 +84,6 @@ export function tailFromArrays(take: (n: number) => Float32Array): Tail {
   return { expand: part(MAP_CHANNELS, EXPANDED), depthwise: part(9, EXPANDED), project: part(EXPANDED, PROJECTED), conv1: part(PROJECTED, TAIL_OUT) }
 }
 
-/** Tail arrays from tensors (e.g. trained variables), same order as tailTensors. */
-export function tailFromTensors(t: readonly tfType.Tensor[]): Tail {
-  let k = 0
-  return tailFromArrays(() => Float32Array.from(t[k++].dataSync() as Float32Array))
-}
-
 /** Embeds inputs through the tail in chunks (inference). */
 export function applyTail(tail: Tail, inputs: Float32Array, rows: number, chunk = 256): Float32Array {
   const dim = inputs.length / Math.max(1, rows)
@@ -127,12 +121,6 @@ export function pretrainedTail(mobilenet: tfType.LayersModel): Tail {
     project: fold('block_16_project', 'block_16_project_BN', false),
     conv1: fold('Conv_1', 'Conv_1_bn', false),
   }
-}
-
-/** Copies a tail (training must not change the caller's arrays). */
-export function cloneTail(tail: Tail): Tail {
-  const c = (p: { weights: Float32Array; bias: Float32Array }) => ({ weights: p.weights.slice(), bias: p.bias.slice() })
-  return { expand: c(tail.expand), depthwise: c(tail.depthwise), project: c(tail.project), conv1: c(tail.conv1) }
 }
 
 /** A random tail (tests, and models without the pretrained network at hand). */

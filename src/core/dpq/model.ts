@@ -109,11 +109,11 @@ export class DpqModel implements Quantizer {
     return out
   }
 
-  serialize(): Buffer {
+  serialize(): Uint8Array {
     // A tail goes last, so models without one serialize exactly as before.
     const tail = this.head.tail ? tailArrays(this.head.tail) : []
     const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks, ...tail]
-    const header = Buffer.from(
+    const header = new TextEncoder().encode(
       JSON.stringify({
         params: this.params,
         layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
@@ -122,29 +122,30 @@ export class DpqModel implements Quantizer {
     )
     const headerBytes = Math.ceil(header.length / 4) * 4
     const floats = arrays.reduce((s, a) => s + a.length, 0)
-    const buf = Buffer.alloc(8 + headerBytes + floats * 4, 0x20)
-    buf.writeUInt32LE(MAGIC, 0)
-    buf.writeUInt32LE(headerBytes, 4)
-    header.copy(buf, 8)
+    const buf = new Uint8Array(8 + headerBytes + floats * 4).fill(0x20)
+    const view = new DataView(buf.buffer)
+    view.setUint32(0, MAGIC, true)
+    view.setUint32(4, headerBytes, true)
+    buf.set(header, 8)
     let offset = 8 + headerBytes
     for (const a of arrays) {
-      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, offset)
+      buf.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset)
       offset += a.byteLength
     }
     return buf
   }
 
-  static deserialize(buf: Uint8Array): DpqModel {
-    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-    if (b.length < 8 || b.readUInt32LE(0) !== MAGIC) throw new Error('Not a serialized DPQ model')
-    const headerBytes = b.readUInt32LE(4)
-    const { params, layers, tail } = JSON.parse(b.subarray(8, 8 + headerBytes).toString()) as {
+  static deserialize(b: Uint8Array): DpqModel {
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    if (b.length < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('Not a serialized DPQ model')
+    const headerBytes = view.getUint32(4, true)
+    const { params, layers, tail } = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + headerBytes))) as {
       params: DpqParams
       layers: { inDim: number; outDim: number; activation: Activation }[]
       tail?: string
     }
     // Copy into an aligned buffer: a SQLite blob's offset is not necessarily a multiple of 4.
-    const body = new Float32Array(b.length - 8 - headerBytes >> 2)
+    const body = new Float32Array((b.length - 8 - headerBytes) >> 2)
     new Uint8Array(body.buffer).set(b.subarray(8 + headerBytes, 8 + headerBytes + body.length * 4))
     let offset = 0
     const take = (n: number): Float32Array => body.subarray(offset, (offset += n))

@@ -1,15 +1,16 @@
-// The paper's evaluation, scaled to one machine (DPQ.md): deterministic split, DPQ at every
+// The paper's evaluation, scaled to one machine (docs/dpq.md): deterministic split, DPQ at every
 // prefix length against PQ at the same bit budget and float cosine on the backbone feature.
+import { CODE_BITS } from '../../shared/types.ts'
 import type { ProgressEvent } from '../types.ts'
 import { l2normalize } from './kmeans.ts'
 import { labelSets, meanAveragePrecision, type MapResult } from './metrics.ts'
 import type { DpqModel } from './model.ts'
 import { encodePq, pqDistanceTable, trainPq, PQ_K } from './pq.ts'
-import { lookupTable } from './quantize.ts'
-import { ensureBackend, matMulT, tf } from './tf.ts'
+import { lookupTable } from '../search/lookup-table.ts'
+import type { Quantizer } from './quantize.ts'
+import { matMulT, tf } from './tf.ts'
 import { trainDpq, type TrainOptions } from './train.ts'
 
-export const CODE_LENGTHS = [8, 16, 24, 32, 40, 48, 56, 64] as const
 
 export interface LabelledPhotos {
   /** File names (relative paths); the split sorts by them. */
@@ -68,7 +69,7 @@ export interface EvalReport {
   /** `embedding`: cosine on DPQ's float embedding x (no quantization), the ceiling for its codes. */
   map: { dpq: PerLength; pq: PerLength; float: number; embedding?: number }
   map_at_1000: { dpq: PerLength; pq: PerLength; float: number; embedding?: number }
-  /** Item 5: seconds to train PQ at each length (one model per length) and DPQ once for all. */
+  /** Seconds to train PQ at each length (one model per length) and DPQ once for all. */
   timing: { dpq_seconds: number; pq_seconds: PerLength; pq_total_seconds: number }
 }
 
@@ -91,7 +92,8 @@ export interface EvalOptions {
 }
 
 export async function evaluate(photos: LabelledPhotos, split: Split, options: EvalOptions): Promise<EvalReport> {
-  const backend = await ensureBackend()
+  // The caller selected the backend (in Node: modeling/backend.ts).
+  const backend = tf.getBackend()
   const { features, labels } = photos
   if (split.train.length === 0 || split.queries.length === 0) throw new Error('The split has no training photos or no queries: add photos or lower --train-per-class / --queries-per-class')
   const querySets = labelSets(split.queries.map((i) => labels[i]))
@@ -115,7 +117,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
     { onProgress: options.onProgress },
   )
   const dpqSeconds = (performance.now() - t0) / 1000
-  const lengths = options.lengths ?? CODE_LENGTHS
+  const lengths = options.lengths ?? CODE_BITS
   const dpq = dpqMaps(model, dpqIn, split, qs, ds, lengths.filter((b) => b / 8 <= model.M))
   const embedded = model.embed(dpqIn)
   const embedding = meanAveragePrecision(qs, ds, cosineScorer(embedded, split.queries, split.database))
@@ -143,7 +145,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
           out[j] = -d
         }
       })
-      options.onProgress?.({ done: lengths.indexOf(bits) + 1, total: lengths.length, current: `pq ${bits} bits` })
+      options.onProgress?.({ done: lengths.indexOf(bits) + 1, total: lengths.length })
     }
   }
   const pick = (r: Record<string, MapResult>, key: 'all' | 'atR') => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v[key])]))
@@ -169,12 +171,27 @@ export function dpqMaps(
   split: Split,
   qs: Uint32Array[],
   ds: Uint32Array[],
-  lengths: readonly number[] = CODE_LENGTHS.filter((b) => b / 8 <= model.M),
+  lengths: readonly number[] = CODE_BITS.filter((b) => b / 8 <= model.M),
 ): Record<string, MapResult> {
-  const { M, K } = model
   const queries = model.embed(split.queries.map((i) => features[i]))
   const codes = model.encode(split.database.map((i) => features[i]))
-  const tables = queries.map((q) => lookupTable(model, q))
+  return codeMaps(model, queries, codes, qs, ds, lengths)
+}
+
+/**
+ * mAP at every prefix length of float query embeddings against database codes (n × M, row-major),
+ * scored by the asymmetric inner product of the first l blocks.
+ */
+export function codeMaps(
+  model: Quantizer,
+  queries: readonly Float32Array[],
+  codes: Uint8Array,
+  qs: Uint32Array[],
+  ds: Uint32Array[],
+  lengths: readonly number[] = CODE_BITS.filter((b) => b / 8 <= model.M),
+): Record<string, MapResult> {
+  const { M, K } = model
+  const tables = queries.map((q) => lookupTable(q, model.codebooks, M, K, model.D))
   const out: Record<string, MapResult> = {}
   for (const bits of lengths) {
     const blocks = bits / 8

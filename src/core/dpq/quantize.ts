@@ -49,33 +49,3 @@ export function reconstruct(q: Quantizer, codes: Uint8Array, blocks = q.M): Floa
   }
   return out
 }
-
-/**
- * Asymmetric inner-product scores of one query against n codes at every prefix length:
- * returns [M, n] with row l−1 = Σ_{m≤l} ⟨query, c_{m, code_m}⟩ (the authors' search rule).
- */
-export function prefixScores(q: Quantizer, query: Float32Array, codes: Uint8Array): Float32Array[] {
-  const n = codes.length / q.M
-  const table = lookupTable(q, query)
-  const out = Array.from({ length: q.M }, () => new Float32Array(n))
-  for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let m = 0; m < q.M; m++) {
-      s += table[m * q.K + codes[i * q.M + m]]
-      out[m][i] = s
-    }
-  }
-  return out
-}
-
-/** T[m][k] = ⟨query, c_{m,k}⟩, flat [M, K]. */
-export function lookupTable(q: Quantizer, query: Float32Array): Float32Array {
-  const table = new Float32Array(q.M * q.K)
-  for (let mk = 0; mk < q.M * q.K; mk++) {
-    let s = 0
-    const base = mk * q.D
-    for (let j = 0; j < q.D; j++) s += query[j] * q.codebooks[base + j]
-    table[mk] = s
-  }
-  return table
-}

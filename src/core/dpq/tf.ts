@@ -1,43 +1,10 @@
-// The tfjs instance DPQ trains and encodes with, on the backend core/embed selects.
+// The tfjs instance DPQ trains and encodes with, and matrix products that train fast on wasm.
+// The caller picks the backend before training or encoding (modeling/backend.ts in Node, the
+// compute page in a browser): nothing here touches Node.
 import * as tf from '@tensorflow/tfjs'
-import '@tensorflow/tfjs-backend-wasm'
-import { availableParallelism } from 'node:os'
-import { selectBackend } from '../embed/backend.ts'
 
 export { tf }
 export type Tensor = tf.Tensor
-
-let ready: Promise<string> | null = null
-
-/**
- * Activates the best backend once per process (core/embed's order: node-gpu → node → wasm → cpu,
- * or $LOOKALIKE_BACKEND) with every core for wasm: training runs in this thread. Returns its name.
- */
-export function ensureBackend(): Promise<string> {
-  ready ??= (async () => {
-    // Already chosen in this process (e.g. by the embedder): keep it. Not tf.getBackend(), which
-    // would initialise a default backend as a side effect.
-    const current = tf.engine().backendName
-    if (current === 'tensorflow' || current === 'wasm') return current
-    try {
-      return (await selectBackend({ threads: Number(process.env.DPQ_THREADS ?? availableParallelism()) })).name
-    } catch {
-      await tf.setBackend('cpu')
-      return 'cpu'
-    }
-  })()
-  return ready
-}
-
-/** Rows of a flat row-major matrix as one [n, dim] tensor. */
-export function matrixTensor(rows: readonly Float32Array[], dim: number): tf.Tensor2D {
-  const flat = new Float32Array(rows.length * dim)
-  rows.forEach((row, i) => {
-    if (row.length !== dim) throw new Error(`Feature ${i} has ${row.length} dimensions, expected ${dim}`)
-    flat.set(row, i * dim)
-  })
-  return tf.tensor2d(flat, [rows.length, dim])
-}
 
 /** Splits a [n, dim] array back into rows (views onto one buffer). */
 export function rowsOf(flat: Float32Array, dim: number): Float32Array[] {

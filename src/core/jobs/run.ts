@@ -1,5 +1,6 @@
 // Runs a piece of work as a job: a row in the jobs table that carries its progress (with rate and
 // ETA), can be cancelled from anywhere that can write the table, and records how it ended.
+import type { ModelStage } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import {
   cancelJob,
@@ -26,7 +27,7 @@ export class JobCancelled extends Error {
 export interface JobContext {
   readonly jobId: number
   /** Reports progress; rate and ETA are added here. Stored at most every `storeEveryMs`. */
-  report(event: { done: number; total: number; current?: string | null; epoch?: number; loss?: Record<string, number> }): JobProgressEvent
+  report(event: { done: number; total: number; current?: string | null; stage?: ModelStage; epoch?: number; loss?: Record<string, number> }): JobProgressEvent
   /** Throws JobCancelled when the signal fired or someone cancelled the job row. */
   checkCancelled(): void
 }

@@ -1,20 +1,13 @@
 // "Albums from folders": a library already sorted into folders (Holidays/, Cats/, …) gets one
 // album per first-level sub-folder of each root, holding every photo beneath it.
-import type { Album } from '../../shared/types.ts'
+import type { FolderAlbum } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import { addToAlbum, createAlbum, findAlbumByName } from '../store/albums.ts'
-
-export interface FolderAlbum {
-  album: Album
-  /** Photos newly added to it by this import. */
-  added: number
-}
+import { photosInSubfolders } from '../store/photos.ts'
 
 /** Creates (or tops up) one album per first-level folder; same-named folders of two roots share one. */
 export function importFolderAlbums(db: Db): FolderAlbum[] {
-  const rows = db
-    .prepare<[], { id: number; relPath: string }>("SELECT id, rel_path AS relPath FROM photos WHERE status = 'ok' AND instr(rel_path, '/') > 0 ORDER BY rel_path")
-    .all()
+  const rows = photosInSubfolders(db)
   const byFolder = new Map<string, number[]>()
   for (const { id, relPath } of rows) {
     const folder = relPath.slice(0, relPath.indexOf('/'))

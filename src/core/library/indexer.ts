@@ -10,7 +10,7 @@ import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
 import { unfinishedJobs } from '../store/jobs.ts'
-import { deletePhotos, knownFile, knownFiles, movePhoto, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
+import { deletePhotos, knownFile, knownFiles, movePhoto, photoLocation, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
 import { addRoot, getRoot, listRoots } from '../store/roots.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
 import { ProgressMeter } from '../jobs/progress.ts'
@@ -178,8 +178,8 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
 
 /** A vanished row that no moved file took over is removed; one that was re-pointed is kept. */
 function stillGone(db: Db, id: number): boolean {
-  const row = db.prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?').get(id)
-  return row !== undefined && !existsSync(join(row.root, row.relPath))
+  const row = photoLocation(db, id)
+  return row !== null && !existsSync(join(row.root, row.relPath))
 }
 
 function reporter(summary: IndexSummary, total: number, options: IndexOptions, job: JobContext | null) {
@@ -208,7 +208,7 @@ export async function processFiles(
   const batches: ScannedFile[][] = []
   for (let i = 0; i < files.length; i += batchSize) batches.push(files.slice(i, i + batchSize))
   const prepareBatch = (batch: ScannedFile[]) => {
-    const prepared = mapLimit(batch, DECODE_CONCURRENCY, (file) => prepare(db, rootPath, file, options))
+    const prepared = mapLimit(batch, DECODE_CONCURRENCY, (file) => preparePhoto(db, rootPath, file, options))
     // Awaited later; until then a failure (say, the library closed under us) must not count as unhandled.
     prepared.catch(() => {})
     return prepared
@@ -246,7 +246,7 @@ function failed(file: { size: number; mtimeMs: number }, reason: string, hash: s
 }
 
 /** Reads one file and turns it into facts; never throws (a bad file becomes a failed row). */
-async function prepare(db: Db, rootPath: string, file: ScannedFile, options: IndexOptions): Promise<Prepared> {
+async function preparePhoto(db: Db, rootPath: string, file: ScannedFile, options: IndexOptions): Promise<Prepared> {
   const { relPath } = file
   if (file.error) return { relPath, facts: failed(file, file.error) }
   if (file.size === 0) return { relPath, facts: failed(file, 'empty file (0 bytes)') }

@@ -7,7 +7,7 @@ import { basename, join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Embedder } from '../types.ts'
 import type { Db } from '../store/db.ts'
-import { deletePhotos, knownFile } from '../store/photos.ts'
+import { deletePhotos, knownFile, photosUnderFolder } from '../store/photos.ts'
 import { isInside, listRoots } from '../store/roots.ts'
 import type { Root } from '../../shared/types.ts'
 import { indexRoot, processFiles, type IndexSummary } from './indexer.ts'
@@ -100,9 +100,7 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   const removeGone = (root: Root, relPath: string, folder: boolean) => {
     if (!existsSync(root.path)) return // the whole root went away (unmounted?): keep its photos
     const rows = folder
-      ? (db
-          .prepare('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
-          .all(root.id, relPath.length + 1, `${relPath}/`) as { id: number; relPath: string }[])
+      ? photosUnderFolder(db, root.id, relPath)
       : [{ id: knownFile(db, root.id, relPath)?.id, relPath }]
     const gone = rows.filter((r): r is { id: number; relPath: string } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
     if (gone.length === 0) return

@@ -1,4 +1,4 @@
-// Asymmetric scoring (DPQ.md "Search"): the query keeps its float embedding q; a database photo is
+// Asymmetric scoring (docs/dpq.md, "Search"): the query keeps its float embedding q; a database photo is
 // its code. One table per query, T[m][k] = ⟨q, c_{m,k}⟩, turns scoring a photo into M lookups.
 
 /**

@@ -1,9 +1,10 @@
-// Album methods: A's repository does the work; the service tells every window that albums changed.
+// Album methods: the albums repository does the work; the service tells every window that albums changed.
+import { importFolderAlbums } from '../library/folder-albums.ts'
 import * as albums from '../store/albums.ts'
 import type { ServiceMethods } from './calls.ts'
 import type { ServiceContext } from './context.ts'
 
-type AlbumMethods = Pick<ServiceMethods, 'listAlbums' | 'createAlbum' | 'renameAlbum' | 'deleteAlbum' | 'addToAlbum' | 'removeFromAlbum'>
+type AlbumMethods = Pick<ServiceMethods, 'listAlbums' | 'createAlbum' | 'renameAlbum' | 'deleteAlbum' | 'addToAlbum' | 'removeFromAlbum' | 'importFolderAlbums'>
 
 export function albumMethods(ctx: ServiceContext): AlbumMethods {
   const { db } = ctx
@@ -18,5 +19,6 @@ export function albumMethods(ctx: ServiceContext): AlbumMethods {
     deleteAlbum: async ({ id }) => changed((albums.deleteAlbum(db, id), null)),
     addToAlbum: async ({ albumId, photoIds }) => changed(albums.addToAlbum(db, albumId, photoIds)),
     removeFromAlbum: async ({ albumId, photoIds }) => changed(albums.removeFromAlbum(db, albumId, photoIds)),
+    importFolderAlbums: async () => changed(importFolderAlbums(db)),
   }
 }

@@ -2,6 +2,7 @@
 // way to turn any thrown value into the { code, message } that crosses the wire.
 import { ApiError, contract, parseInput, type ApiErrorCode, type Method, type Output, type ParsedInput } from '../../shared/contract.ts'
 import type { LibraryEvent } from '../../shared/types.ts'
+import { StoreError } from '../store/errors.ts'
 
 /** Each contract method, taking input already parsed by `parseInput`. */
 export type ServiceMethods = { [M in Method]: (input: ParsedInput<M>) => Promise<Output<M>> }
@@ -35,9 +36,30 @@ export interface WireError {
   message: string
 }
 
-/** ApiErrors keep their code and message; anything else is an internal error (logged, not leaked). */
+/** A repository's StoreError becomes the API's error with the same code; anything else passes. */
+export function asApiError(err: unknown): unknown {
+  return err instanceof StoreError ? new ApiError(err.code, err.message) : err
+}
+
+/** The service with every contract method and `imageFile` throwing ApiErrors where a repository refused. */
+export function withApiErrors(service: LookalikeService): LookalikeService {
+  const translated = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn.apply(service, args)
+      } catch (err) {
+        throw asApiError(err)
+      }
+    }
+  const wrapped: Record<string, unknown> = { ...service }
+  for (const name of Object.keys(contract)) wrapped[name] = translated(service[name as Method] as (input: unknown) => Promise<unknown>)
+  wrapped.imageFile = translated(service.imageFile)
+  return wrapped as unknown as LookalikeService
+}
+
+/** ApiErrors (and store errors) keep their code and message; anything else is an internal error (logged, not leaked). */
 export function toWireError(err: unknown, log: (err: unknown) => void = (e) => console.error('lookalike:', e)): WireError {
-  if (err instanceof ApiError) return { code: err.code, message: err.message }
+  if (err instanceof ApiError || err instanceof StoreError) return { code: err.code, message: err.message }
   log(err)
   return { code: 'internal', message: `Internal error: ${err instanceof Error ? err.message : String(err)}` }
 }

@@ -1,12 +1,15 @@
-// Every photo gets a code under the active model (C's ensureCodes), and the search matrix (D)
-// follows in place. New photos are encoded batch by batch while a model exists; the very first
+// Every photo gets a code under the active model (modeling's ensureCodes), and the search
+// matrix follows in place. New photos are encoded batch by batch while a model exists; the very first
 // model (unsupervised) is trained only when an index job or watcher change has settled, so it
 // sees the whole library rather than its first batch. Anything that writes models runs under
 // one lock: a retrain and a first-model training must never interleave.
-import { activeModel as modelInfo } from '../library/status.ts'
-import { activeModel, ensureCodes, libraryBackbone, needsRefit } from '../dpq/store.ts'
 import { backboneId } from '../embed/embedder.ts'
-import { featureCounts } from '../store/features.ts'
+import { ensureCodes, pendingTraining } from '../modeling/codes.ts'
+import { describeHolder } from '../modeling/lock.ts'
+import { loadActiveModel } from '../modeling/models.ts'
+import { featureCounts, libraryBackbone } from '../store/features.ts'
+import type { LockHolder } from '../store/locks.ts'
+import { activeModelInfo } from '../store/models.ts'
 import type { ModelInfo } from '../../shared/types.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
@@ -48,29 +51,30 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     wantFull = false
     const id = await backbone()
     if (id === null) return
-    const active = activeModel(ctx.db)
+    const active = loadActiveModel(ctx.db)
     const usable = active !== null && active.backbone === id
     // No model yet: wait for the library to settle, then train on all of it.
     if (!usable && !full) return
     const photos = waiting.splice(0)
     // Training runs as a job the user can watch: the first model, or refitting an unsupervised
     // model the library has outgrown (checked once the library settles, not per batch).
-    const refit = usable && full && needsRefit(ctx.db, id)
-    if (!usable || refit) {
+    const training = full ? pendingTraining(ctx.db, id) : null
+    const onLockWait = (holder: LockHolder) => console.warn(`lookalike: ${describeHolder(holder)}; new photos are encoded when it is done`)
+    if (training) {
       if (!featureCounts(ctx.db).some((f) => f.backbone === id && f.count > 0)) return // nothing to train on yet
-      await jobs.start('encode', { reason: refit ? 'library grew' : 'first model' }, (job, signal) =>
-        ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e) }),
+      await jobs.start('encode', { reason: training }, (job, signal) =>
+        ensureCodes(ctx.db, id, { signal, trainOptions: ctx.options.trainOptions, onProgress: (e) => job.report(e), onLockWait }),
       ).done
     } else {
       // A fine-tuned model encodes from each new photo's activation map, computed from its file
       // (the extractor loads only when a photo needs one, not on every pass).
-      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations })
+      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: ctx.activations, onLockWait })
       for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
-    const now = activeModel(ctx.db)
+    const now = loadActiveModel(ctx.db)
     if (now?.id !== search.model?.id) {
       search.reload()
-      const model = modelInfo(ctx.db)
+      const model = activeModelInfo(ctx.db)
       onModelChanged(model)
       ctx.events.emit({ type: 'model-changed', model })
     } else {

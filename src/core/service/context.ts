@@ -3,7 +3,7 @@
 // never needs it).
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
-import type { ActivationExtractor } from '../dpq/finetune-activations.ts'
+import type { ActivationExtractor } from '../modeling/activations.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
@@ -18,6 +18,11 @@ export interface ServiceOptions {
   embedder?: 'auto' | Embedder | null
   /** Watch library roots for changes (default true). */
   watch?: boolean
+  /**
+   * Carry on at start what was left undone: index jobs a dead process left, photos without codes
+   * (default true). One-shot commands that only read or train turn it off.
+   */
+  catchUp?: boolean
   /** Passed to DPQ training (epochs, seed, …): tests keep it small. */
   trainOptions?: Record<string, unknown>
 }
@@ -65,7 +70,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
     activations() {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
       if (!extractor) {
-        extractor = import('../dpq/finetune-activations.ts').then((m) => m.createActivationExtractor())
+        extractor = import('../modeling/activations.ts').then((m) => m.createActivationExtractor())
         extractor.catch(() => (extractor = null))
       }
       return extractor

@@ -1,5 +1,5 @@
-// Image files by photo id, never by path: the original must lie inside its library root (A's
-// photoFile checks rel_path and symlinks), the thumbnail inside the thumbnail folder.
+// Image files by photo id, never by path: the original must lie inside its library root (the
+// photos repository's photoFile checks rel_path and symlinks), the thumbnail inside the thumbnail folder.
 import { realpathSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import { isInside } from '../store/roots.ts'

@@ -1,4 +1,4 @@
-// Keeping the library current: addRoot runs A's indexer as a job, then A's watcher follows every
+// Keeping the library current: addRoot runs the indexer as a job, then the watcher follows every
 // root. Each batch of written photos is handed on (`onPhotosWritten`: codes, then the search
 // matrix); the end of a job or a watcher change announces 'library-changed'.
 import { ApiError } from '../../shared/contract.ts'
@@ -22,8 +22,8 @@ export interface LibraryFeed {
 export interface Indexing {
   addRoot(path: string): Promise<Root>
   removeRoot(id: number): Promise<void>
-  /** Starts watching every root (when the service watches). */
-  start(): Promise<void>
+  /** Starts watching every root (when the service watches); `resume`: carry on index jobs a dead process left. */
+  start(resume: boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -138,9 +138,9 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
       changed()
       void rewatch()
     },
-    async start() {
+    async start(resume) {
       // Index jobs whose process died (a crash, a kill) carry on where they stopped.
-      for (const id of interruptedIndexRoots(ctx.db)) void runIndex(roots.getRoot(ctx.db, id))
+      if (resume) for (const id of interruptedIndexRoots(ctx.db)) void runIndex(roots.getRoot(ctx.db, id))
       void rewatch()
     },
     async close() {

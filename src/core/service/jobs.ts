@@ -1,4 +1,4 @@
-// The service's running jobs: each one a row in the jobs table (A's runJob), an AbortController
+// The service's running jobs: each one a row in the jobs table (jobs/run.ts's runJob), an AbortController
 // for cancelJob, and a 'job' event for every progress step and for how it ended.
 import type { JobProgress } from '../../shared/types.ts'
 import { runJob, type JobContext } from '../jobs/run.ts'
@@ -10,7 +10,7 @@ export interface JobTracker {
   /** Starts `work` as a job now; returns its id at once. */
   start<T>(kind: JobKind, params: Record<string, unknown>, work: (job: JobContext, signal: AbortSignal) => Promise<T>): { jobId: number; done: Promise<T | undefined> }
   /**
-   * Follows work that records its own job row (A's indexRoot): its progress, which carries the
+   * Follows work that records its own job row (the indexer's indexRoot): its progress, which carries the
    * job id, becomes job events; cancelJob aborts it through `signal`.
    */
   adopt<T>(kind: JobKind, work: (signal: AbortSignal, onProgress: (p: ForeignProgress) => void) => Promise<T>): Promise<T | undefined>

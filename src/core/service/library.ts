@@ -1,4 +1,4 @@
-// Library methods: roots, photos, folders, failures and the status line, through A's repositories.
+// Library methods: roots, photos, folders, failures and the status line, through the store's repositories.
 import * as photos from '../store/photos.ts'
 import * as roots from '../store/roots.ts'
 import type { ServiceMethods } from './calls.ts'

@@ -2,7 +2,7 @@
 // library (median of a few real queries, measured again after every model change) and the mAP
 // per code length the active model measured on held-out album photos.
 import { CODE_BITS, type Precision, type PrecisionInfo } from '../../shared/types.ts'
-import { mapByLength } from '../dpq/store.ts'
+import { modelMetrics } from '../store/models.ts'
 import type { ServiceContext } from './context.ts'
 import type { LibrarySearch } from './search.ts'
 
@@ -26,7 +26,7 @@ export function createPrecisionTable(ctx: ServiceContext, search: LibrarySearch)
         latency = search.measureLatency()
         measuredAt = size
       }
-      const maps = mapByLength(ctx.db, model?.id ?? null)
+      const maps: Record<string, number | undefined> = model ? (modelMetrics(ctx.db, model.id)?.map ?? {}) : {}
       const settings: Precision[] = [...CODE_BITS.filter((b) => !model || b <= model.model.M * 8), 'exact']
       return settings.map((precision) => ({ precision, ms: latency!.get(precision) ?? null, map: maps[String(precision)] ?? null }))
     },

@@ -1,5 +1,5 @@
 // An image that is not in the library (dropped onto the window, or a CLI path): base64 bytes →
-// a backbone feature (B's embedImage), or a fine-tuned model's input row. Bad input is a clear
+// a backbone feature (the embedder's embedImage), or a fine-tuned model's input row. Bad input is a clear
 // bad-request, never a crash.
 import { ApiError } from '../../shared/contract.ts'
 import { embedImage } from '../embed/embedder.ts'

@@ -1,11 +1,11 @@
-// "Photos like this one": the active model's codes of every photo in one CodeMatrix (D), the
-// query's float embedding from its cached feature (C's model.embed), a lookup table per query,
+// "Photos like this one": the active model's codes of every photo in one CodeMatrix, the query's
+// float embedding from its cached feature (DpqModel.embed), a lookup table per query,
 // and either the code scan at l = bits / 8 blocks or the exact re-rank by cosine of float
 // embeddings. Those are computed from cached features only for the photos a query shortlists
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer } from '../../shared/types.ts'
-import { modelInputs } from '../dpq/inputs.ts'
+import { modelInputs } from '../modeling/inputs.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
@@ -25,9 +25,9 @@ export interface SearchModel {
   backbone: string
 }
 
-/** How the search reads the models and codes tables (C's store). */
+/** How the search reads the models and codes tables. */
 export interface CodeSource {
-  activeModel(db: Db): SearchModel | null
+  loadActiveModel(db: Db): SearchModel | null
   /** Codes by content hash under a model (only the given hashes when passed). */
   codesByHash(db: Db, modelId: number, hashes?: readonly string[]): Map<string, Uint8Array>
 }
@@ -65,7 +65,7 @@ export class LibrarySearch {
 
   /** (Re)loads the active model and the codes of every photo: at start and after a retrain. */
   reload(): void {
-    this.active = this.codes.activeModel(this.db)
+    this.active = this.codes.loadActiveModel(this.db)
     this.embeddings.clear()
     if (!this.active) {
       this.matrix = null

@@ -1,24 +1,23 @@
-// Retrain: C's retrain on the albums, as a job (epoch and loss terms as progress, cancellable).
-// Deeper fine-tuning ('late') is the default where the GPU backend runs (docs/dpq.md, item 7).
+// Retrain: modeling's retrain on the albums, as a job (epoch and loss terms as progress,
+// cancellable). Deeper fine-tuning ('late') is the default where the GPU backend runs (docs/dpq.md).
 // The new model takes over only when training and re-encoding completed; then the search matrix
 // is reloaded and every window hears 'model-changed' and 'train-finished' (mAP before/after).
 import { ApiError } from '../../shared/contract.ts'
+import { retrainRefusal } from '../../shared/retrain.ts'
 import type { ModelInfo, TrainSummary } from '../../shared/types.ts'
 import type { Finetune } from '../dpq/finetune.ts'
-import { libraryFinetunePlan, type FinetunePlan } from '../dpq/finetune-plan.ts'
-import { tailSpeedFactor } from '../dpq/finetune-speed.ts'
 import { DEFAULTS } from '../dpq/train.ts'
-import { retrain } from '../dpq/store.ts'
 import { selectBackend } from '../embed/backend.ts'
-import { activeModel } from '../library/status.ts'
+import { finetunePlanHere, libraryWork, type FinetunePlan } from '../modeling/finetune-plan.ts'
+import { describeHolder } from '../modeling/lock.ts'
+import { retrain } from '../modeling/retrain.ts'
 import { listAlbums } from '../store/albums.ts'
+import { featureCount } from '../store/features.ts'
+import { activeModelInfo } from '../store/models.ts'
 import type { CodeKeeper } from './codes.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
 import type { LibrarySearch } from './search.ts'
-
-export const RETRAIN_MIN_ALBUMS = 2
-export const RETRAIN_MIN_PHOTOS = 5
 
 export interface Training {
   /** What Retrain does by default here (finetune-plan.ts), with fine-tuning's estimated cost. */
@@ -30,27 +29,26 @@ export interface Training {
 export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: CodeKeeper, search: LibrarySearch, onModelChanged: (model: ModelInfo | null) => void): Training {
   let current: number | null = null
 
-  function checkAlbums(): void {
-    const ready = listAlbums(ctx.db).filter((a) => a.photos >= RETRAIN_MIN_PHOTOS).length
-    if (ready < RETRAIN_MIN_ALBUMS) {
-      throw new ApiError('bad-request', `Retrain needs at least ${RETRAIN_MIN_ALBUMS} albums with ${RETRAIN_MIN_PHOTOS} photos each (${ready} so far)`)
-    }
+  /** Retrain needs photo features and albums to learn from: refused at the door otherwise. */
+  async function checkReady(): Promise<void> {
+    const backbone = await codes.backbone()
+    if (backbone === null || featureCount(ctx.db, backbone) === 0) throw new ApiError('bad-request', 'No photo features yet: index a folder first')
+    const refusal = retrainRefusal(listAlbums(ctx.db))
+    if (refusal) throw new ApiError('bad-request', refusal)
   }
 
   async function plan(): Promise<FinetunePlan & { backend: string }> {
     const backbone = await codes.backbone()
-    const choice = await selectBackend()
     const epochs = Number(ctx.options.trainOptions?.epochs ?? DEFAULTS.epochs)
-    const speed = choice.kind === 'gpu' ? 1 : await tailSpeedFactor()
-    const planned = backbone ? libraryFinetunePlan(ctx.db, backbone, choice.kind, epochs, speed) : { finetune: 'off' as const, lateSeconds: 0, reason: 'No photo has an image feature yet.' }
-    return { ...planned, backend: choice.name }
+    if (backbone) return finetunePlanHere(libraryWork(ctx.db, backbone, epochs))
+    return { finetune: 'off', lateSeconds: 0, reason: 'No photo has an image feature yet.', backend: (await selectBackend()).name }
   }
 
   return {
     plan,
     async train(asked) {
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
-      checkAlbums()
+      await checkReady()
       const albums = listAlbums(ctx.db).length
       const finetune = asked ?? (await plan()).finetune
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
@@ -66,13 +64,17 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
             activations,
             signal,
             trainOptions: ctx.options.trainOptions,
+            onLockWait: (holder) => {
+              console.warn(`lookalike: ${describeHolder(holder)}; this retrain starts when it is done`)
+              job.report({ done: 0, total: 0, stage: 'waiting' })
+            },
             onProgress: (event) => {
               job.checkCancelled()
-              job.report({ done: event.done, total: event.total, current: event.current ?? null, epoch: event.epoch, loss: event.loss })
+              job.report({ done: event.done, total: event.total, stage: event.stage, epoch: event.epoch, loss: event.loss })
             },
           })
           search.reload()
-          const model = activeModel(ctx.db)
+          const model = activeModelInfo(ctx.db)
           onModelChanged(model)
           ctx.events.emit({ type: 'model-changed', model })
           if (result.unreadable?.length) console.warn(`lookalike: ${result.unreadable.length} photo(s) could not be read again for fine-tuning; they have no code under the new model`)

@@ -60,3 +60,10 @@ export function dropActivations(db: Db): number {
 export function activationCount(db: Db, layer: string): number {
   return db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM activations WHERE layer = ?').get(layer)!.n
 }
+
+/** Photos with a feature for this backbone whose activation map at `layer` is stored. */
+export function mappedFeatureCount(db: Db, backboneId: string, layer: string): number {
+  return db
+    .prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM activations a JOIN features f ON f.hash = a.hash AND f.backbone = ? WHERE a.layer = ?')
+    .get(backboneId, layer)!.n
+}

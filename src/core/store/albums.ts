@@ -1,6 +1,6 @@
 // Albums: user-made groups of photos. They are the labels DPQ trains on, so they are also
 // readable by content hash (albumLabels). Membership is by photo id, which survives moves.
-import { ApiError } from '../../shared/contract.ts'
+import { StoreError } from './errors.ts'
 import type { Album } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 
@@ -16,7 +16,7 @@ export function listAlbums(db: Db): Album[] {
 
 export function getAlbum(db: Db, id: number): Album {
   const album = db.prepare<[number], Album>(`${selectAlbums} WHERE a.id = ?`).get(id)
-  if (!album) throw new ApiError('not-found', `No album with id ${id}`)
+  if (!album) throw new StoreError('not-found', `No album with id ${id}`)
   return album
 }
 
@@ -26,13 +26,13 @@ export function findAlbumByName(db: Db, name: string): Album | null {
 
 function cleanName(name: string): string {
   const trimmed = name.trim()
-  if (!trimmed) throw new ApiError('bad-request', 'An album needs a name')
+  if (!trimmed) throw new StoreError('bad-request', 'An album needs a name')
   return trimmed
 }
 
 function refuseDuplicate(db: Db, name: string, exceptId?: number): void {
   const other = findAlbumByName(db, name)
-  if (other && other.id !== exceptId) throw new ApiError('conflict', `An album named "${name}" already exists`)
+  if (other && other.id !== exceptId) throw new StoreError('conflict', `An album named "${name}" already exists`)
 }
 
 export function createAlbum(db: Db, name: string): Album {
@@ -52,7 +52,7 @@ export function renameAlbum(db: Db, id: number, name: string): Album {
 
 export function deleteAlbum(db: Db, id: number): void {
   const { changes } = db.prepare('DELETE FROM albums WHERE id = ?').run(id)
-  if (changes === 0) throw new ApiError('not-found', `No album with id ${id}`)
+  if (changes === 0) throw new StoreError('not-found', `No album with id ${id}`)
 }
 
 function requirePhotos(db: Db, photoIds: readonly number[]): void {
@@ -60,7 +60,7 @@ function requirePhotos(db: Db, photoIds: readonly number[]): void {
   const missing = photoIds.filter((id) => !exists.get(id))
   if (missing.length) {
     const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', …' : '')
-    throw new ApiError('not-found', `No photo with id ${shown}`)
+    throw new StoreError('not-found', `No photo with id ${shown}`)
   }
 }
 
@@ -108,4 +108,14 @@ export function albumLabels(db: Db): Map<string, number[]> {
     else labels.set(hash, [album_id])
   }
   return labels
+}
+
+/** Distinct contents of ok album photos that have a feature for this backbone. */
+export function albumPhotoCount(db: Db, backboneId: string): number {
+  return db
+    .prepare<[string], { n: number }>(
+      `SELECT COUNT(DISTINCT p.hash) AS n FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+       JOIN features f ON f.hash = p.hash AND f.backbone = ? WHERE p.status = 'ok'`,
+    )
+    .get(backboneId)!.n
 }

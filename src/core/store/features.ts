@@ -73,3 +73,14 @@ export function featureCounts(db: Db): { backbone: string; count: number; dim: n
     .prepare<[], { backbone: string; count: number; dim: number }>('SELECT backbone, COUNT(*) AS count, MAX(dim) AS dim FROM features GROUP BY backbone ORDER BY backbone')
     .all()
 }
+
+/** Photos with a feature for this backbone. */
+export function featureCount(db: Db, backboneId: string): number {
+  return db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM features WHERE backbone = ?').get(backboneId)!.n
+}
+
+/** The backbone most features were computed with (the one the library is embedded with). */
+export function libraryBackbone(db: Db): string | null {
+  const row = db.prepare<[], { backbone: string }>('SELECT backbone FROM features GROUP BY backbone ORDER BY COUNT(*) DESC, backbone LIMIT 1').get()
+  return row?.backbone ?? null
+}

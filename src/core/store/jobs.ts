@@ -1,7 +1,7 @@
 // Job records: one row per long-running piece of work (index, train, encode). The row is what
 // survives a crash: a job left 'running' by a dead process is found again by unfinishedJobs.
-import { ApiError } from '../../shared/contract.ts'
-import type { JobProgress } from '../../shared/types.ts'
+import { StoreError } from './errors.ts'
+import type { JobProgress, ModelStage } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 
 export type JobKind = JobProgress['kind']
@@ -12,6 +12,7 @@ export interface JobProgressEvent {
   done: number
   total: number
   current?: string | null
+  stage?: ModelStage
   rate?: number | null
   eta?: number | null
   epoch?: number
@@ -63,7 +64,7 @@ export function startJob(db: Db, kind: JobKind, params: Record<string, unknown> 
 
 export function getJob(db: Db, id: number): JobRecord {
   const row = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE id = ?').get(id)
-  if (!row) throw new ApiError('not-found', `No job with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No job with id ${id}`)
   return toRecord(row)
 }
 
@@ -133,6 +134,7 @@ export function jobProgress(job: JobRecord): JobProgress {
     rate: p?.rate ?? null,
     eta: p?.eta ?? null,
     current: p?.current ?? null,
+    ...(p?.stage ? { stage: p.stage } : {}),
     ...(p?.epoch !== undefined ? { epoch: p.epoch } : {}),
     ...(p?.loss ? { loss: p.loss } : {}),
     ...(job.error ? { error: job.error } : {}),

@@ -93,4 +93,43 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (hash, layer)
   );
   `,
+  /* 3: one writer of models at a time across processes; only the model statuses in use; no settings */ `
+  -- A named lock held by one process (pid on host), alive while its heartbeat is recent.
+  CREATE TABLE locks (
+    name         TEXT PRIMARY KEY,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat    INTEGER NOT NULL
+  );
+  DROP TABLE settings;
+  -- A model row is 'encoding' while it is written and 'ready' once activated: the table is rebuilt
+  -- without the statuses nothing writes. Codes reference models, so they move first (dropping
+  -- models while codes point at it would cascade-delete them).
+  CREATE TABLE models_v3 (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,          -- 'unsupervised' | 'supervised'
+    backbone    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('encoding', 'ready')),
+    active      INTEGER NOT NULL DEFAULT 0,
+    params      TEXT NOT NULL,          -- JSON: M, K, D, gamma, schedule, ...
+    weights     BLOB,                   -- serialized head + codebooks; NULL once pruned
+    metrics     TEXT                    -- JSON: measured mAP per code length, training time
+  );
+  INSERT INTO models_v3 (id, created_at, kind, backbone, status, active, params, weights, metrics)
+    SELECT id, created_at, kind, backbone, status, active, params, weights, metrics FROM models WHERE status IN ('encoding', 'ready');
+  CREATE TABLE codes_v3 (
+    model_id  INTEGER NOT NULL REFERENCES models_v3(id) ON DELETE CASCADE,
+    hash      TEXT NOT NULL,
+    code      BLOB NOT NULL,
+    PRIMARY KEY (model_id, hash)
+  );
+  INSERT INTO codes_v3 (model_id, hash, code) SELECT model_id, hash, code FROM codes WHERE model_id IN (SELECT id FROM models_v3);
+  DROP TABLE codes;
+  DROP TABLE models;
+  ALTER TABLE models_v3 RENAME TO models;
+  ALTER TABLE codes_v3 RENAME TO codes;
+  CREATE UNIQUE INDEX models_one_active ON models(active) WHERE active = 1;
+  `,
 ]

@@ -2,7 +2,7 @@
 // id is what albums and the UI hold on to. Only status 'ok' photos are shown and searched.
 import { realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ApiError } from '../../shared/contract.ts'
+import { StoreError } from './errors.ts'
 import type { Failure, PhotoDetail, PhotoSummary } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 import { albumsOfPhoto } from './albums.ts'
@@ -78,7 +78,7 @@ export function getPhoto(db: Db, id: number): PhotoDetail {
       `SELECT ${summaryColumns}, p.size, p.camera, p.orientation, p.hash FROM photos p WHERE p.id = ? AND p.status = 'ok'`,
     )
     .get(id)
-  if (!row) throw new ApiError('not-found', `No photo with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No photo with id ${id}`)
   return { ...row, albums: albumsOfPhoto(db, id) }
 }
 
@@ -116,15 +116,15 @@ export function photoFile(db: Db, id: number): string {
   const row = db
     .prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?')
     .get(id)
-  if (!row) throw new ApiError('not-found', `No photo with id ${id}`)
+  if (!row) throw new StoreError('not-found', `No photo with id ${id}`)
   const file = resolve(row.root, row.relPath)
-  const outside = new ApiError('not-found', `Photo ${id} lies outside its library folder`)
+  const outside = new StoreError('not-found', `Photo ${id} lies outside its library folder`)
   if (!isInside(row.root, file)) throw outside
   let real: string
   try {
     real = realpathSync(file)
   } catch {
-    throw new ApiError('not-found', `The file of photo ${id} is gone: ${file}`)
+    throw new StoreError('not-found', `The file of photo ${id} is gone: ${file}`)
   }
   if (!isInside(row.root, real)) throw outside
   return real
@@ -141,6 +141,30 @@ export function photoCounts(db: Db): Record<PhotoStatus, number> {
 /** Content hash of a photo (for its thumbnail, feature, code); null when unknown. */
 export function photoHash(db: Db, id: number): string | null {
   return db.prepare<[number], { hash: string | null }>('SELECT hash FROM photos WHERE id = ?').get(id)?.hash ?? null
+}
+
+/** Relative paths and hashes of a root's ok photos, by path. */
+export function okPhotosInRoot(db: Db, rootId: number): { relPath: string; hash: string }[] {
+  return db
+    .prepare<[number], { relPath: string; hash: string }>("SELECT rel_path AS relPath, hash FROM photos WHERE root_id = ? AND status = 'ok' AND hash IS NOT NULL ORDER BY rel_path")
+    .all(rootId)
+}
+
+/** Where a photo's file should be (root and relative path), without checking it; null when unknown. */
+export function photoLocation(db: Db, id: number): { root: string; relPath: string } | null {
+  return db.prepare<[number], { root: string; relPath: string }>('SELECT r.path AS root, p.rel_path AS relPath FROM photos p JOIN roots r ON r.id = p.root_id WHERE p.id = ?').get(id) ?? null
+}
+
+/** Ids and paths of a root's photos under a folder (relative to the root). */
+export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string }[] {
+  return db
+    .prepare<[number, number, string], { id: number; relPath: string }>('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
+    .all(rootId, folder.length + 1, `${folder}/`)
+}
+
+/** Ok photos inside a sub-folder of their root, by path. */
+export function photosInSubfolders(db: Db): { id: number; relPath: string }[] {
+  return db.prepare<[], { id: number; relPath: string }>("SELECT id, rel_path AS relPath FROM photos WHERE status = 'ok' AND instr(rel_path, '/') > 0 ORDER BY rel_path").all()
 }
 
 /** Ids and hashes of every ok photo, by id (what the search matrix is built from). */

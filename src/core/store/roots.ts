@@ -2,7 +2,7 @@
 // symlinked or relative spelling of the same folder is recognised, and roots never nest.
 import { realpathSync, statSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
-import { ApiError } from '../../shared/contract.ts'
+import { StoreError } from './errors.ts'
 import type { Root } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 
@@ -22,7 +22,7 @@ export function listRoots(db: Db): Root[] {
 
 export function getRoot(db: Db, id: number): Root {
   const root = db.prepare<[number], RootRow>(`${selectRoots} WHERE r.id = ?`).get(id)
-  if (!root) throw new ApiError('not-found', `No library folder with id ${id}`)
+  if (!root) throw new StoreError('not-found', `No library folder with id ${id}`)
   return root
 }
 
@@ -32,9 +32,9 @@ export function canonicalFolder(path: string): string {
   try {
     real = realpathSync(resolve(path))
   } catch {
-    throw new ApiError('bad-request', `Folder does not exist: ${path}`)
+    throw new StoreError('bad-request', `Folder does not exist: ${path}`)
   }
-  if (!statSync(real).isDirectory()) throw new ApiError('bad-request', `Not a folder: ${path}`)
+  if (!statSync(real).isDirectory()) throw new StoreError('bad-request', `Not a folder: ${path}`)
   return real
 }
 
@@ -51,10 +51,10 @@ export function addRoot(db: Db, path: string): Root {
   for (const root of listRoots(db)) {
     if (root.path === real) return root
     if (isInside(root.path, real)) {
-      throw new ApiError('conflict', `${real} is already in the library, inside ${root.path}`)
+      throw new StoreError('conflict', `${real} is already in the library, inside ${root.path}`)
     }
     if (isInside(real, root.path)) {
-      throw new ApiError('conflict', `${real} contains ${root.path}, which is already in the library; remove that folder first`)
+      throw new StoreError('conflict', `${real} contains ${root.path}, which is already in the library; remove that folder first`)
     }
   }
   const { lastInsertRowid } = db.prepare('INSERT INTO roots (path, added_at) VALUES (?, ?)').run(real, Date.now())
@@ -70,5 +70,5 @@ export function findRoot(db: Db, path: string): Root | null {
 /** Forgets a root and its photos (album membership of those photos goes with them). */
 export function removeRoot(db: Db, id: number): void {
   const { changes } = db.prepare('DELETE FROM roots WHERE id = ?').run(id)
-  if (changes === 0) throw new ApiError('not-found', `No library folder with id ${id}`)
+  if (changes === 0) throw new StoreError('not-found', `No library folder with id ${id}`)
 }

@@ -1,17 +1,12 @@
-// When Retrain makes sense. Mirrors the service's rule so the button is never enabled in vain.
+// When Retrain makes sense: the service's own rule (shared/retrain.ts), so the button is never enabled in vain.
+import { retrainRefusal } from '../../../shared/retrain.ts'
 import type { Album } from '../../../shared/types.ts'
 
-export const RETRAIN_MIN_ALBUMS = 2
-export const RETRAIN_MIN_PHOTOS = 5
-
 export function canRetrain(albums: Album[]): boolean {
-  return albums.filter((a) => a.photos >= RETRAIN_MIN_PHOTOS).length >= RETRAIN_MIN_ALBUMS
+  return retrainRefusal(albums) === null
 }
 
-/** What the disabled Retrain button tells the user to do next. */
+/** What the Retrain button tells the user: what it does, or what to do next. */
 export function retrainHint(albums: Album[]): string {
-  const ready = albums.filter((a) => a.photos >= RETRAIN_MIN_PHOTOS).length
-  if (ready >= RETRAIN_MIN_ALBUMS) return 'Teach Lookalike what "similar" means from your albums'
-  const missing = RETRAIN_MIN_ALBUMS - ready
-  return `Needs ${missing} more album${missing > 1 ? 's' : ''} with at least ${RETRAIN_MIN_PHOTOS} photos`
+  return retrainRefusal(albums) ?? 'Teach Lookalike what "similar" means from your albums'
 }

@@ -1,5 +1,5 @@
 // How numbers read in the UI.
-import type { PhotoDetail, Precision } from '../../../shared/types.ts'
+import { CODE_BITS, type PhotoDetail, type Precision } from '../../../shared/types.ts'
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US')
@@ -26,7 +26,7 @@ export function precisionLabel(p: Precision): string {
 }
 
 /** The slider's stops, left to right. */
-export const PRECISION_STOPS: Precision[] = [8, 16, 24, 32, 40, 48, 56, 64, 'exact']
+export const PRECISION_STOPS: Precision[] = [...CODE_BITS, 'exact']
 
 export function basename(path: string): string {
   return path.slice(path.replace(/\\/g, '/').lastIndexOf('/') + 1)

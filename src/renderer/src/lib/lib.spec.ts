@@ -128,11 +128,12 @@ describe('retrain rule', () => {
   })
 
   it('names the training stage with its count', () => {
-    const job = { state: 'running' as const, done: 120, total: 1500, current: 'reading activations', epoch: undefined }
+    const job = { state: 'running' as const, done: 120, total: 1500, stage: 'reading activations' as const, epoch: undefined }
     expect(trainStage(job)).toBe('Reading activation maps 120/1,500')
-    expect(trainStage({ ...job, current: 'network', done: 3, total: 20, epoch: 3 })).toBe('Training, epoch 3/20')
-    expect(trainStage({ ...job, current: 'encoding', done: 40, total: 40 })).toBe('Encoding your photos 40/40')
-    expect(trainStage({ ...job, state: 'queued', done: 0, total: 0, current: null })).toBe('Starting…')
+    expect(trainStage({ ...job, stage: 'network', done: 3, total: 20, epoch: 3 })).toBe('Training, epoch 3/20')
+    expect(trainStage({ ...job, stage: 'encoding', done: 40, total: 40 })).toBe('Encoding your photos 40/40')
+    expect(trainStage({ ...job, state: 'queued', done: 0, total: 0, stage: undefined })).toBe('Starting…')
+    expect(trainStage({ ...job, stage: 'waiting', done: 0, total: 0 })).toBe('Waiting for another Lookalike to finish…')
   })
 
   it('says when the active model is fine-tuned', () => {

@@ -29,12 +29,13 @@ export function planEstimate(plan: PlanState): string {
 }
 
 /** One line for where a training job is: "Reading activation maps 120/500", "Epoch 3/20", … */
-export function trainStage(job: Pick<JobProgress, 'state' | 'done' | 'total' | 'current' | 'epoch'>): string {
-  if (job.state === 'queued' || (job.total === 0 && job.current === null)) return 'Starting…'
+export function trainStage(job: Pick<JobProgress, 'state' | 'done' | 'total' | 'stage' | 'epoch'>): string {
+  if (job.stage === 'waiting') return 'Waiting for another Lookalike to finish…'
+  if (job.state === 'queued' || (job.total === 0 && !job.stage)) return 'Starting…'
   const count = `${formatCount(job.done)}/${formatCount(job.total)}`
-  if (job.current === 'reading activations') return `Reading activation maps ${count}`
-  if (job.current === 'encoding') return `Encoding your photos ${count}`
-  if (job.epoch != null) return `${job.current === 'codebooks' ? 'Fitting codebooks' : 'Training'}, epoch ${count}`
+  if (job.stage === 'reading activations') return `Reading activation maps ${count}`
+  if (job.stage === 'encoding') return `Encoding your photos ${count}`
+  if (job.epoch != null) return `${job.stage === 'codebooks' ? 'Fitting codebooks' : 'Training'}, epoch ${count}`
   return count
 }
 

@@ -1,12 +1,17 @@
-// Whether Retrain fine-tunes MobileNetV2's last blocks by default (issue 4 item 7: on the GPU
-// backend, and on CPU when it pays for itself). On CIFAR-10 it is worth +0.04–0.10 mAP
-// (docs/dpq.md), so on CPU it pays when it keeps Retrain within the 60 s retraining budget;
-// past that the plain head's seconds win and fine-tuning stays one click away.
-import { activationLayer } from './inputs.ts'
+// Whether Retrain fine-tunes MobileNetV2's last blocks by default: on the GPU backend, and on CPU
+// when it pays for itself. On CIFAR-10 it is worth +0.04–0.10 mAP (docs/dpq.md), so on CPU it pays
+// when it keeps Retrain within the 60 s retraining budget; past that the plain head's seconds win
+// and fine-tuning stays one click away.
+import type { Finetune } from '../dpq/finetune.ts'
+import { selectBackend, type BackendKind } from '../embed/backend.ts'
+import { mappedFeatureCount } from '../store/activations.ts'
+import { albumPhotoCount } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
-import type { Finetune } from './finetune.ts'
+import { featureCount } from '../store/features.ts'
+import { tailSpeedFactor } from './finetune-speed.ts'
+import { activationLayer } from './inputs.ts'
 
-export type BackendKind = 'gpu' | 'cpu' | 'wasm'
+export type { BackendKind }
 
 /** What Retrain would do by default, and what fine-tuning would cost here. */
 export interface FinetunePlan {
@@ -17,12 +22,12 @@ export interface FinetunePlan {
   reason: string
 }
 
-/** Retraining budget (issue 4: 5,000 photos retrain in ≤ 60 s). */
+/** A 5,000-photo library retrains in at most this long. */
 export const RETRAIN_BUDGET_SECONDS = 60
 
 /**
- * Seconds per unit on wasm, measured on the 2-core development box (docs/dpq.md, item 7): one album
- * photo through one epoch of tail + head training, one activation map decoded and computed from its
+ * Seconds per unit on wasm, measured on the 2-core development box (docs/dpq.md): one album photo
+ * through one epoch of tail + head training, one activation map decoded and computed from its
  * file, one photo pushed through the tail to its code. Scaled by this machine's measured speed.
  */
 const CPU_COST = { trainPerPhotoEpoch: 0.015, mapPerPhoto: 0.035, encodePerPhoto: 0.004 }
@@ -56,21 +61,27 @@ export function planFinetune(p: PlanInput): FinetunePlan {
   }
 }
 
-/** The plan for this library (counts read from the library file). */
+/** What a retrain has to do, whatever the machine. */
+export type PlanWork = Omit<PlanInput, 'backendKind' | 'speed'>
+
+/** The work of retraining this library (counts read from the library file). */
+export function libraryWork(db: Db, backboneId: string, epochs: number): PlanWork {
+  const photos = featureCount(db, backboneId)
+  const albumPhotos = albumPhotoCount(db, backboneId)
+  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId))
+  return { photos, albumPhotos, missingMaps: photos - mapped, epochs }
+}
+
+/** The plan for this library on a given backend kind and speed. */
 export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: BackendKind, epochs: number, speed = 1): FinetunePlan {
-  const count = (sql: string, ...args: string[]) => db.prepare<string[], { n: number }>(sql).get(...args)!.n
-  const photos = count('SELECT COUNT(*) AS n FROM features WHERE backbone = ?', backboneId)
-  const albumPhotos = count(
-    `SELECT COUNT(DISTINCT p.hash) AS n FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
-     JOIN features f ON f.hash = p.hash AND f.backbone = ? WHERE p.status = 'ok'`,
-    backboneId,
-  )
-  const mapped = count(
-    'SELECT COUNT(*) AS n FROM activations a JOIN features f ON f.hash = a.hash AND f.backbone = ? WHERE a.layer = ?',
-    backboneId,
-    activationLayer(backboneId),
-  )
-  return planFinetune({ backendKind, photos, albumPhotos, missingMaps: photos - mapped, epochs, speed })
+  return planFinetune({ ...libraryWork(db, backboneId, epochs), backendKind, speed })
+}
+
+/** The plan on this machine: the backend it trains on (or the one asked for) at its measured speed. */
+export async function finetunePlanHere(work: PlanWork, backend?: string): Promise<FinetunePlan & { backend: string }> {
+  const choice = await selectBackend(backend ? { backend } : {})
+  const speed = choice.kind === 'gpu' ? 1 : await tailSpeedFactor()
+  return { ...planFinetune({ ...work, backendKind: choice.kind, speed }), backend: choice.name }
 }
 
 function round(seconds: number): number {

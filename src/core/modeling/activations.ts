@@ -5,8 +5,9 @@ import { BACKBONE, loadMobilenet, scalePixels } from '../embed/backbone.ts'
 import { fuseBackbone, type FusedBackbone } from '../embed/fused-backbone.ts'
 import { decodePhoto } from '../library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../types.ts'
-import { FINETUNE_LAYER, finetuneInputs, pretrainedTail, type Tail } from './finetune.ts'
-import { ensureBackend, tf } from './tf.ts'
+import { FINETUNE_LAYER, finetuneInputs, pretrainedTail, type Tail } from '../dpq/finetune.ts'
+import { tf } from '../dpq/tf.ts'
+import { ensureBackend } from './backend.ts'
 
 export interface ActivationExtractor {
   /** Pretrained block_16 + Conv_1, where fine-tuning starts. */

@@ -2,12 +2,12 @@
 // (M = 8 blocks of K = 256 codewords over a D = 256 embedding), at every code length, in exact mode,
 // and for brute-force float cosine as the baseline. Single thread, median over the queries.
 
-import { CodeMatrix } from './code-matrix.ts'
-import { exactSearch } from './exact.ts'
-import { lookupTable } from './lookup-table.ts'
-import { searchCodes } from './scan.ts'
+import { CodeMatrix } from '../core/search/code-matrix.ts'
+import { exactSearch } from '../core/search/exact.ts'
+import { lookupTable } from '../core/search/lookup-table.ts'
+import { searchCodes } from '../core/search/scan.ts'
 import { gaussian, randomCodes, reconstruct, seededRandom, syntheticModel } from './synthetic.ts'
-import { TopK } from './top-k.ts'
+import { TopK } from '../core/search/top-k.ts'
 
 export interface BenchSearchOptions {
   n: number

@@ -1,9 +1,9 @@
 // How fast this machine runs the fine-tuned tail, relative to the 2-core box whose wasm timings
 // finetune-plan.ts's costs come from: one timed forward pass of 32 photos through block_16 +
 // Conv_1, once per process. A faster CPU (or tfjs-node's native kernels) gets a lower factor.
-import { applyTail, MAP_SIZE, randomTail } from './finetune.ts'
-import { createRng } from './prng.ts'
-import { ensureBackend } from './tf.ts'
+import { applyTail, MAP_SIZE, randomTail } from '../dpq/finetune.ts'
+import { createRng } from '../dpq/prng.ts'
+import { ensureBackend } from './backend.ts'
 
 /** Milliseconds the 32-photo pass took on the reference box (wasm, quiet; the costs' source). */
 const REFERENCE_MS = 130

@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { thumbnailDirFor } from '../paths.ts'
-import { indexRoot } from '../library/indexer.ts'
-import { openDb, type Db } from '../store/db.ts'
-import type { Embedder } from '../types.ts'
-import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from './embedder.ts'
+import { thumbnailDirFor } from '../core/paths.ts'
+import { indexRoot } from '../core/library/indexer.ts'
+import { openDb, type Db } from '../core/store/db.ts'
+import type { Embedder } from '../core/types.ts'
+import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from '../core/embed/embedder.ts'
 
 export interface BenchIndexOptions extends EmbedderOptions {
   batchSize?: number

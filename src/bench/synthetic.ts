@@ -2,7 +2,7 @@
 // (M blocks × K codewords × D dims, later blocks smaller, as residual quantization makes them),
 // random codes, and embeddings that the codes approximate (reconstruction + a small residual).
 
-import { createRng, normal } from '../dpq/prng.ts'
+import { createRng, normal } from '../core/dpq/prng.ts'
 
 /** A seeded PRNG in [0, 1) (the one DPQ trains with). */
 export const seededRandom: (seed: number) => () => number = createRng

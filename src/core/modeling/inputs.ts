@@ -7,11 +7,11 @@ import type { Db } from '../store/db.ts'
 import { featuresFor } from '../store/features.ts'
 import { photosWithHash } from '../store/photos.ts'
 import type { ProgressEvent } from '../types.ts'
-import { FINETUNE_LAYER, finetuneInputs, MAP_SIZE, type Tail } from './finetune.ts'
-import type { DpqModel } from './model.ts'
-import { TrainingCancelled } from './train.ts'
+import { FINETUNE_LAYER, finetuneInputs, MAP_SIZE, type Tail } from '../dpq/finetune.ts'
+import type { DpqModel } from '../dpq/model.ts'
+import { TrainingCancelled } from '../dpq/train.ts'
 
-/** Computes [map | pooled feature] rows of photo files (finetune-activations.ts's extractor). */
+/** Computes [map | pooled feature] rows of photo files (activations.ts's extractor). */
 export interface ActivationSource {
   /** Pretrained block_16 + Conv_1, where fine-tuning starts. */
   tail: Tail
@@ -67,7 +67,7 @@ export async function prepareActivations(
     })
     const rows = await mapsOf(readable, source, failed)
     putActivations(db, layer, rows)
-    hooks.onProgress?.({ done: Math.min(todo.length, s + chunk), total: todo.length, current: 'reading activations' })
+    hooks.onProgress?.({ done: Math.min(todo.length, s + chunk), total: todo.length, stage: 'reading activations' })
   }
   return { computed: todo.length - failed.length, failed }
 }

@@ -1,0 +1,50 @@
+// Held-out evaluation of a library model: album photos held out of training are queries against
+// every other photo, scored with the evaluation protocol's own scorers.
+import { labelSets, meanAveragePrecision } from '../dpq/metrics.ts'
+import type { DpqModel } from '../dpq/model.ts'
+import { codeMaps, cosineScorer } from '../dpq/protocol.ts'
+import { rowsOf } from '../dpq/tf.ts'
+import type { LibraryEmbedding } from './encode.ts'
+
+/** Per album, in hash order, every ⌈1/share⌉-th photo is held out (albums of 3 or more). */
+export function holdOutQueries(labels: number[][], share: number): Set<number> {
+  const out = new Set<number>()
+  if (share <= 0) return out
+  const byAlbum = new Map<number, number[]>()
+  labels.forEach((l, i) => {
+    if (l.length) byAlbum.set(l[0], [...(byAlbum.get(l[0]) ?? []), i])
+  })
+  const every = Math.max(2, Math.round(1 / share))
+  for (const members of byAlbum.values()) {
+    if (members.length < 3) continue
+    members.forEach((i, k) => {
+      if (k % every === every - 1) out.add(i)
+    })
+  }
+  return out
+}
+
+/** mAP@all of held-out album photos against every other photo, per code length and for 'exact' (cosine of x). */
+export function heldOutMap(model: DpqModel, library: LibraryEmbedding, labels: number[][], heldOut: number[]): Record<string, number> {
+  const { x, codes: all, present } = library
+  const { M } = model
+  const queries = heldOut.filter((i) => present[i])
+  const isQuery = new Set(heldOut)
+  const database = labels.map((_, i) => i).filter((i) => !isQuery.has(i) && present[i])
+  if (queries.length === 0 || database.length === 0) return {}
+  const sets = labelSets(labels)
+  const qs = queries.map((i) => sets[i])
+  const ds = database.map((i) => sets[i])
+  const rows = rowsOf(x, model.D)
+  const codes = new Uint8Array(database.length * M)
+  database.forEach((r, j) => codes.set(all.subarray(r * M, (r + 1) * M), j * M))
+  const out: Record<string, number> = {}
+  const maps = codeMaps(model, queries.map((i) => rows[i]), codes, qs, ds)
+  for (const [bits, map] of Object.entries(maps)) out[bits] = round(map.all)
+  out.exact = round(meanAveragePrecision(qs, ds, cosineScorer(rows, queries, database)).all)
+  return out
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000
+}

@@ -1,0 +1,104 @@
+// Retraining on album labels: photos in no album shape the preservation term (without any album
+// it trains an unsupervised model), every cached feature is encoded under the new model, mAP per
+// code length is measured on held-out album photos for the previous and the new model, and only
+// then is the new one activated, in one transaction.
+import type { Finetune } from '../dpq/finetune.ts'
+import { createRng, sampleIndices } from '../dpq/prng.ts'
+import { trainDpq, type TrainOptions } from '../dpq/train.ts'
+import { albumLabels } from '../store/albums.ts'
+import type { Db } from '../store/db.ts'
+import { featureHashes } from '../store/features.ts'
+import { insertModel, removeUnfinishedModels } from '../store/models.ts'
+import { ensureBackend } from './backend.ts'
+import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
+import { heldOutMap, holdOutQueries } from './evaluation.ts'
+import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
+import { withModelsLock } from './lock.ts'
+import { activate, loadActiveModel } from './models.ts'
+
+/** Photos outside albums a fine-tuned training reads (each costs a 31 KB row and a pass through the tail). */
+const FINETUNE_UNLABELLED = 2000
+
+export interface RetrainOptions extends ModelingHooks {
+  epochs?: number
+  trainOptions?: TrainOptions
+  /** 'late': also fine-tune MobileNetV2's last blocks (needs `activations`); default 'off'. */
+  finetune?: Finetune
+  /** Computes the activation maps fine-tuning reads (activations.ts). */
+  activations?: ActivationSource
+  /** Share of each album's photos held out to measure mAP (at least one per album of 3 or more). */
+  holdOut?: number
+  /** Test seam: runs after every photo is encoded, just before activation. */
+  beforeActivate?(modelId: number): void
+}
+
+export interface RetrainResult {
+  modelId: number
+  /** mAP per code length on held-out album photos, for the previous and the new model. */
+  before: Record<string, number | null>
+  after: Record<string, number | null>
+  finetune: Finetune
+  /** Fine-tuning only: photos whose file could not be read again (they have no code under the new model). */
+  unreadable?: PreparedActivations['failed']
+}
+
+export function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
+  return withModelsLock(db, () => retrainLocked(db, backboneId, options), { onWait: options.onLockWait, signal: options.signal })
+}
+
+async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions): Promise<RetrainResult> {
+  const finetune = options.finetune ?? 'off'
+  const hashes = featureHashes(db, backboneId)
+  if (hashes.length === 0) throw new Error('No photo features yet: index a folder before training')
+  await ensureBackend()
+  removeUnfinishedModels(db)
+  const albums = albumLabels(db)
+  const albumIds = [...new Set([...albums.values()].flat())].sort((a, b) => a - b)
+  const classOf = new Map(albumIds.map((id, i) => [id, i]))
+  const labels = hashes.map((h) => (albums.get(h) ?? []).map((a) => classOf.get(a)!))
+  const heldOut = holdOutQueries(labels, options.holdOut ?? 0.2)
+  let trainRows = hashes.map((_, i) => i).filter((i) => !heldOut.has(i))
+  // One album alone teaches nothing about what separates photos: train without labels then.
+  const hasLabels = new Set(trainRows.flatMap((i) => labels[i])).size >= 2
+
+  let unreadable: PreparedActivations['failed'] | undefined
+  let tail = {}
+  if (finetune === 'late') {
+    if (!hasLabels) throw new Error('Deeper fine-tuning learns from albums: it needs at least two albums with photos')
+    if (!options.activations) throw new Error("finetune 'late' needs a source of activation maps (createActivationExtractor)")
+    // Every photo needs its map: the new model encodes them all.
+    unreadable = (await prepareActivations(db, backboneId, hashes, options.activations, options)).failed
+    const labelled = trainRows.filter((i) => labels[i].length)
+    const others = trainRows.filter((i) => !labels[i].length)
+    const sample = sampleIndices(others.length, FINETUNE_UNLABELLED, createRng(1)).map((j) => others[j])
+    trainRows = [...labelled, ...sample].sort((a, b) => a - b)
+    tail = { finetune, tail: options.activations.tail }
+  }
+
+  const started = performance.now()
+  const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
+  const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
+  trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
+  const model = await trainDpq(
+    trainRows.map((i) => inputs.get(hashes[i])!),
+    hasLabels ? trainRows.map((i) => labels[i]) : null,
+    trainOptions,
+    { onProgress: options.onProgress, signal: options.signal },
+  )
+  inputs.clear()
+  const trainSeconds = (performance.now() - started) / 1000
+
+  const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize() })
+  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId })
+  const previous = loadActiveModel(db)
+  const queries = [...heldOut].sort((a, b) => a - b)
+  let before: Record<string, number> = {}
+  if (queries.length && previous && previous.backbone === backboneId) {
+    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal }), labels, queries)
+  }
+  const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
+  checkCancelled(options.signal)
+  options.beforeActivate?.(modelId)
+  activate(db, modelId, model, { map: afterMap, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length, finetune })
+  return { modelId, before, after: afterMap, finetune, ...(unreadable ? { unreadable } : {}) }
+}
