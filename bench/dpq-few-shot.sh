@@ -6,7 +6,7 @@
 out=${1:-.tmp/dpq-few-shot}
 data=${DATASETS:-../shared/datasets}
 mkdir -p "$out"
-variants='[{"name":"dpq-library","library":true},{"name":"dpq-retrain","library":true,"refit":true,"check":true}]'
+variants='[{"name":"dpq-library","library":true},{"name":"dpq-retrain","retrain":true}]'
 for ds in clothing-small coco256 cifar10-dev; do
   [ -f "$out/$ds.sqlite" ] || node bin/lookalike.js index "$data/$ds" --db "$out/$ds.sqlite" --json > /dev/null
 done

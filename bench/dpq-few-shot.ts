@@ -6,15 +6,21 @@
 import { parseArgs } from 'node:util'
 import { refitOnLibrary } from '../src/core/dpq/checked-codebooks.ts'
 import { labelSets, meanAveragePrecision, sharesLabel, type LabelSet } from '../src/core/dpq/metrics.ts'
+import { trainLibraryModel, type LibraryModelOptions } from '../src/core/dpq/library-model.ts'
 import { DpqModel } from '../src/core/dpq/model.ts'
 import { splitByClass, type Split } from '../src/core/dpq/protocol.ts'
-import { lookupTable, quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
+import { lookupTable } from '../src/core/search/lookup-table.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 import { libraryPhotos } from './dpq-library-photos.ts'
 
 interface Variant {
   name: string
+  /** Retrain's pipeline (library-model.ts): every 5th album photo held out, head + kept unsupervised embedding, checked library codebooks. */
+  retrain?: boolean
+  /** Its options (blend weight, tolerance, …). */
+  library_model?: LibraryModelOptions
   /** Photos outside the training split (the database) join training as unlabelled photos. */
   library?: boolean
   /** Refit the codebooks on the embeddings of every database photo (after the head). */
@@ -77,6 +83,7 @@ for (const perAlbum of values['per-album']!.split(',').map(Number)) {
 }
 
 async function runVariant(v: Variant, split: Split, groups: Record<string, number[]>) {
+  if (v.retrain) return runRetrain(v, split, groups)
   const t = performance.now()
   const isTrain = new Set(split.train)
   const heldOut = v.check ? everyFifth(split.train) : new Set<number>()
@@ -133,6 +140,25 @@ function capPerClass<T extends { names: string[]; labels: number[][]; features: 
     return seen.get(c)! <= cap
   })
   return { ...all, names: keep.map((i) => all.names[i]), labels: keep.map((i) => all.labels[i]), features: keep.map((i) => all.features[i]) }
+}
+
+/** The library is the database (queries are not in it); the albums are the training split. */
+async function runRetrain(v: Variant, split: Split, groups: Record<string, number[]>) {
+  const t = performance.now()
+  const isTrain = new Set(split.train)
+  const heldOut = everyFifth(split.train)
+  const db = split.database
+  const { model, fitted } = await trainLibraryModel(
+    db.map((i) => photos.features[i]),
+    db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])),
+    db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])),
+    { ...v.library_model, train: { classes: photos.classNames.length, seed, ...v.dpq } },
+  )
+  const x = model.embedFlat(photos.features)
+  const codes = codesOf(model, x, db)
+  const measured = byGroup(groups, db, (q) => codeScores(model, x, model.D, q, db, codes))
+  const embedding = byGroup(groups, db, (q) => cosineScores(x, model.D, q, db))
+  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
 }
 
 /**
@@ -203,7 +229,7 @@ function codesOf(q: Quantizer, x: Float32Array, database: number[]): Uint8Array 
 
 function codeScores(quantizer: Quantizer, x: Float32Array, D: number, queries: number[], database: number[], codes: Uint8Array): Record<string, Scorer> {
   const { M, K } = quantizer
-  const tables = queries.map((i) => lookupTable(quantizer, x.subarray(i * D, (i + 1) * D)))
+  const tables = queries.map((i) => lookupTable(x.subarray(i * D, (i + 1) * D), quantizer.codebooks, M, K, D))
   return Object.fromEntries(
     LENGTHS.filter((b) => b / 8 <= M).map((bits) => [
       bits,

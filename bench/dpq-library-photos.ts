@@ -3,9 +3,8 @@
 // Labels: the first folder of each path, or a TSV (path, comma-separated labels; header skipped).
 import { readFileSync } from 'node:fs'
 import type { LabelledPhotos } from '../src/core/dpq/protocol.ts'
-import { libraryBackbone } from '../src/core/dpq/store.ts'
 import { openDb } from '../src/core/store/db.ts'
-import { featuresFor } from '../src/core/store/features.ts'
+import { featuresFor, libraryBackbone } from '../src/core/store/features.ts'
 
 export function libraryPhotos(dbFile: string, labels: string): LabelledPhotos & { backbone: string } {
   const db = openDb(dbFile)

@@ -5,8 +5,9 @@ import { fitCheckedCodebooks, type PrefixCheck } from '../src/core/dpq/checked-c
 import { kmeans } from '../src/core/dpq/kmeans.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
-import { lookupTable, quantize, reconstruct } from '../src/core/dpq/quantize.ts'
-import { ensureBackend } from '../src/core/dpq/tf.ts'
+import { quantize, reconstruct } from '../src/core/dpq/quantize.ts'
+import { lookupTable } from '../src/core/search/lookup-table.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
 
 const D = 12
 const K = 4
@@ -37,7 +38,7 @@ function prefixMaps(codebooks: Float32Array, M: number, x: Float32Array, labels:
   database.forEach((r, j) => dbRows.set(x.subarray(r * D, (r + 1) * D), j * D))
   const codes = quantize(q, dbRows)
   const sets = labelSets(labels)
-  const tables = queries.map((r) => lookupTable(q, x.subarray(r * D, (r + 1) * D)))
+  const tables = queries.map((r) => lookupTable(x.subarray(r * D, (r + 1) * D), codebooks, M, K, D))
   return Array.from({ length: M }, (_, l) =>
     meanAveragePrecision(
       queries.map((r) => sets[r]),
