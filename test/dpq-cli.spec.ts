@@ -2,7 +2,7 @@
 // of re-encoding (the previous model stays active and intact), and two `train` processes at once.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { backboneId } from '../src/core/embed/backbone.ts'
@@ -13,7 +13,7 @@ import { codesFor } from '../src/core/store/codes.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { addToAlbum, createAlbum, listAlbums } from '../src/core/store/albums.ts'
 import { openDb } from '../src/core/store/db.ts'
-import { lockHolder } from '../src/core/store/locks.ts'
+import { lockHolder, touchLock, tryLock, unlock } from '../src/core/store/locks.ts'
 import { retrainHint } from '../src/renderer/src/lib/albums.ts'
 import { putFeatures } from '../src/core/store/features.ts'
 import { repo, runCli } from './fixtures/cli.ts'
@@ -107,7 +107,7 @@ describe('lookalike eval / train', () => {
     expect(status.model).toMatchObject({ id: summary.modelId, kind: 'supervised' })
   }, CLI_TEST_MS)
 
-  it('two train processes on one library take turns: one waits, naming the other, and one model ends active', async () => {
+  it('two train processes started together take turns: one trains, the other waits naming it, and one model ends active', async () => {
     const dir = tmp()
     const file = join(dir, 'lib.sqlite')
     const db = openDb(file)
@@ -130,17 +130,25 @@ describe('lookalike eval / train', () => {
       child.stderr.on('data', (d) => (run.stderr += d))
       return { run, exited: new Promise<typeof run>((r) => child.on('exit', (code) => r({ ...run, code }))) }
     }
-    // The second starts once the first holds the lock, so they surely overlap.
-    const first = train()
+    // This test holds the models lock while both start, so both are surely running at once when
+    // it lets go: then one takes the lock and trains, and the other waits for that one.
     const reader = openDb(file)
-    for (let i = 0; i < 1200 && lockHolder(reader, 'models')?.pid !== first.run.pid; i++) await new Promise((r) => setTimeout(r, 100))
-    expect(lockHolder(reader, 'models')?.pid).toBe(first.run.pid)
-    const second = train()
-    const [a, b] = await Promise.all([first.exited, second.exited])
+    const me = { pid: process.pid, host: hostname() }
+    expect(tryLock(reader, 'models', me, () => false)).toBeNull()
+    const runs = [train(), train()]
+    const waitingForMe = `another Lookalike (pid ${process.pid})`
+    for (let i = 0; i < 3000 && !runs.every((r) => r.run.stderr.includes(waitingForMe)); i++) {
+      touchLock(reader, 'models', me) // a live holder's heartbeat
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(runs.map((r) => r.run.stderr.includes(waitingForMe))).toEqual([true, true])
+    unlock(reader, 'models', me)
+    const [a, b] = await Promise.all(runs.map((r) => r.exited))
     expect(a.code, a.stderr).toBe(0)
     expect(b.code, b.stderr).toBe(0)
-    expect(b.stderr).toContain(`another Lookalike (pid ${first.run.pid})`)
-    const ids = [JSON.parse(a.stdout).modelId, JSON.parse(b.stdout).modelId]
+    const [firstDone, secondDone] = JSON.parse(a.stdout).modelId < JSON.parse(b.stdout).modelId ? [a, b] : [b, a]
+    expect(secondDone.stderr).toContain(`another Lookalike (pid ${firstDone.pid})`)
+    const ids = [JSON.parse(firstDone.stdout).modelId, JSON.parse(secondDone.stdout).modelId]
     // Both models were written in full (neither deleted the other's), and the later one is active.
     const models = reader.prepare('SELECT id, status, active FROM models ORDER BY id').all()
     expect(models).toEqual([

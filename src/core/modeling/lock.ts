@@ -14,7 +14,7 @@ const STALE_MS = 120_000
 const POLL_MS = 500
 
 export interface LockWait {
-  /** Called once when the lock is held by another process, with who holds it. */
+  /** Called when the lock is found held by another process, once per holder, with who holds it. */
   onWait?(holder: LockHolder): void
   signal?: AbortSignal
 }
@@ -36,12 +36,13 @@ export async function withModelsLock<T>(db: Db, work: () => Promise<T>, wait: Lo
   if (mine) {
     mine.count++
   } else {
-    let told = false
+    let told = ''
     for (;;) {
       const holder = tryLock(db, MODELS_LOCK, me, isGone)
       if (holder === null) break
-      if (!told) wait.onWait?.(holder)
-      told = true
+      const who = `${holder.pid}@${holder.host}`
+      if (who !== told) wait.onWait?.(holder)
+      told = who
       if (wait.signal?.aborted) throw new TrainingCancelled()
       await new Promise((r) => setTimeout(r, POLL_MS))
     }
