@@ -34,7 +34,7 @@ export const app = {
 }
 export const protocol = {
   registerSchemesAsPrivileged: (schemes) => { rec.order.push('registerSchemes'); rec.schemes = schemes },
-  handle: (scheme, fn) => { rec.protocolScheme = scheme; rec.protocolHandler = fn },
+  handle: (scheme, fn) => { (rec.protocolSchemes ??= []).push(scheme); if (scheme === 'lookalike') rec.protocolHandler = fn; if (scheme === 'app') rec.appHandler = fn },
 }
 export const net = { fetch: async (url) => { const fs = await import('node:fs'); const { fileURLToPath } = await import('node:url'); return new Response(fs.readFileSync(fileURLToPath(url)), { status: 200 }) } }
 export const session = { defaultSession: {
@@ -101,10 +101,16 @@ rec.permission(win.webContents, 'media', (g) => (granted = g))
 const thumb = await rec.protocolHandler(new Request('lookalike://thumb/424242'))
 const bad = await rec.protocolHandler(new Request('lookalike://full/..%2F..%2Fetc%2Fpasswd'))
 const full = await rec.protocolHandler(new Request('lookalike://full/' + process.env.PHOTO_ID))
+const page = await rec.appHandler(new Request(win.url))
+const escape = await rec.appHandler(new Request('app://lookalike/..%2f..%2fpackage.json'))
 const out = {
   order: rec.order,
   schemes: rec.schemes,
-  protocolScheme: rec.protocolScheme,
+  protocolSchemes: rec.protocolSchemes,
+  pageStatus: page.status,
+  pageCache: page.headers.get('cache-control'),
+  pageHtml: (await page.text()).includes('<html'),
+  escapeStatus: escape.status,
   channels: [...rec.handlers.keys()],
   url: win.url,
   webPreferences: win.options.webPreferences,
@@ -174,14 +180,19 @@ describe('built Electron main, wired', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('registers the image scheme as privileged before the app is ready', () => {
+  it('registers the app and image schemes as privileged before the app is ready', () => {
     expect(result.order.indexOf('registerSchemes')).toBeLessThan(result.order.indexOf('whenReady'))
-    expect(result.schemes[0]).toMatchObject({ scheme: 'lookalike', privileges: { standard: true, secure: true } })
-    expect(result.protocolScheme).toBe('lookalike')
+    expect(result.schemes).toEqual([
+      expect.objectContaining({ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }),
+      expect.objectContaining({ scheme: 'lookalike', privileges: expect.objectContaining({ standard: true, secure: true }) }),
+    ])
+    expect(result.protocolSchemes).toEqual(['app', 'lookalike'])
   })
 
-  it('opens one locked-down window on the built page with the built preload', () => {
-    expect(result.url).toBe(pathToFileURL(join(REPO, 'out', 'renderer', 'index.html')).href)
+  it('opens one locked-down window on the built page, served from app:// (never file://), with the built preload', () => {
+    expect(result.url).toBe('app://lookalike/index.html')
+    expect([result.pageStatus, result.pageCache, result.pageHtml]).toEqual([200, 'no-store', true])
+    expect(result.escapeStatus).toBe(404)
     expect(existsSync(join(REPO, 'out', 'renderer', 'index.html'))).toBe(true)
     expect(result.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false })
     expect(result.preloadExists).toBe(true)
@@ -192,7 +203,8 @@ describe('built Electron main, wired', () => {
   })
 
   it('answers every contract method over IPC from the library, for our window only', () => {
-    expect(result.channels).toHaveLength(methods.length + 1)
+    // every method, the folder picker, and the desktop-only trash
+    expect(result.channels).toHaveLength(methods.length + 2)
     expect(result.albums).toEqual({ result: [] })
     expect(result.created).toMatchObject({ result: { name: 'Trips' } })
     expect(result.refused).toMatchObject({ error: { code: 'bad-request' } })
@@ -220,7 +232,7 @@ describe('built Electron main, wired', () => {
     const module = { exports: {} }
     runInNewContext(code, { require: sandboxRequire, module, exports: module.exports, console })
     const api = exposed.lookalike as Record<string, unknown>
-    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder'].sort())
+    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder', 'trashDuplicates'].sort())
     expect(api.transport).toBe('desktop')
     void (api.listAlbums as (i: object) => Promise<unknown>)({})
     expect(invoked[0]).toEqual(['lookalike:listAlbums', {}])

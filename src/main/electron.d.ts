@@ -91,6 +91,7 @@ declare module 'electron' {
   }
   export const dialog: {
     showOpenDialog(window: BrowserWindow, options: { title?: string; buttonLabel?: string; properties: Array<'openDirectory' | 'createDirectory' | 'openFile'> }): Promise<OpenDialogReturnValue>
+    showErrorBox(title: string, content: string): void
   }
   export interface CustomScheme {
     scheme: string
@@ -106,7 +107,7 @@ declare module 'electron' {
   export const session: { defaultSession: Session }
   export const screen: { getAllDisplays(): Display[] }
   export const nativeTheme: { readonly shouldUseDarkColors: boolean }
-  export const shell: { openExternal(url: string): Promise<void> }
+  export const shell: { openExternal(url: string): Promise<void>; trashItem(path: string): Promise<void> }
   export const app: {
     whenReady(): Promise<void>
     getPath(name: 'userData' | 'home' | 'appData'): string
@@ -114,6 +115,7 @@ declare module 'electron' {
     setName(name: string): void
     requestSingleInstanceLock(): boolean
     quit(): void
+    exit(exitCode?: number): void
     isPackaged: boolean
     on(event: 'window-all-closed' | 'activate' | 'second-instance' | 'before-quit', listener: (event: Event) => void): void
     on(event: 'web-contents-created', listener: (event: Event, contents: WebContents) => void): void

@@ -1,6 +1,7 @@
 // MobileNetV2 from the weights the `nsfwjs` package ships on disk: no network, ever.
 // The package wraps each file in a UMD bundle (model JSON, base64 weight shards), so we
 // require() them and hand the bytes to tf.io.fromMemory instead of using nsfwjs' loader.
+import { DECODE_VERSION } from '../library/decode-version.ts'
 import type * as tfType from '@tensorflow/tfjs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -71,10 +72,10 @@ export const BACKBONE: BackboneSpec = {
   blockL2: false,
 }
 
-/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]` (the stored vector is unit length). */
+/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]:decode2` (the stored vector is unit length). */
 export function backboneId(spec: BackboneSpec = BACKBONE): string {
   const blocks = spec.blockL2 && spec.layers.length > 1 ? ':blockl2' : ''
-  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}`
+  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}:decode${DECODE_VERSION}`
 }
 
 /** Channels of each layer of the spec, in concatenation order. */
