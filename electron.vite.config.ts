@@ -63,7 +63,8 @@ export default defineConfig({
       // A sandboxed preload can require only 'electron': bundle everything else (zod, the contract).
       externalizeDeps: false,
       rollupOptions: {
-        input: { index: resolve(root, 'src/preload/index.ts') },
+        // compute: the compute page's preload (hands it the MessagePort main talks over).
+        input: { index: resolve(root, 'src/preload/index.ts'), compute: resolve(root, 'src/preload/compute.ts') },
         external: ['electron'],
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },

@@ -2,7 +2,7 @@
 // features, one album per class, then the app's own path: ensureCodes (first, unsupervised model)
 // and retrain (train on albums, re-encode everything, measure held-out mAP, activate).
 // Prints seconds and mAP before/after as one JSON line.
-//   npx tsx bench/dpq-retrain.ts [--layers block_13_expand_relu] [--album-photos 500] [--dpq '{…}']
+//   npx tsx bench/dpq-retrain.ts [--layers block_13_expand_relu | --library FILE] [--album-photos 500] [--dpq '{…}']
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,15 +14,18 @@ import type { TrainOptions } from '../src/core/dpq/train.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
 import { loadCached } from './dpq-cached.ts'
+import { libraryPhotos } from './dpq-library-photos.ts'
 
 const { values } = parseArgs({
   options: {
     layers: { type: 'string', default: 'block_13_expand_relu' },
     'album-photos': { type: 'string', default: '500' },
     dpq: { type: 'string', default: '{}' },
+    /** Features from an indexed library file instead (`lookalike index <cifar10-dev> --db FILE`). */
+    library: { type: 'string' },
   },
 })
-const photos = loadCached('cifar10', values.layers!.split(','))
+const photos = values.library ? libraryPhotos(values.library, 'folders') : loadCached('cifar10', values.layers!.split(','))
 const dir = mkdtempSync(join(tmpdir(), 'dpq-retrain-'))
 const db = openDb(join(dir, 'library.sqlite'))
 try {

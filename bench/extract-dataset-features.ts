@@ -6,7 +6,8 @@ import '@tensorflow/tfjs-backend-wasm'
 import sharp from 'sharp'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { loadMobilenet, pooledFeatureModel } from '../src/core/embed/backbone.ts'
+import { pooledFeatureModel } from '../src/core/embed/backbone.ts'
+import { loadMobilenet } from '../src/core/embed/backbone-files.ts'
 
 export const CANDIDATE_LAYERS = ['block_12_add', 'block_13_expand_relu', 'block_15_add', 'block_16_project_BN', 'out_relu', 'dense_1']
 

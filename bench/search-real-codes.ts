@@ -64,7 +64,7 @@ for (let i = 0; i < n; i++) {
   const r = Math.floor(random() * N)
   big.set(i + 1, codes.subarray(r * M, (r + 1) * M), { rootId: 1, takenAt: i })
 }
-const tables = Array.from({ length: 50 }, (_, q) => lookupTable(x[q * 97], model.codebooks, M, K, D))
+const tables = Array.from({ length: 50 }, (_, q) => lookupTable(x[(q * 97) % x.length], model.codebooks, M, K, D))
 /** Median wall and CPU ms per query (CPU time is what a query costs on a shared machine). */
 const median = (f: (t: Float32Array) => void) => {
   const wall: number[] = []

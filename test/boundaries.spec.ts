@@ -52,6 +52,9 @@ const under = (path: string, ...folders: string[]) => folders.some((f) => path =
 
 const files = sourceFiles(src)
 
+/** Engine modules the compute page runs in the browser (the library's backbone, DPQ, the protocol). */
+const PAGE_MODULES = ['src/core/dpq', 'src/core/types.ts', 'src/shared', 'src/core/compute/protocol.ts', 'src/core/embed/backbone.ts', 'src/core/embed/feature-extractor.ts', 'src/core/embed/fused-backbone.ts']
+
 /** Each rule names the files it covers and returns what is wrong with one of them. */
 const rules: { name: string; covers: (f: SourceFile) => boolean; problems: (f: SourceFile) => string[] }[] = [
   {
@@ -78,6 +81,23 @@ const rules: { name: string; covers: (f: SourceFile) => boolean; problems: (f: S
         if (!s.startsWith('.')) return s !== '@tensorflow/tfjs'
         return !under(target(f, s), 'src/core/dpq', 'src/core/search', 'src/core/types.ts', 'src/shared')
       }),
+      ...[...withoutComments(f.text).matchAll(/\b(Buffer|process|setImmediate|__dirname|__filename|require)\b/g)].map((m) => `Node global ${m[1]}`),
+    ],
+  },
+  {
+    name: 'compute/ (a browser page) imports only browser-safe engine modules and tfjs',
+    covers: (f) => under(f.path, 'src/compute'),
+    problems: (f) =>
+      f.imports.filter((s) => {
+        if (!s.startsWith('.')) return !s.startsWith('@tensorflow/tfjs')
+        return !under(target(f, s), 'src/compute', ...PAGE_MODULES)
+      }),
+  },
+  {
+    name: 'what the compute page bundles does no Node I/O',
+    covers: (f) => under(f.path, 'src/compute', ...PAGE_MODULES),
+    problems: (f) => [
+      ...f.imports.filter((s) => isNodeBuiltin(s)),
       ...[...withoutComments(f.text).matchAll(/\b(Buffer|process|setImmediate|__dirname|__filename|require)\b/g)].map((m) => `Node global ${m[1]}`),
     ],
   },
@@ -109,5 +129,7 @@ describe('import boundaries', () => {
     expect(check('core/dpq/', fake('src/core/dpq/x.ts', "import { readFileSync } from 'node:fs'\nimport { openDb } from '../store/db.ts'\nconst b = Buffer.from('')"))).toHaveLength(3)
     expect(check('SQL', fake('src/core/library/x.ts', "db.prepare('SELECT 1').get()"))).toHaveLength(1)
     expect(check('SQL', fake('src/main/x.ts', '/^a$/.exec(path)'))).toEqual([])
+    expect(check('compute/ (a', fake('src/compute/x.ts', "import { openDb } from '../core/store/db.ts'\nimport { chromium } from 'playwright-core'"))).toHaveLength(2)
+    expect(check('what the compute page', fake('src/core/embed/backbone.ts', "import { createRequire } from 'node:module'\nconst b = Buffer.from('')"))).toHaveLength(2)
   })
 })

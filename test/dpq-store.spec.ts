@@ -80,6 +80,29 @@ describe('DPQ model store', () => {
     expect(codesFor(db, refit.modelId!).hashes).toHaveLength(25)
   })
 
+  it('with a handful of photos per album: codebooks from the whole library, mAP per length never falls on held-out album photos', async () => {
+    // 400 photos, albums of 5 photos on two of the four kinds; everything else in no album.
+    seedLibrary(db, 400, 0)
+    const now = Date.now()
+    for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)
+    for (let i = 0; i < 40; i++) if (i % 4 < 2) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 4) + 1, i + 1, now)
+    const result = await retrain(db, BACKBONE, { trainOptions: { ...options, M: 8 } })
+    const active = loadActiveModel(db)!
+    // Codebooks saw all 400 photos, not only the 16 trained album photos (K = 16 codewords would then memorise them).
+    expect(active.params.codebookPhotos).toBeGreaterThan(300)
+    const lengths = ['8', '16', '24', '32', '40', '48', '56', '64']
+    expect(Object.keys(result.after)).toEqual([...lengths, 'exact'])
+    let best = 0
+    for (const bits of lengths) {
+      expect(result.after[bits]!).toBeGreaterThanOrEqual(best - 0.005)
+      best = Math.max(best, result.after[bits]!)
+    }
+    // The model keeps the unsupervised embedding beside the learned one, and survives a reload.
+    expect(active.model.head.blend?.weight).toBe(0.5)
+    const reloaded = loadModel(db, active.id)!.model
+    expect(Array.from(reloaded.embedFlat([new Float32Array(24).fill(0.3)]))).toEqual(Array.from(active.model.embedFlat([new Float32Array(24).fill(0.3)])))
+  })
+
   it('retrains on albums, measures mAP per code length before and after, and activates the new model', async () => {
     const hashes = seedLibrary(db, 200, 2)
     const { modelId: before } = await ensureCodes(db, BACKBONE, { trainOptions: options })

@@ -117,7 +117,7 @@ describe('preload API', () => {
   )
 
   it('exposes exactly the contract, events, image URLs, the transport and the folder picker', () => {
-    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder'].sort())
+    expect(Object.keys(api).sort()).toEqual([...methods, 'onEvent', 'imageUrl', 'transport', 'pickFolder', 'trashDuplicates'].sort())
     expect(api.transport).toBe('desktop')
     expect(Object.isFrozen(api)).toBe(true)
   })

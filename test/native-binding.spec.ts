@@ -102,7 +102,7 @@ describe('a desktop install after the Electron rebuild', () => {
     const root = dirname(dirname(pkg))
     cpSync(join(realPackage, 'lib'), join(pkg, 'lib'), { recursive: true })
     for (const dep of ['bindings', 'file-uri-to-path']) cpSync(dirname(require.resolve(`${dep}/package.json`)), join(root, 'node_modules', dep), { recursive: true })
-    for (const file of ['db.ts', 'native-binding.ts', 'migrations.ts']) cpSync(join(repo, 'src/core/store', file), join(root, 'src/core/store', file))
+    for (const file of ['db.ts', 'native-binding.ts', 'migrations.ts', 'library-file.ts']) cpSync(join(repo, 'src/core/store', file), join(root, 'src/core/store', file))
     writeFileSync(join(root, 'package.json'), '{ "type": "module" }')
     writeFileSync(
       join(root, 'check.ts'),

@@ -80,6 +80,7 @@ describe('web mode server', () => {
   let server: WebServer
   let photoId: number
   let outsideId: number
+  let failedId: number
   let webDir: string
 
   beforeAll(async () => {
@@ -101,6 +102,7 @@ describe('web mode server', () => {
     const facts = { size: jpeg.length, mtimeMs: Date.now(), hash: 'h1', width: 64, height: 48, takenAt: null, camera: null, orientation: 1, status: 'ok' as const, error: null }
     photoId = writePhoto(db, root.id, 'red.jpg', facts)
     outsideId = writePhoto(db, root.id, '../secret.jpg', { ...facts, hash: 'h2' })
+    failedId = writePhoto(db, root.id, 'broken.jpg', { ...facts, hash: null, status: 'failed', error: 'truncated or corrupt image: file ends early' })
     db.close()
 
     service = await createService({ dbFile, embedder: null, watch: false })
@@ -235,6 +237,54 @@ describe('web mode server', () => {
       expect(res.status, path).toBe(404)
       expect(res.body.includes(Buffer.from([0xff, 0xd8]))).toBe(false)
     }
+  })
+
+  it('HTML is never cached (no-store); assets are revalidated', async () => {
+    const page = await request(server, '/')
+    expect(page.headers['cache-control']).toBe('no-store')
+    const index = await request(server, '/index.html')
+    expect(index.headers['cache-control']).toBe('no-store')
+    const script = await request(server, '/assets/app.js')
+    expect(script.headers['cache-control']).toBe('no-cache')
+  })
+
+  it('a client that goes away mid-request is not logged as an error', async () => {
+    const logged: unknown[][] = []
+    const original = console.error
+    console.error = (...args: unknown[]) => void logged.push(args)
+    try {
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/api/listAlbums',
+          method: 'POST',
+          headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json', 'Content-Length': '5000' },
+        })
+        req.on('error', () => resolve())
+        req.write('{"a":')
+        setTimeout(() => {
+          req.destroy()
+          resolve()
+        }, 100)
+      })
+      await new Promise((r) => setTimeout(r, 300))
+      // The server still answers, and said nothing about the aborted call.
+      expect((await api(server, 'listAlbums', {})).status).toBe(200)
+    } finally {
+      console.error = original
+    }
+    expect(logged).toEqual([])
+  })
+
+  it('a photo that failed to index cannot be added to an album', async () => {
+    const created = await api(server, 'createAlbum', { name: 'Only real photos' })
+    const albumId = (created.json().result as { id: number }).id
+    const refused = await api(server, 'addToAlbum', { albumId, photoIds: [photoId, failedId] })
+    expect(refused.status).toBe(404)
+    expect(refused.json().error?.message).toMatch(new RegExp(`photo ${failedId}.*could not be indexed|could not be indexed.*${failedId}`))
+    const album = await api(server, 'addToAlbum', { albumId, photoIds: [photoId] })
+    expect(album.json().result).toMatchObject({ photos: 1 })
   })
 
   it('says how to build the renderer when out/web is missing', async () => {

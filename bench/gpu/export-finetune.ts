@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadMobilenet } from '../../src/core/embed/backbone.ts'
+import { loadMobilenet } from '../../src/core/embed/backbone-files.ts'
 import { applyTail, MAP_SIZE, pretrainedTail, tailArrays, TAIL_OUT } from '../../src/core/dpq/finetune.ts'
 import { splitByClass } from '../../src/core/dpq/protocol.ts'
 import { tf } from '../../src/core/dpq/tf.ts'

@@ -8,10 +8,27 @@ import { thumbnailDirFor } from '../core/paths.ts'
 import { indexRoot } from '../core/library/indexer.ts'
 import { openDb, type Db } from '../core/store/db.ts'
 import type { Embedder } from '../core/types.ts'
+import type { ChromiumEmbedder } from '../core/compute/compute-embedder.ts'
 import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from '../core/embed/embedder.ts'
+import { createInProcessEmbedder } from '../core/embed/in-process.ts'
 
 export interface BenchIndexOptions extends EmbedderOptions {
   batchSize?: number
+  /** 'node' (default): the Node embedder as the CLI and server use it; 'chromium': the compute page in headless Chromium. */
+  compute?: 'node' | 'chromium'
+}
+
+/** Where the compute page ran, when it did. */
+export interface ComputeReport {
+  compute: 'chromium'
+  chromium: string
+  adapter: { vendor: string; architecture: string; description: string; fallback: boolean } | null
+  /** Each backend's self-check against wasm (lowest cosine over fixed inputs). */
+  checks: { backend: string; accepted: boolean; cosine: number | null; reason?: string }[]
+  /** Features of the first photos from the page vs the Node embedder (wasm): lowest cosine. */
+  agreement_with_node: { photos: number; lowest_cosine: number }
+  /** Present when the adapter is a software rasteriser: photos_per_second is not a GPU figure. */
+  note?: string
 }
 
 export interface BenchIndexReport {
@@ -41,11 +58,17 @@ export interface BenchIndexReport {
   rss_mb: number
 }
 
-export async function benchIndex(folder: string, options: BenchIndexOptions = {}): Promise<BenchIndexReport> {
+/** How many photos' features the Chromium run checks against the Node embedder. */
+const AGREEMENT_PHOTOS = 8
+
+export async function benchIndex(folder: string, options: BenchIndexOptions = {}): Promise<BenchIndexReport & Partial<ComputeReport>> {
   const stage = { decode: 0, embed: 0, write: 0 }
   let peakRss = process.memoryUsage().rss
   const startup = performance.now()
-  const embedder = await createEmbedder(options)
+  const chromium = options.compute === 'chromium' ? await (await import('../core/compute/compute-embedder.ts')).createChromiumEmbedder() : null
+  const embedder: Embedder = chromium ?? (await createEmbedder(options))
+  // The first photos' model inputs, kept to compare the page's features with the Node embedder's.
+  const kept: { input: Uint8Array; feature: Float32Array }[] = []
   const dir = mkdtempSync(join(tmpdir(), 'lookalike-bench-index-'))
   const dbFile = join(dir, 'library.sqlite')
   const db = openDb(dbFile)
@@ -58,13 +81,14 @@ export async function benchIndex(folder: string, options: BenchIndexOptions = {}
     const started = performance.now()
     const summary = await indexRoot(timedDb(db, stage), folder, {
       thumbnailDir: thumbnailDirFor(dbFile),
-      embedder: timedEmbedder(embedder, stage),
+      embedder: timedEmbedder(chromium ? keepingFirst(embedder, kept) : embedder, stage),
       batchSize: options.batchSize,
     })
     const wall = performance.now() - started
     const cpu = process.cpuUsage(cpuStart)
     peakRss = Math.max(peakRss, process.memoryUsage().rss)
     stage.decode = Math.max(0, wall - stage.embed - stage.write)
+    const computeReport = chromium ? await compareWithNode(chromium, kept) : {}
     return {
       photos: summary.indexed,
       failed: summary.failed,
@@ -73,11 +97,12 @@ export async function benchIndex(folder: string, options: BenchIndexOptions = {}
       stage_ms: { decode: Math.round(stage.decode), embed: Math.round(stage.embed), write: Math.round(stage.write) },
       backend: embedder.backend,
       backbone: embedder.backboneId,
-      workers: options.threads ?? defaultWorkers(await selectBackend({ backend: options.backend })),
+      workers: chromium ? 0 : (options.threads ?? defaultWorkers(await selectBackend({ backend: options.backend }))),
       startup_seconds: round(startupSeconds, 2),
       cpu_ms_per_photo: summary.indexed ? Math.round((cpu.user + cpu.system) / 1000 / summary.indexed) : 0,
       load_average: round(load, 2),
       rss_mb: Math.round(peakRss / 2 ** 20),
+      ...computeReport,
     }
   } finally {
     clearInterval(sampler)
@@ -85,6 +110,52 @@ export async function benchIndex(folder: string, options: BenchIndexOptions = {}
     await embedder.close()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The embedder, remembering the first AGREEMENT_PHOTOS inputs and the features it gave them. */
+function keepingFirst(embedder: Embedder, kept: { input: Uint8Array; feature: Float32Array }[]): Embedder {
+  return {
+    ...embedder,
+    backend: embedder.backend,
+    async embed(inputs) {
+      const features = await embedder.embed(inputs)
+      for (let i = 0; i < inputs.length && kept.length < AGREEMENT_PHOTOS; i++) kept.push({ input: inputs[i].slice(), feature: features[i] })
+      return features
+    },
+    close: () => embedder.close(),
+  }
+}
+
+async function compareWithNode(chromium: ChromiumEmbedder, kept: { input: Uint8Array; feature: Float32Array }[]): Promise<ComputeReport> {
+  const node = await createInProcessEmbedder()
+  let lowest = 1
+  try {
+    const reference = await node.embed(kept.map((k) => k.input))
+    kept.forEach((k, i) => (lowest = Math.min(lowest, cosine(k.feature, reference[i]))))
+  } finally {
+    await node.close()
+  }
+  const software = chromium.adapter?.fallback === true
+  return {
+    compute: 'chromium',
+    chromium: chromium.chromiumVersion,
+    adapter: chromium.adapter,
+    checks: chromium.checks.map(({ backend, accepted, cosine, reason }) => ({ backend, accepted, cosine, ...(reason ? { reason } : {}) })),
+    agreement_with_node: { photos: kept.length, lowest_cosine: round(lowest, 6) },
+    ...(software ? { note: 'software adapter (no GPU): photos_per_second measures a CPU emulating a GPU, never a GPU' } : {}),
+  }
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i]
+    na += a[i] * a[i]
+    nb += b[i] * b[i]
+  }
+  return dot / Math.sqrt(na * nb || 1)
 }
 
 function round(x: number, digits: number): number {

@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { defaultDbPath } from '../core/paths.ts'
+import { LibraryFileError } from '../core/store/library-file.ts'
+import { ApiError } from '../shared/contract.ts'
 
 /** A usage or input error: printed as one line, no stack. */
 export class CliError extends Error {
@@ -39,4 +41,15 @@ export function intFlag(value: unknown, name: string, fallback: number): number 
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+/** Any error as the one line the CLI prints: the message, never a stack trace. */
+export function errorLine(err: unknown): string {
+  if (err instanceof CliError || err instanceof ApiError || err instanceof LibraryFileError) return `lookalike: ${err.message}`
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code
+    const message = err.message.split('\n')[0]
+    return `lookalike: ${message}${code && !message.includes(code) ? ` (${code})` : ''} (run again with --debug for details)`
+  }
+  return `lookalike: ${String(err)}`
 }

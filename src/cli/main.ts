@@ -1,6 +1,6 @@
 // `lookalike` — the command line. Each command lives in ./commands/<name>.ts and exports
 // `run(argv): Promise<number>` (the exit code). Output for machines with --json.
-import { CliError } from './args.ts'
+import { CliError, errorLine } from './args.ts'
 
 type Command = { run(argv: string[]): Promise<number> }
 
@@ -12,12 +12,15 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   bench: { summary: 'benchmarks: `bench search --n 1000000`, printing JSON with --json', load: () => import('./commands/bench.ts') },
   train: { summary: 'retrain DPQ on the albums (two albums of five photos), re-encode, activate; mAP before/after', load: () => import('./commands/train.ts') },
   eval: { summary: 'the paper\'s protocol on a labelled folder: <folder> [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q]', load: () => import('./commands/eval.ts') },
+  duplicates: { summary: 'groups of duplicate photos, keeper first (--tier duplicates|similar, --threshold T, --csv); never deletes', load: () => import('./commands/duplicates.ts') },
+  vacuum: { summary: 'remove what deleted or changed photos left behind and shrink the library file', load: () => import('./commands/vacuum.ts') },
+  check: { summary: 'check the library file for damage (SQLite integrity_check); exit 1 when damaged', load: () => import('./commands/check.ts') },
   serve: { summary: 'web mode: the app in a browser on 127.0.0.1 (--port P, --json prints the URL)', load: () => import('./commands/serve.ts') },
 }
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
-  return ['Usage: lookalike <command> [options]', '', 'Commands:', ...lines, '', 'Every command accepts --db FILE (default: the app-data library) and --json.'].join('\n')
+  return ['Usage: lookalike <command> [options]', '', 'Commands:', ...lines, '', 'Every command accepts --db FILE (default: the app-data library) and --json; --debug prints an error\'s stack trace.'].join('\n')
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,13 +37,16 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load()).run(rest)
 }
 
-main(process.argv.slice(2)).then(
+// An error is one line for the user; --debug (anywhere on the line) adds the stack trace.
+const argv = process.argv.slice(2)
+const debug = argv.includes('--debug') || process.env.LOOKALIKE_DEBUG === '1'
+main(argv.filter((a) => a !== '--debug')).then(
   (code) => {
     process.exitCode = code
   },
   (err: unknown) => {
-    if (err instanceof CliError) console.error(`lookalike: ${err.message}`)
-    else console.error(err)
+    console.error(errorLine(err))
+    if (debug && err instanceof Error && !(err instanceof CliError)) console.error(err.stack)
     process.exitCode = err instanceof CliError ? err.exitCode : 1
   },
 )

@@ -2,16 +2,16 @@
 // the CLI, tests) calls these methods with input already parsed by `parseInput`; this file only
 // composes the parts under ./service/ and the engine's modules.
 import type { LibraryStatus } from '../shared/types.ts'
+import { libraryStorage, vacuumLibrary } from './library/garbage.ts'
 import { libraryStatus } from './library/status.ts'
-import { thumbnailPath } from './library/thumbnails.ts'
 import { ensureBackend } from './modeling/backend.ts'
 import { loadActiveModel } from './modeling/models.ts'
 import { codesByHash } from './store/codes.ts'
-import { photoHash } from './store/photos.ts'
 import { albumMethods } from './service/albums.ts'
 import { withApiErrors, type LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
 import { createContext, type ServiceOptions } from './service/context.ts'
+import { createDuplicateFinder } from './service/duplicates.ts'
 import { browseFolders, expandHome } from './service/folders.ts'
 import { imageFiles } from './service/images.ts'
 import { createIndexing } from './service/indexing.ts'
@@ -39,17 +39,24 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     onPhotosWritten: (photos) => codes.photosWritten(photos),
     onChanged: () => codes.settled(),
   })
+  const duplicates = createDuplicateFinder(ctx, jobs, search, codes)
   let closed = false
 
   const service: LookalikeService = {
     ...libraryReads(ctx),
     ...albumMethods(ctx),
 
-    async status(): Promise<LibraryStatus> {
-      const status = libraryStatus(ctx.db, ctx.backend())
+    async status({ storage }): Promise<LibraryStatus> {
+      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}) }
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
-      return { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      const current = { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
+      return storage ? { ...current, storage: await libraryStorage(ctx.db, ctx.thumbnailDir) } : current
+    },
+    async vacuum() {
+      const result = await vacuumLibrary(ctx.db, ctx.thumbnailDir)
+      ctx.events.emit({ type: 'library-changed' })
+      return result
     },
     addRoot: ({ path }) => indexing.addRoot(expandHome(path)),
     browseFolders: ({ path }) => browseFolders(path),
@@ -85,15 +92,34 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
       return null
     },
 
+    duplicates: ({ tier, threshold, limit }) => duplicates.report(tier, threshold, limit),
+    scanDuplicates: async () => duplicates.scan(),
+    async dismissDuplicates({ photoIds }) {
+      duplicates.dismiss(photoIds)
+      return null
+    },
+    stackPhotos: async ({ keeperId, photoIds }) => duplicates.stack(keeperId, photoIds),
+    async unstackPhotos({ photoId }) {
+      duplicates.unstack(photoId)
+      return null
+    },
+    listStacks: async () => duplicates.stacks(),
+    async setDuplicateThreshold({ tier, threshold }) {
+      duplicates.setThreshold(tier, threshold)
+      return null
+    },
+    removal: {
+      handOver: async (keeperId, photoIds) => duplicates.handOver(keeperId, photoIds),
+      forget: async (photoIds) => duplicates.forget(photoIds),
+    },
+
     onEvent: (listener) => ctx.events.on(listener),
-    imageFile: imageFiles(ctx, (photoId) => {
-      const hash = photoHash(ctx.db, photoId)
-      return hash === null ? null : thumbnailPath(ctx.thumbnailDir, hash)
-    }),
+    imageFile: imageFiles(ctx),
     async close() {
       if (closed) return
       closed = true
       await indexing.close()
+      duplicates.close()
       await jobs.cancelAll()
       await codes.idle()
       await ctx.close()

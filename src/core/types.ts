@@ -18,6 +18,11 @@ export interface Embedder {
   /** tfjs backend in use: 'tensorflow' (node / node-gpu), 'wasm' or 'cpu'. */
   readonly backend: string
   readonly dim: number
+  /**
+   * Where it computes, for people, when the backend name alone does not say it (the desktop's
+   * compute page: "WebGPU · nvidia ampere"); absent otherwise.
+   */
+  readonly device?: string
   /** One feature per input, same order. */
   embed(inputs: ModelInput[]): Promise<Float32Array[]>
   close(): Promise<void>

@@ -30,7 +30,28 @@ declare module 'electron' {
     /** Electron passes the target in `details.url` (the extra url arguments are deprecated). */
     on(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', listener: (details: Event & { url: string }) => void): this
     on(event: 'will-attach-webview', listener: (event: Event) => void): this
+    on(event: 'did-fail-load', listener: (event: Event, errorCode: number, errorDescription: string) => void): this
+    on(event: 'render-process-gone', listener: (event: Event, details: { reason: string; exitCode: number }) => void): this
+    once(event: 'did-finish-load', listener: () => void): this
+    /** Sends a message to the renderer's preload, transferring MessagePortMain objects. */
+    postMessage(channel: string, message: unknown, transfer?: MessagePortMain[]): void
     isDestroyed(): boolean
+  }
+  export interface MessageEvent {
+    data: unknown
+    ports: MessagePortMain[]
+  }
+  export class MessagePortMain {
+    /** Only ports can be transferred; anything else in `message` is structured-cloned. */
+    postMessage(message: unknown, transfer?: MessagePortMain[]): void
+    start(): void
+    close(): void
+    on(event: 'message', listener: (event: MessageEvent) => void): this
+    on(event: 'close', listener: () => void): this
+  }
+  export class MessageChannelMain {
+    readonly port1: MessagePortMain
+    readonly port2: MessagePortMain
   }
   export interface Session {
     setPermissionRequestHandler(handler: ((webContents: WebContents, permission: string, callback: (granted: boolean) => void) => void) | null): void
@@ -49,6 +70,7 @@ declare module 'electron' {
     webviewTag?: boolean
     navigateOnDragDrop?: boolean
     spellcheck?: boolean
+    backgroundThrottling?: boolean
   }
   export interface BrowserWindowConstructorOptions {
     x?: number
@@ -74,7 +96,8 @@ declare module 'electron' {
     maximize(): void
     show(): void
     isDestroyed(): boolean
-    on(event: 'close' | 'closed' | 'resize' | 'move' | 'ready-to-show', listener: () => void): this
+    destroy(): void
+    on(event: 'close' | 'closed' | 'resize' | 'move' | 'ready-to-show' | 'unresponsive', listener: () => void): this
     once(event: 'ready-to-show', listener: () => void): this
   }
   export interface IpcMainInvokeEvent {
@@ -91,6 +114,7 @@ declare module 'electron' {
   }
   export const dialog: {
     showOpenDialog(window: BrowserWindow, options: { title?: string; buttonLabel?: string; properties: Array<'openDirectory' | 'createDirectory' | 'openFile'> }): Promise<OpenDialogReturnValue>
+    showErrorBox(title: string, content: string): void
   }
   export interface CustomScheme {
     scheme: string
@@ -106,7 +130,7 @@ declare module 'electron' {
   export const session: { defaultSession: Session }
   export const screen: { getAllDisplays(): Display[] }
   export const nativeTheme: { readonly shouldUseDarkColors: boolean }
-  export const shell: { openExternal(url: string): Promise<void> }
+  export const shell: { openExternal(url: string): Promise<void>; trashItem(path: string): Promise<void> }
   export const app: {
     whenReady(): Promise<void>
     getPath(name: 'userData' | 'home' | 'appData'): string
@@ -114,16 +138,20 @@ declare module 'electron' {
     setName(name: string): void
     requestSingleInstanceLock(): boolean
     quit(): void
+    exit(exitCode?: number): void
     isPackaged: boolean
     on(event: 'window-all-closed' | 'activate' | 'second-instance' | 'before-quit', listener: (event: Event) => void): void
     on(event: 'web-contents-created', listener: (event: Event, contents: WebContents) => void): void
   }
   export interface IpcRendererEvent {
     readonly senderId?: number
+    /** MessagePorts sent with webContents.postMessage. */
+    readonly ports?: globalThis.MessagePort[]
   }
   export const ipcRenderer: {
     invoke(channel: string, ...args: unknown[]): Promise<unknown>
     on(channel: string, listener: (event: IpcRendererEvent, ...args: unknown[]) => void): void
+    once(channel: string, listener: (event: IpcRendererEvent, ...args: unknown[]) => void): void
     removeListener(channel: string, listener: (event: IpcRendererEvent, ...args: unknown[]) => void): void
   }
   export const contextBridge: {

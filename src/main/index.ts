@@ -2,37 +2,76 @@
 // everything with logic lives in a module testable without Electron.
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, type BrowserWindow as Window } from 'electron'
+import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, shell, type BrowserWindow as Window } from 'electron'
 import { createService, type LookalikeService } from '../core/service.ts'
+import { readBackboneArtifacts } from '../core/embed/backbone-files.ts'
+import { createEmbedder } from '../core/embed/embedder.ts'
 import { appDataDir, defaultDbPath } from '../core/paths.ts'
+import { createDesktopEmbedder, type DesktopEmbedder } from './compute.ts'
+import { COMPUTE_SCHEME, computeSchemePrivileges, resolveComputeRequest } from './compute-protocol.ts'
+import { openComputeWindow } from './compute-window.ts'
 import { EVENT_CHANNEL } from '../preload/channels.ts'
 import { createIpcDispatcher } from './ipc.ts'
+import { APP_SCHEME, APP_URL, appResponse, appSchemePrivileges, resolveAppRequest } from './app-protocol.ts'
 import { IMAGE_SCHEME, imageSchemePrivileges, resolveImageRequest } from './protocol.ts'
 import { denyAllPermissions, hardenWebContents } from './security.ts'
+import { trashDuplicates } from './trash.ts'
+import { startupFailure } from './startup-error.ts'
 import { createMainWindow } from './window.ts'
 
 const here = import.meta.dirname
-// electron-vite sets ELECTRON_RENDERER_URL in development only; a packaged app loads its own file.
-const appUrl = !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.env.ELECTRON_RENDERER_URL : pathToFileURL(join(here, '..', 'renderer', 'index.html')).href
+const rendererDir = join(here, '..', 'renderer')
+// electron-vite sets ELECTRON_RENDERER_URL in development only; otherwise the built renderer
+// loads from the app scheme, never from file://.
+const appUrl = !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.env.ELECTRON_RENDERER_URL : APP_URL
 
 // Same library as the CLI: one app-data folder for both.
 app.setPath('userData', appDataDir())
-protocol.registerSchemesAsPrivileged([imageSchemePrivileges])
+protocol.registerSchemesAsPrivileged([appSchemePrivileges, imageSchemePrivileges, computeSchemePrivileges])
+const computePageDir = join(here, '..', 'compute')
 
 if (!app.requestSingleInstanceLock()) app.quit()
 else void start()
 
 async function start(): Promise<void> {
   await app.whenReady()
-  const service = await createService({ dbFile: process.env.LOOKALIKE_DB ?? defaultDbPath() })
+  // Photo features on the GPU through the compute page (a hidden window), unless a backend is
+  // forced ($LOOKALIKE_BACKEND, as for the CLI): then, and whenever the page is not worth it or
+  // fails, the Node worker pool. Retrain trains there too, while the page is in use.
+  let desktop: DesktopEmbedder | null = null
+  const embedder = process.env.LOOKALIKE_BACKEND
+    ? 'auto'
+    : () =>
+        createDesktopEmbedder({
+          open: () => openComputeWindow(join(here, '..', 'preload', 'compute.cjs')),
+          artifacts: readBackboneArtifacts,
+          fallback: () => createEmbedder(),
+        }).then((e) => (desktop = e))
+  const dbFile = process.env.LOOKALIKE_DB ?? defaultDbPath()
+  let service: LookalikeService
+  try {
+    service = await createService({ dbFile, embedder, trainer: () => desktop?.trainer?.() ?? null })
+  } catch (err) {
+    const { title, message } = startupFailure(err, dbFile)
+    dialog.showErrorBox(title, message)
+    app.exit(1)
+    return
+  }
   let window: Window | null = null
 
   denyAllPermissions(session.defaultSession)
   // Any web contents created later (devtools aside) gets the same navigation rules.
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, appUrl))
 
+  protocol.handle(APP_SCHEME, async (request) => appResponse(await resolveAppRequest(rendererDir, request.method, request.url)))
   protocol.handle(IMAGE_SCHEME, async (request) => {
     const answer = await resolveImageRequest(service, request.method, request.url)
+    if ('file' in answer) return net.fetch(pathToFileURL(answer.file).href, { bypassCustomProtocolHandlers: true })
+    return new Response(answer.message, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
+  })
+
+  protocol.handle(COMPUTE_SCHEME, async (request) => {
+    const answer = resolveComputeRequest(request.method, request.url, computePageDir)
     if ('file' in answer) return net.fetch(pathToFileURL(answer.file).href, { bypassCustomProtocolHandlers: true })
     return new Response(answer.message, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
   })
@@ -46,6 +85,7 @@ async function start(): Promise<void> {
       const picked = await dialog.showOpenDialog(window, { title: 'Add a photo folder', buttonLabel: 'Add folder', properties: ['openDirectory'] })
       return picked.canceled ? null : (picked.filePaths[0] ?? null)
     },
+    trashDuplicates: (input) => trashDuplicates(service, input, (file) => shell.trashItem(file)),
   })
   for (const channel of channels) {
     ipcMain.handle(channel, (event, input) => dispatch(channel, { webContentsId: event.sender.id, frame: event.senderFrame }, input))

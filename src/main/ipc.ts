@@ -1,10 +1,10 @@
 // IPC handlers derived from the contract: one channel per method, each call checked for its sender
 // (our window's top frame, on the app's page) and validated against the zod schema before the
 // service sees it. Answers are { result } or { error: { code, message } }, never a thrown error.
-import { methods, type Method } from '../shared/contract.ts'
+import { desktopContract, methods, type Method } from '../shared/contract.ts'
 import { callService, toWireError, type LookalikeService } from '../core/service.ts'
 import { ApiError } from '../shared/contract.ts'
-import { PICK_FOLDER_CHANNEL, channelFor, type IpcAnswer } from '../preload/channels.ts'
+import { PICK_FOLDER_CHANNEL, TRASH_CHANNEL, channelFor, type IpcAnswer } from '../preload/channels.ts'
 import { isAppUrl } from './security.ts'
 
 /** What a handler knows about who is calling. */
@@ -26,6 +26,8 @@ export interface IpcDispatcherOptions {
   windowContentsId: () => number | null
   appUrl: string
   pickFolder: () => Promise<string | null>
+  /** Moves duplicate copies to the OS trash (src/main/trash.ts); input not yet validated. */
+  trashDuplicates?: (input: unknown) => Promise<unknown>
   log?: (err: unknown) => void
 }
 
@@ -38,6 +40,12 @@ export function createIpcDispatcher(options: IpcDispatcherOptions): { channels: 
     try {
       if (!isTrustedSender(sender, options.windowContentsId(), options.appUrl)) throw new ApiError('bad-request', 'Refused: the call did not come from the Lookalike window')
       if (channel === PICK_FOLDER_CHANNEL) return { result: await options.pickFolder() }
+      if (channel === TRASH_CHANNEL) {
+        if (!options.trashDuplicates) throw new ApiError('unavailable', 'Moving files to the trash is not available here')
+        const parsed = desktopContract.trashDuplicates.input.safeParse(input ?? {})
+        if (!parsed.success) throw new ApiError('bad-request', `Invalid arguments for trashDuplicates: ${parsed.error.issues.map((i) => i.message).join('; ')}`)
+        return { result: await options.trashDuplicates(parsed.data) }
+      }
       const method = byChannel.get(channel)
       if (!method) throw new ApiError('not-found', `Unknown channel: ${channel}`)
       return { result: await callService(options.service, method, input) }
@@ -45,5 +53,5 @@ export function createIpcDispatcher(options: IpcDispatcherOptions): { channels: 
       return { error: toWireError(err, options.log) }
     }
   }
-  return { channels: [...byChannel.keys(), PICK_FOLDER_CHANNEL], dispatch }
+  return { channels: [...byChannel.keys(), PICK_FOLDER_CHANNEL, ...(options.trashDuplicates ? [TRASH_CHANNEL] : [])], dispatch }
 }

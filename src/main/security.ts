@@ -20,8 +20,9 @@ export function secureWebPreferences(preload: string): WebPreferences {
 }
 
 /**
- * Is `url` the app's own page? The renderer is one page: the built index.html (file://) or, in
- * development, the electron-vite dev server's origin. Query and hash may differ; nothing else.
+ * Is `url` the app's own page? The renderer is one page: the built index.html on the app scheme
+ * (app://lookalike/), or in development the electron-vite dev server's origin. Query and hash may
+ * differ; nothing else.
  */
 export function isAppUrl(url: string, appUrl: string): boolean {
   let target: URL
@@ -34,6 +35,8 @@ export function isAppUrl(url: string, appUrl: string): boolean {
   }
   if (target.protocol !== app.protocol) return false
   if (app.protocol === 'file:') return target.pathname === app.pathname
+  // A custom scheme's origin reads "null" to the URL parser: compare its host instead.
+  if (app.origin === 'null') return target.host === app.host && !target.username && !target.password && !target.port
   return target.origin === app.origin
 }
 

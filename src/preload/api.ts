@@ -1,8 +1,8 @@
 // Builds `window.lookalike` from the contract's method list: exactly the contract, plus events,
 // image URLs and the folder picker. Pure: takes Electron's invoke/subscribe so tests need no Electron.
 import { ApiError, methods, type ApiErrorCode, type LookalikeApi } from '../shared/contract.ts'
-import type { LibraryEvent } from '../shared/types.ts'
-import { EVENT_CHANNEL, PICK_FOLDER_CHANNEL, channelFor, type IpcAnswer } from './channels.ts'
+import type { LibraryEvent, TrashResult } from '../shared/types.ts'
+import { EVENT_CHANNEL, PICK_FOLDER_CHANNEL, TRASH_CHANNEL, channelFor, type IpcAnswer } from './channels.ts'
 
 export type Invoke = (channel: string, input: unknown) => Promise<unknown>
 export type Subscribe = (channel: string, listener: (payload: unknown) => void) => () => void
@@ -26,5 +26,6 @@ export function buildDesktopApi(invoke: Invoke, subscribe: Subscribe): Lookalike
     imageUrl: desktopImageUrl,
     transport: 'desktop' as const,
     pickFolder: async () => unwrap(await invoke(PICK_FOLDER_CHANNEL, {})) as string | null,
+    trashDuplicates: async (input: unknown) => unwrap(await invoke(TRASH_CHANNEL, input)) as TrashResult,
   }) as LookalikeApi
 }

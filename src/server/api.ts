@@ -61,7 +61,14 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, servi
     const result = await callService(service, method, input)
     sendJson(res, 200, { result: result ?? null }, headers)
   } catch (err) {
+    if (clientGone(req, err)) return
     const error = toWireError(err)
     sendJson(res, httpStatusFor[error.code], { error }, headers)
   }
+}
+
+/** The client closed the connection before the request was read: nobody to answer, nothing to log. */
+export function clientGone(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code
+  return req.destroyed && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted')
 }

@@ -1,6 +1,7 @@
 // Sends a file from disk: content type by extension, ETag revalidation, HEAD support.
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname } from 'node:path'
 
@@ -37,7 +38,8 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
   const info = await stat(file).catch(() => null)
   if (!info?.isFile()) return false
   const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`
-  const common = { ...headers, ETag: etag, 'Cache-Control': 'no-cache' }
+  // Revalidated by ETag unless the caller says otherwise (HTML pages: no-store).
+  const common = { 'Cache-Control': 'no-cache', ...headers, ETag: etag }
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, common).end()
     return true
@@ -47,14 +49,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
     res.end()
     return true
   }
-  await new Promise<void>((resolve) => {
-    const stream = createReadStream(file)
-    stream.on('error', () => {
-      res.destroy()
-      resolve()
-    })
-    stream.on('end', resolve)
-    stream.pipe(res)
-  })
+  // A read error or a client that leaves mid-file ends the response; neither is the server's fault.
+  await pipeline(createReadStream(file), res).catch(() => res.destroy())
   return true
 }

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { LookalikeService } from '../core/service/calls.ts'
-import { handleApi, sendJson } from './api.ts'
+import { clientGone, handleApi, sendJson } from './api.ts'
 import { createEventSocket } from './events.ts'
 import { baseHeaders, checkOrigin, checkToken, contentSecurityPolicy, newToken, type Refusal } from './guard.ts'
 import { handleImage } from './images.ts'
@@ -71,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<WebServer> {
 
   const server = createServer({ requestTimeout: 120_000, headersTimeout: 20_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (clientGone(req, err)) return void res.destroy()
       console.error('lookalike serve:', err)
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'Internal error' } }, baseHeaders)
       else res.destroy()

@@ -3,6 +3,9 @@
 import { z } from 'zod'
 import type {
   Album,
+  DuplicateReport,
+  PhotoStack,
+  TrashResult,
   Failure,
   FolderAlbum,
   FolderListing,
@@ -13,11 +16,13 @@ import type {
   Root,
   SimilarAnswer,
   TrainPlan,
+  VacuumResult,
 } from './types.ts'
 
 const id = z.number().int().positive()
 const bits = z.union([z.literal(8), z.literal(16), z.literal(24), z.literal(32), z.literal(40), z.literal(48), z.literal(56), z.literal(64)])
 export const precisionSchema = z.union([bits, z.literal('exact')])
+const duplicateTier = z.enum(['duplicates', 'similar'])
 
 const filter = z
   .object({
@@ -30,7 +35,8 @@ const filter = z
   .strict()
 
 export const contract = {
-  status: { input: z.object({}).strict(), output: {} as LibraryStatus },
+  /** `storage: true` adds the file's size and orphan counts (lists the thumbnail folder: not for every refresh). */
+  status: { input: z.object({ storage: z.boolean().optional() }).strict(), output: {} as LibraryStatus },
   listRoots: { input: z.object({}).strict(), output: [] as Root[] },
   addRoot: { input: z.object({ path: z.string().min(1).max(4096) }).strict(), output: {} as Root },
   removeRoot: { input: z.object({ id }).strict(), output: null },
@@ -94,6 +100,38 @@ export const contract = {
   /** Starts DPQ fine-tuning on the albums; progress arrives as job events. */
   train: { input: z.object({ finetune: z.enum(['off', 'late']).optional() }).strict(), output: {} as { jobId: number } },
   cancelJob: { input: z.object({ jobId: id }).strict(), output: null },
+  /** Removes orphans and gives the library file's free pages back to the disk. */
+  vacuum: { input: z.object({}).strict(), output: {} as VacuumResult },
+  /** Groups of look-alike photos at a threshold; starts the whole-library pass when none ran yet. */
+  duplicates: {
+    input: z
+      .object({
+        tier: duplicateTier.default('duplicates'),
+        /** Feature cosine; default: the saved threshold of the tier. */
+        threshold: z.number().min(0).max(1).optional(),
+        limit: z.number().int().min(1).max(10_000).default(200),
+      })
+      .strict(),
+    output: {} as DuplicateReport,
+  },
+  /** Runs the whole-library duplicate pass again, as a job (cancelJob stops it). */
+  scanDuplicates: { input: z.object({}).strict(), output: {} as { jobId: number } },
+  /** "Not duplicates": these photos are never grouped together again. */
+  dismissDuplicates: { input: z.object({ photoIds: z.array(id).min(2).max(1000) }).strict(), output: null },
+  /** One tile in the grid for these photos (the keeper's); files are not touched. */
+  stackPhotos: { input: z.object({ keeperId: id, photoIds: z.array(id).min(1).max(10_000) }).strict(), output: {} as PhotoStack },
+  unstackPhotos: { input: z.object({ photoId: id }).strict(), output: null },
+  listStacks: { input: z.object({}).strict(), output: [] as PhotoStack[] },
+  setDuplicateThreshold: { input: z.object({ tier: duplicateTier, threshold: z.number().min(0).max(1) }).strict(), output: null },
+} as const
+
+/**
+ * Calls only the desktop app has: never routed over HTTP, so web mode has no way to reach them.
+ * Electron main validates them with these schemas like any contract call.
+ */
+export const desktopContract = {
+  /** Carries the others' albums to the keeper, then moves the others' files to the OS trash. */
+  trashDuplicates: { input: z.object({ keeperId: id, photoIds: z.array(id).min(1).max(1000) }).strict(), output: {} as TrashResult },
 } as const
 
 export type Contract = typeof contract
@@ -111,6 +149,8 @@ export type LookalikeApi = { [M in Method]: (input: Input<M>) => Promise<Output<
   readonly transport: 'desktop' | 'web'
   /** Desktop only: the native folder picker. */
   pickFolder?: () => Promise<string | null>
+  /** Desktop only: move duplicate copies to the OS trash (albums carried to the keeper first). */
+  trashDuplicates?: (input: z.input<(typeof desktopContract)['trashDuplicates']['input']>) => Promise<TrashResult>
 }
 
 export const methods = Object.keys(contract) as Method[]

@@ -20,6 +20,8 @@ export interface PhotoSummary {
   height: number | null
   /** EXIF capture time, else file mtime (ms since epoch). */
   takenAt: number
+  /** On the one tile that stands for a stack of copies: how many photos the stack holds. */
+  stack?: number
 }
 
 export interface PhotoDetail extends PhotoSummary {
@@ -106,7 +108,7 @@ export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quanti
 
 export interface JobProgress {
   jobId: number
-  kind: 'index' | 'train' | 'encode'
+  kind: 'index' | 'train' | 'encode' | 'duplicates'
   state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
   done: number
   total: number
@@ -132,7 +134,35 @@ export interface LibraryStatus {
   albums: number
   model: ModelInfo | null
   backend: string
+  /** Where the CNN runs when the backend name does not say it: the desktop's GPU page ("WebGPU · nvidia ampere"). */
+  device?: string
   jobs: JobProgress[]
+  /** What the user decided about duplicates, kept in the library file. */
+  duplicates?: DuplicateDecisions
+  /** Asked for with `status({ storage: true })`: what the library takes on disk and what it holds for nothing. */
+  storage?: LibraryStorage
+}
+
+/** Thumbnails, features, activation maps and codes of content no photo has any more. */
+export interface Orphans {
+  thumbnails: number
+  features: number
+  activations: number
+  codes: number
+}
+
+export interface LibraryStorage {
+  /** The library file with its write-ahead log, bytes. */
+  fileBytes: number
+  /** All 0 once the library has settled after deletions and changes. */
+  orphans: Orphans
+}
+
+/** What `vacuum` removed and reclaimed. */
+export interface VacuumResult {
+  removed: Orphans
+  bytesBefore: number
+  bytesAfter: number
 }
 
 /** Retrain's default for deeper fine-tuning on this machine and library (finetune-plan.ts). */
@@ -161,3 +191,76 @@ export type LibraryEvent =
   | { type: 'library-changed' }
   | { type: 'model-changed'; model: ModelInfo | null }
   | { type: 'train-finished'; summary: TrainSummary }
+
+/** 'duplicates': the same picture re-saved, resized, cropped a little; 'similar': bursts, the same scene. */
+export type DuplicateTier = 'duplicates' | 'similar'
+
+export interface DuplicateDecisions {
+  /** Pairs of photos marked "not duplicates" (by content, so they survive moves and rescans). */
+  dismissedPairs: number
+  stacks: number
+  /** Photos inside stacks, the shown ones included. */
+  stackedPhotos: number
+  thresholds: Record<DuplicateTier, number>
+}
+
+export interface DuplicatePhoto {
+  id: number
+  /** Absolute path of the file. */
+  path: string
+  width: number | null
+  height: number | null
+  /** File size in bytes. */
+  size: number
+  /** 'JPEG', 'PNG', 'WebP', … from the file name. */
+  format: string
+  /** EXIF capture time, else file time (ms since epoch). */
+  takenAt: number
+  /** True when takenAt comes from EXIF. */
+  exifTime: boolean
+  camera: string | null
+  albums: number[]
+  /** Highest feature cosine to another photo of the group. */
+  score: number
+}
+
+export interface DuplicateGroup {
+  /** Sorted photo ids joined by '-': stable while the group does not change. */
+  key: string
+  photos: DuplicatePhoto[]
+  /** The suggested copy to keep: largest resolution, then least compression, then oldest. */
+  keeperId: number
+}
+
+export interface DuplicateReport {
+  tier: DuplicateTier
+  threshold: number
+  /** The threshold the slider starts at (the user's saved one, else the measured default). */
+  savedThreshold: number
+  /** Lowest and highest threshold the slider offers. */
+  range: [number, number]
+  /**
+   * 'scanning': the whole-library pass is running (jobId); 'no-model': nothing to compare yet;
+   * 'not-scanned': the last pass was cancelled or failed (scanDuplicates starts another).
+   */
+  state: 'ready' | 'scanning' | 'no-model' | 'not-scanned'
+  jobId: number | null
+  /** Photos compared so far. */
+  checked: number
+  /** Groups found in all; `groups` holds the first `limit`, largest first. */
+  total: number
+  groups: DuplicateGroup[]
+}
+
+export interface PhotoStack {
+  stackId: number
+  /** The photo the grid shows for the stack. */
+  keeperId: number
+  photoIds: number[]
+}
+
+/** Desktop only: what moving copies to the OS trash did. */
+export interface TrashResult {
+  trashed: number
+  failed: { path: string; reason: string }[]
+}

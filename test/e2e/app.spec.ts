@@ -274,7 +274,7 @@ describe.skipIf(chromiumMissing)('Lookalike in the browser', () => {
     await page.locator('[data-testid="close-train"]').click()
     await expect.poll(() => page.locator('[data-testid="active-model"]').textContent()).toMatch(/trained on \d+ albums · fine-tuned/)
     expect((await api.status({})).model?.finetune).toBe('late')
-  })
+  }, 300_000) // the wait for 'done' alone may take 240 s on a loaded machine
 
   it('ranks differently under the retrained model', async () => {
     await tiles().nth(PER_GROUP + 2).click()

@@ -20,7 +20,7 @@ import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 
-const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--json]'
+const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, db: dbFile } = parseCommand(argv, {
@@ -30,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     epochs: { type: 'string' },
     backend: { type: 'string' },
     finetune: { type: 'string' },
+    unlabelled: { type: 'string', default: 'none' },
   })
   if (positionals.length !== 1) throw new CliError(USAGE)
   const folder = resolve(positionals[0])
@@ -37,6 +38,9 @@ export async function run(argv: string[]): Promise<number> {
   const queriesPerClass = intFlag(values['queries-per-class'], 'queries-per-class', 100)
   const epochs = values.epochs === undefined ? undefined : intFlag(values.epochs, 'epochs', 0)
   const labelsOf = labelReader(values.labels as string)
+  // 'database': DPQ also trains on the database photos, unlabelled (as Retrain sees the whole library).
+  const unlabelled = values.unlabelled as string
+  if (unlabelled !== 'none' && unlabelled !== 'database') throw new CliError(`--unlabelled must be none or database, got "${unlabelled}"`)
   if (values.finetune !== undefined && !FINETUNE_MODES.includes(values.finetune as Finetune)) {
     throw new CliError(`--finetune must be ${FINETUNE_MODES.join(' or ')}, got "${values.finetune}"`)
   }
@@ -63,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       dataset: basename(folder),
       dpq: { ...(epochs ? { epochs } : {}), ...(late ? { finetune, tail: late.tail } : {}) },
       dpqFeatures: late?.rows,
+      unlabelled,
       onProgress: (e) => log(e.epoch ? `epoch ${e.epoch}/${e.total} ${JSON.stringify(e.loss)}` : `${e.stage ?? 'pq baseline'} ${e.done}/${e.total}`),
     })
     const out = { ...report, finetune }

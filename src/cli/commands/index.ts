@@ -1,6 +1,7 @@
 // `lookalike index <folder> [--db FILE] [--json] [--no-embed] [--backend B]`: adds the folder as a
 // library root if needed, indexes it (thumbnails, EXIF, features) and prints a summary.
 import { ApiError } from '../../shared/contract.ts'
+import { DiskFullError } from '../../core/disk-full.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
 import { openDb, type Db } from '../../core/store/db.ts'
@@ -48,6 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     return summary.cancelled ? 130 : 0
   } catch (err) {
+    // A full disk is no usage error: it stops the run (exit 1), said in one line like the others.
+    if (err instanceof DiskFullError) throw err
     if (err instanceof ApiError || err instanceof StoreError) throw new CliError(err.message)
     throw err
   } finally {

@@ -1,5 +1,6 @@
 // `lookalike status [--db FILE] [--json]`: photo counts, roots, albums, active model, recent jobs
-// (the CLI's and the app's) and the tfjs backend this machine would embed with.
+// (the CLI's and the app's), the tfjs backend this machine would embed with, the library file's
+// size and the orphans deleted or changed photos left behind.
 import { existsSync } from 'node:fs'
 import { createService } from '../../core/service.ts'
 import { CliError, parseCommand, printJson } from '../args.ts'
@@ -12,7 +13,7 @@ export async function run(argv: string[]): Promise<number> {
   // A look, not a session: no image model, no watching, nothing carried on.
   const service = await createService({ dbFile, embedder: null, watch: false, catchUp: false })
   try {
-    const status = { ...(await service.status({})), backend }
+    const status = { ...(await service.status({ storage: true })), backend }
     if (values.json) {
       printJson(status)
       return 0
@@ -23,6 +24,13 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`  albums: ${status.albums}`)
     console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
     console.log(`  backend: ${status.backend}`)
+    const d = status.duplicates
+    if (d) console.log(`  duplicates: ${d.dismissedPairs} pairs marked not duplicates, ${d.stacks} stacks (${d.stackedPhotos} photos), thresholds ${d.thresholds.duplicates} / ${d.thresholds.similar} (similar shots)`)
+    if (status.storage) {
+      const { fileBytes, orphans } = status.storage
+      const left = Object.entries(orphans).filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
+      console.log(`  file:   ${(fileBytes / 2 ** 20).toFixed(1)} MB${left.length ? `; orphans: ${left.join(', ')} (lookalike vacuum removes them)` : ''}`)
+    }
     for (const j of status.jobs.slice(0, 5)) console.log(`  job #${j.jobId} ${j.kind}: ${j.state} ${j.done}/${j.total}${j.error ? ` (${j.error})` : ''}`)
     return 0
   } finally {

@@ -42,6 +42,12 @@ export interface Head {
    * feature] and x = layers((tail(f) − mean) · scale).
    */
   tail?: Tail
+  /**
+   * The unsupervised embedding kept beside the learned one (pooled-feature models only):
+   * x = [√w · x_head / ‖x_head‖ ; √(1 − w) · x_kept / ‖x_kept‖], so photos in no album keep the
+   * neighbours the backbone gave them while album photos gain what the albums taught.
+   */
+  blend?: { weight: number; head: Head }
 }
 
 const MAGIC = 0x31515044 // 'DPQ1'
@@ -87,21 +93,17 @@ export class DpqModel implements Quantizer {
     const chunk = 1024
     for (let start = 0; start < features.length; start += chunk) {
       const part = features.slice(start, start + chunk)
-      let flat: Float32Array = new Float32Array(part.length * inputDim)
+      const flat: Float32Array = new Float32Array(part.length * inputDim)
       part.forEach((f, i) => {
         if (f.length !== inputDim) throw new Error(`Feature has ${f.length} dimensions; this model expects ${inputDim}`)
         flat.set(f, i * inputDim)
       })
-      if (this.head.tail) flat = applyTail(this.head.tail, flat, part.length)
-      const headDim = this.head.mean.length
+      const { blend } = this.head
       const x = tf.tidy(() => {
-        let h: tf.Tensor2D = tf.tensor2d(flat, [part.length, headDim]).sub(tf.tensor1d(this.head.mean)).mul(tf.tensor1d(this.head.scale))
-        for (const layer of this.head.layers) {
-          h = tf.matMul(h, tf.tensor2d(layer.weights, [layer.inDim, layer.outDim])).add(tf.tensor1d(layer.bias))
-          if (layer.activation === 'relu') h = tf.relu(h)
-          else if (layer.activation === 'tanh') h = tf.tanh(h)
-        }
-        return h
+        const learned = applyHead(this.head, this.head.tail ? applyTail(this.head.tail, flat, part.length) : flat, part.length)
+        if (!blend) return learned
+        const kept = applyHead(blend.head, flat, part.length)
+        return tf.concat([l2rows(learned).mul(Math.sqrt(blend.weight)), l2rows(kept).mul(Math.sqrt(1 - blend.weight))], 1)
       })
       out.set(x.dataSync(), start * this.D)
       x.dispose()
@@ -111,13 +113,17 @@ export class DpqModel implements Quantizer {
 
   serialize(): Uint8Array {
     // A tail goes last, so models without one serialize exactly as before.
+    // So does a blend's kept head, after the tail.
     const tail = this.head.tail ? tailArrays(this.head.tail) : []
-    const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks, ...tail]
+    const kept = this.head.blend?.head
+    const keptArrays = kept ? [kept.mean, kept.scale, ...kept.layers.flatMap((l) => [l.weights, l.bias])] : []
+    const arrays = [this.head.mean, this.head.scale, ...this.head.layers.flatMap((l) => [l.weights, l.bias]), this.codebooks, ...tail, ...keptArrays]
     const header = new TextEncoder().encode(
       JSON.stringify({
         params: this.params,
         layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
         ...(this.head.tail ? { tail: 'block_16+Conv_1' } : {}),
+        ...(kept ? { blend: { weight: this.head.blend!.weight, layers: kept.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })) } } : {}),
       }),
     )
     const headerBytes = Math.ceil(header.length / 4) * 4
@@ -139,10 +145,11 @@ export class DpqModel implements Quantizer {
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
     if (b.length < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('Not a serialized DPQ model')
     const headerBytes = view.getUint32(4, true)
-    const { params, layers, tail } = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + headerBytes))) as {
+    const { params, layers, tail, blend } = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + headerBytes))) as {
       params: DpqParams
       layers: { inDim: number; outDim: number; activation: Activation }[]
       tail?: string
+      blend?: { weight: number; layers: { inDim: number; outDim: number; activation: Activation }[] }
     }
     // Copy into an aligned buffer: a SQLite blob's offset is not necessarily a multiple of 4.
     const body = new Float32Array((b.length - 8 - headerBytes) >> 2)
@@ -159,6 +166,26 @@ export class DpqModel implements Quantizer {
     }
     const codebooks = take(params.M * params.K * params.D)
     if (tail) head.tail = tailFromArrays(take)
+    if (blend) {
+      const keptMean = take(params.inputDim)
+      const keptScale = take(params.inputDim)
+      head.blend = { weight: blend.weight, head: { mean: keptMean, scale: keptScale, layers: blend.layers.map((l) => ({ ...l, weights: take(l.inDim * l.outDim), bias: take(l.outDim) })) } }
+    }
     return new DpqModel(params, head, codebooks)
   }
+}
+
+/** layers((rows − mean) · scale) for n rows of a flat [n, mean.length] array. */
+function applyHead(head: Head, flat: Float32Array, n: number): tf.Tensor2D {
+  let h: tf.Tensor2D = tf.tensor2d(flat, [n, head.mean.length]).sub(tf.tensor1d(head.mean)).mul(tf.tensor1d(head.scale))
+  for (const layer of head.layers) {
+    h = tf.matMul(h, tf.tensor2d(layer.weights, [layer.inDim, layer.outDim])).add(tf.tensor1d(layer.bias))
+    if (layer.activation === 'relu') h = tf.relu(h)
+    else if (layer.activation === 'tanh') h = tf.tanh(h)
+  }
+  return h
+}
+
+function l2rows(x: tf.Tensor2D): tf.Tensor2D {
+  return x.div(x.square().sum(1, true).add(1e-12).sqrt())
 }

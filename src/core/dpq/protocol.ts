@@ -58,6 +58,8 @@ type PerLength = Record<string, number>
 
 export interface EvalReport {
   dataset: string
+  /** 'none': the paper's protocol; 'database': DPQ also saw the database photos, unlabelled. */
+  unlabelled: 'none' | 'database'
   classes: number
   train: number
   queries: number
@@ -76,6 +78,12 @@ export interface EvalOptions {
   dpq?: TrainOptions
   /** What DPQ trains on and encodes, per photo (default: `features`; e.g. finetune 'late' rows). */
   dpqFeatures?: Float32Array[]
+  /**
+   * 'database': every database photo outside the training split joins DPQ's training unlabelled
+   * (its standardisation and codebooks see the whole library, as Retrain's do). Default 'none':
+   * the paper's protocol, training photos only.
+   */
+  unlabelled?: 'none' | 'database'
   /** Skip the PQ baseline (faster experiments). */
   pq?: boolean
   /** Code lengths in bits (multiples of 8, at most 8·M); default 8 … 64. */
@@ -100,9 +108,11 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
 
   const t0 = performance.now()
   const dpqIn = options.dpqFeatures ?? features
+  const isTrain = new Set(split.train)
+  const rows = options.unlabelled === 'database' ? [...split.train, ...split.database.filter((i) => !isTrain.has(i))] : split.train
   const model = await trainDpq(
-    split.train.map((i) => dpqIn[i]),
-    split.train.map((i) => labels[i]),
+    rows.map((i) => dpqIn[i]),
+    rows.map((i) => (isTrain.has(i) ? labels[i] : [])),
     { classes: photos.classNames.length, ...options.dpq },
     { onProgress: options.onProgress },
   )
@@ -141,6 +151,7 @@ export async function evaluate(photos: LabelledPhotos, split: Split, options: Ev
   const pick = (r: Record<string, MapResult>, key: 'all' | 'atR') => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v[key])]))
   return {
     dataset: options.dataset,
+    unlabelled: options.unlabelled ?? 'none',
     classes: photos.classNames.length,
     train: split.train.length,
     queries: split.queries.length,

@@ -1,37 +1,25 @@
-// MobileNetV2 from the weights the `nsfwjs` package ships on disk: no network, ever.
-// The package wraps each file in a UMD bundle (model JSON, base64 weight shards), so we
-// require() them and hand the bytes to tf.io.fromMemory instead of using nsfwjs' loader.
+// The backbone as pure computation: which activations make the feature, how pixels are scaled,
+// and the network built from its files' bytes. No file access here (backbone-files.ts reads them
+// under Node), so the compute page runs this same code in a browser.
+import { DECODE_VERSION } from '../library/decode-version.ts'
 import type * as tfType from '@tensorflow/tfjs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import type { FusedBackbone } from './fused-backbone.ts'
-
-const require = createRequire(import.meta.url)
 
 export type Tf = typeof tfType
 
-/** Where nsfwjs keeps MobileNetV2 (224×224 input, Keras layers model, uint8-quantized weights). */
-export function mobilenetDir(): string {
-  // require.resolve('nsfwjs') → <pkg>/dist/cjs/index.js; the model files sit in <pkg>/dist/models.
-  return join(dirname(require.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2')
-}
-
-interface UmdModel {
+/**
+ * The network as bytes, as tf.io.fromMemory takes it: topology, weight specs and one weight
+ * buffer. Serialisable, so it can be handed to a page that cannot read files.
+ */
+export interface BackboneArtifacts {
   modelTopology: object
-  weightsManifest: { paths: string[]; weights: tfType.io.WeightsManifestEntry[] }[]
+  weightSpecs: tfType.io.WeightsManifestEntry[]
+  weightData: ArrayBuffer
 }
 
-/** Loads the full MobileNetV2 layers model from disk. */
-export async function loadMobilenet(tf: Tf): Promise<tfType.LayersModel> {
-  const dir = mobilenetDir()
-  const topology = require(join(dir, 'model.min.js')) as UmdModel
-  const manifest = topology.weightsManifest[0]
-  const shards = manifest.paths.map((p) => Buffer.from(require(join(dir, `${p}.min.js`)) as string, 'base64'))
-  const bytes = Buffer.concat(shards)
-  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: topology.modelTopology, weightSpecs: manifest.weights, weightData }),
-  )
+/** The full MobileNetV2 layers model from its artifacts. */
+export function mobilenetFromArtifacts(tf: Tf, artifacts: BackboneArtifacts): Promise<tfType.LayersModel> {
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }))
 }
 
 /**
@@ -71,10 +59,10 @@ export const BACKBONE: BackboneSpec = {
   blockL2: false,
 }
 
-/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]` (the stored vector is unit length). */
+/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]:decode2` (the stored vector is unit length). */
 export function backboneId(spec: BackboneSpec = BACKBONE): string {
   const blocks = spec.blockL2 && spec.layers.length > 1 ? ':blockl2' : ''
-  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}`
+  return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}:decode${DECODE_VERSION}`
 }
 
 /** Channels of each layer of the spec, in concatenation order. */

@@ -2,6 +2,7 @@
 // TensorFlow (tfjs-node), WebAssembly with SIMD, then plain JS. The node packages are optional
 // installs, so their absence is the normal case and is never reported as a problem.
 import * as tf from '@tensorflow/tfjs'
+import { restoreRemovedUtil } from './node-util-shim.ts'
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu'
 export type BackendKind = 'gpu' | 'cpu' | 'wasm'
@@ -108,6 +109,8 @@ const loaded = new Map<string, string | null>()
 async function importOptional(pkg: string): Promise<string | null> {
   if (loaded.has(pkg)) return loaded.get(pkg)!
   let failure: string | null = null
+  // Node ≥ 23 (and Electron 40+) removed util functions the 4.22 packages call on every op.
+  restoreRemovedUtil()
   try {
     // A variable specifier keeps bundlers and the typechecker from requiring the package.
     const specifier = pkg

@@ -1,6 +1,7 @@
 // Runs a piece of work as a job: a row in the jobs table that carries its progress (with rate and
 // ETA), can be cancelled from anywhere that can write the table, and records how it ended.
 import type { ModelStage } from '../../shared/types.ts'
+import { explainDiskFull, isDiskFull } from '../disk-full.ts'
 import type { Db } from '../store/db.ts'
 import {
   cancelJob,
@@ -74,9 +75,18 @@ export async function runJob<T>(
     const result = await work(context)
     finishJob(db, jobId, last)
     return result
-  } catch (err) {
+  } catch (caught) {
+    const err = explainDiskFull(caught, db.name)
     if (err instanceof JobCancelled || options.signal?.aborted) cancelJob(db, jobId)
-    else failJob(db, jobId, err instanceof Error ? err.message : String(err))
+    else {
+      try {
+        failJob(db, jobId, err instanceof Error ? err.message : String(err))
+      } catch (unrecorded) {
+        // The disk is too full even for this row: it stays 'running' with this process's pid, so
+        // the next start sees an interrupted job and resumes it. The caller still gets the reason.
+        if (!isDiskFull(unrecorded)) throw unrecorded
+      }
+    }
     throw err
   }
 }

@@ -7,6 +7,10 @@ import { MODEL_INPUT_SIZE, type ModelInput } from '../types.ts'
 export const THUMBNAIL_SIZE = 320
 /** Refuse images above this many pixels (decompression bombs); sharp's own default is 268 MP. */
 export const MAX_INPUT_PIXELS = 200_000_000
+export { DECODE_VERSION } from './decode-version.ts'
+/** Transparent pixels are shown (and embedded) over white, as an image viewer shows them. */
+export const TRANSPARENT_BACKGROUND = '#ffffff'
+
 
 export interface DecodedPhoto {
   /** Size as the user sees it (after EXIF orientation). */
@@ -29,11 +33,14 @@ export async function decodePhoto(input: string | Buffer): Promise<DecodedPhoto>
   const working = await source
     .rotate()
     .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
-    .removeAlpha()
+    .flatten({ background: TRANSPARENT_BACKGROUND })
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true })
-  const raw = () => sharp(working.data, { raw: working.info })
+  // Only the buffer's shape: sharp's output info says `premultiplied` after resizing an image with
+  // alpha, and fed back as input options that would "unpremultiply" opaque RGB into a colour wash.
+  const { width: w, height: h, channels } = working.info
+  const raw = () => sharp(working.data, { raw: { width: w, height: h, channels } })
   const [thumbnail, modelInput] = await Promise.all([
     raw().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
     raw().resize(MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, { fit: 'cover' }).raw().toBuffer(),

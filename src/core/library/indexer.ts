@@ -6,19 +6,22 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { requireFreeSpace } from '../disk-full.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
 import { unfinishedJobs } from '../store/jobs.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photoLocation, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
 import { addRoot, getRoot, listRoots } from '../store/roots.ts'
+import { processAlive } from '../jobs/alive.ts'
 import { JobCancelled, runJob, type JobContext } from '../jobs/run.ts'
 import { ProgressMeter } from '../jobs/progress.ts'
 import { decodePhoto } from './decode.ts'
+import { collectGarbage } from './garbage.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { scanFolder, type ScannedFile } from './scan.ts'
-import { hasThumbnail, saveThumbnail } from './thumbnails.ts'
+import { hasThumbnail, removeLeftoverTemporaries, saveThumbnail, thumbnailInventory, thumbnailsCommitted } from './thumbnails.ts'
 
 export interface IndexSummary {
   indexed: number
@@ -113,16 +116,6 @@ export function interruptedIndexRoots(db: Db): number[] {
     .filter((id, i, all): id is number => id !== undefined && all.indexOf(id) === i)
 }
 
-function processAlive(pid: unknown): boolean {
-  if (typeof pid !== 'number') return false
-  try {
-    process.kill(pid, 0)
-    return pid !== process.pid
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 async function indexScan(db: Db, rootId: number, rootPath: string, options: IndexOptions, job: JobContext | null): Promise<IndexSummary> {
   const started = performance.now()
   const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
@@ -144,12 +137,16 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
 
   const known = knownFiles(db, rootId)
   const missingFeature = options.embedder ? new Set(hashesWithoutFeature(db, options.embedder.backboneId)) : new Set<string>()
+  // A thumbnail deleted by hand (or the whole cache folder) is made again like a missing feature.
+  const thumbnails = await thumbnailInventory(options.thumbnailDir)
+  await removeLeftoverTemporaries(thumbnails)
   const todo: ScannedFile[] = []
   for (const file of files) {
     const row = known.get(file.relPath)
     known.delete(file.relPath)
     const unchanged = row && row.status !== 'pending' && row.size === file.size && row.mtimeMs === file.mtimeMs
-    if (unchanged && !(row.status === 'ok' && row.hash && missingFeature.has(row.hash))) summary.skipped++
+    const incomplete = row?.status === 'ok' && row.hash !== null && (missingFeature.has(row.hash) || !thumbnails.hashes.has(row.hash))
+    if (unchanged && !incomplete) summary.skipped++
     else todo.push(file)
   }
   // Rows left in `known` have no file any more. They stay until the end of the scan so that a
@@ -171,6 +168,8 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
   const gone = vanished.filter((id) => stillGone(db, id))
   deletePhotos(db, gone)
   if (gone.length) summary.removed = gone.length
+  // Whatever content no photo has any more (deleted, changed, or left by an interrupted run) goes.
+  await collectGarbage(db, options.thumbnailDir)
   summary.seconds = (performance.now() - started) / 1000
   progress(null)
   return summary
@@ -320,9 +319,31 @@ async function writeBatch(
   options: IndexOptions,
   summary: IndexSummary,
 ): Promise<void> {
-  for (const item of items) {
-    if (item.thumbnail && item.facts.hash) await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
+  // Stop before the disk is so full that even the reason could not be written down.
+  if (!db.memory) requireFreeSpace([options.thumbnailDir, db.name])
+  const saved: string[] = []
+  try {
+    for (const item of items) {
+      if (!item.thumbnail || !item.facts.hash) continue
+      saved.push(item.facts.hash)
+      await saveThumbnail(options.thumbnailDir, item.facts.hash, item.thumbnail)
+    }
+    commitBatch(db, rootId, rootPath, items, features, options, summary)
+  } finally {
+    thumbnailsCommitted(saved)
   }
+}
+
+/** The batch's rows and features, in one transaction, once its thumbnails are on disk. */
+function commitBatch(
+  db: Db,
+  rootId: number,
+  rootPath: string,
+  items: Prepared[],
+  features: Map<string, Float32Array>,
+  options: IndexOptions,
+  summary: IndexSummary,
+): void {
   const written: { id: number; hash: string }[] = []
   db.transaction(() => {
     for (const item of items) {

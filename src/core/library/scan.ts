@@ -1,8 +1,11 @@
-// Finding photo files under a root. Directory symlinks are not followed (that is how a symlink
-// loop can never trap the scan); file symlinks are, and a looping one is reported, not skipped.
-import { readdir, stat } from 'node:fs/promises'
+// Finding photo files under a root. One symlink rule, used by the scan, the watcher and (through
+// photoFile) every image request: folder symlinks are not followed (so a loop can never trap the
+// scan); a file symlink is followed when it leads to a file inside the same root, and listed as a
+// failure with its reason when it leads outside, loops or dangles.
+import { lstat, readdir, realpath, stat } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { ApiError } from '../../shared/contract.ts'
+import { isInside } from '../store/roots.ts'
 
 /** Extensions of formats sharp decodes (HEIC only where libvips was built with it). */
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'])
@@ -43,7 +46,45 @@ export function statError(err: unknown): string {
   }
 }
 
+export const OUTSIDE_LINK = 'symbolic link to a file outside the library folder (add that folder to the library instead)'
+
+/**
+ * One photo-named path below a root as the library sees it: a file with its size and time, a
+ * failure (a link that loops, dangles or leads out of the root), or null (gone, or not a file).
+ * `realRoot` is the root with its own symlinks resolved.
+ */
+export async function examineFile(root: string, realRoot: string, relPath: string): Promise<ScannedFile | null> {
+  const path = join(root, relPath)
+  let link
+  try {
+    link = await lstat(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    return { relPath, size: 0, mtimeMs: 0, error: statError(err) }
+  }
+  if (link.isSymbolicLink()) {
+    let target: string
+    try {
+      target = await realpath(path)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      return { relPath, size: 0, mtimeMs: 0, error: code === 'ENOENT' ? 'broken symbolic link' : statError(err) }
+    }
+    if (!isInside(realRoot, target)) return { relPath, size: 0, mtimeMs: 0, error: OUTSIDE_LINK }
+  } else if (!link.isFile()) {
+    return null
+  }
+  try {
+    const info = await stat(path)
+    return info.isFile() ? { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) } : null
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    return { relPath, size: 0, mtimeMs: 0, error: statError(err) }
+  }
+}
+
 export async function scanFolder(root: string, signal?: AbortSignal): Promise<ScanResult> {
+  const realRoot = await realpath(root).catch(() => root)
   const files: ScannedFile[] = []
   const unreadableFolders: ScanResult['unreadableFolders'] = []
   const walk = async (relDir: string): Promise<void> => {
@@ -64,14 +105,8 @@ export async function scanFolder(root: string, signal?: AbortSignal): Promise<Sc
         continue
       }
       if (!isPhotoName(entry.name) || !(entry.isFile() || entry.isSymbolicLink())) continue
-      try {
-        const info = await stat(join(root, relPath))
-        if (info.isFile()) files.push({ relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) })
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === 'ENOENT' && !entry.isSymbolicLink()) continue // gone before we looked: nothing to index
-        files.push({ relPath, size: 0, mtimeMs: 0, error: code === 'ENOENT' ? 'broken symbolic link' : statError(err) })
-      }
+      const file = await examineFile(root, realRoot, relPath)
+      if (file) files.push(file)
     }
   }
   await walk('')

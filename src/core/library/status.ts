@@ -2,6 +2,7 @@
 import type { LibraryStatus } from '../../shared/types.ts'
 import type { Db } from '../store/db.ts'
 import { listAlbums } from '../store/albums.ts'
+import { duplicateDecisions } from '../store/duplicates.ts'
 import { jobProgress, recentJobs } from '../store/jobs.ts'
 import { activeModelInfo } from '../store/models.ts'
 import { photoCounts } from '../store/photos.ts'
@@ -18,5 +19,6 @@ export function libraryStatus(db: Db, backend: string, jobLimit = 10): LibrarySt
     model: activeModelInfo(db),
     backend,
     jobs: recentJobs(db, jobLimit).map(jobProgress),
+    duplicates: duplicateDecisions(db),
   }
 }

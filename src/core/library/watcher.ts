@@ -1,17 +1,18 @@
 // Keeping the library in step with the folders: chokidar reports adds, changes and deletions as
 // they happen; a periodic reconcile (a quiet rescan) catches whatever the watcher missed, as
 // happens on network shares. Every change goes through one queue, so writes never interleave.
-import { stat } from 'node:fs/promises'
+import { lstat, realpath } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { basename, join, relative, sep } from 'node:path'
+import { basename, isAbsolute, join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Embedder } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { deletePhotos, knownFile, photosUnderFolder } from '../store/photos.ts'
 import { isInside, listRoots } from '../store/roots.ts'
 import type { Root } from '../../shared/types.ts'
+import { collectGarbageOf } from './garbage.ts'
 import { indexRoot, processFiles, type IndexSummary } from './indexer.ts'
-import { isPhotoName, statError, type ScannedFile } from './scan.ts'
+import { examineFile, isPhotoName, type ScannedFile } from './scan.ts'
 
 export interface WatchOptions {
   thumbnailDir: string
@@ -77,34 +78,31 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   /** Stats the files that arrived or changed and indexes those that differ from their rows. */
   const indexFiles = async (root: Root, relPaths: string[]) => {
     const files: ScannedFile[] = []
+    const replaced: (string | null)[] = []
+    const realRoot = await realpath(root.path).catch(() => root.path)
     for (const relPath of relPaths) {
-      let file: ScannedFile
-      try {
-        const info = await stat(join(root.path, relPath))
-        if (!info.isFile()) continue
-        file = { relPath, size: info.size, mtimeMs: Math.floor(info.mtimeMs) }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // gone again; its unlink event handles it
-        file = { relPath, size: 0, mtimeMs: 0, error: statError(err) }
-      }
+      // The scan's own rule for links (followed inside the root; loops, dangling and outside links recorded).
+      const file = await examineFile(root.path, realRoot, relPath)
+      if (!file) continue // gone again (its unlink event handles it), or not a file
       const known = knownFile(db, root.id, relPath)
       if (known && known.status !== 'pending' && known.size === file.size && known.mtimeMs === file.mtimeMs) continue
       files.push(file)
+      replaced.push(known?.hash ?? null)
     }
     if (files.length === 0) return
     const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, failures: [], seconds: 0 }
     await processFiles(db, root.id, root.path, files, options, summary)
+    await collectGarbageOf(db, options.thumbnailDir, replaced) // the content these files had before
     options.onChange?.()
   }
 
-  const removeGone = (root: Root, relPath: string, folder: boolean) => {
+  const removeGone = async (root: Root, relPath: string, folder: boolean) => {
     if (!existsSync(root.path)) return // the whole root went away (unmounted?): keep its photos
-    const rows = folder
-      ? photosUnderFolder(db, root.id, relPath)
-      : [{ id: knownFile(db, root.id, relPath)?.id, relPath }]
-    const gone = rows.filter((r): r is { id: number; relPath: string } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
+    const rows = folder ? photosUnderFolder(db, root.id, relPath) : [{ relPath, ...knownFile(db, root.id, relPath) }]
+    const gone = rows.filter((r): r is { id: number; relPath: string; hash: string | null } => r.id !== undefined && !existsSync(join(root.path, r.relPath)))
     if (gone.length === 0) return
     deletePhotos(db, gone.map((r) => r.id))
+    await collectGarbageOf(db, options.thumbnailDir, gone.map((r) => r.hash))
     options.onChange?.()
   }
 
@@ -126,6 +124,18 @@ export function watchLibrary(db: Db, options: WatchOptions): LibraryWatcher {
   }
   watcher.on('add', onFile)
   watcher.on('change', onFile)
+  // chokidar drops a link it cannot stat (dangling, looping); the raw event still names it, and
+  // the scan's rule then records it as a failure.
+  watcher.on('raw', (_event, name, details) => {
+    const dir = (details as { watchedPath?: unknown } | undefined)?.watchedPath
+    if (typeof dir !== 'string' || typeof name !== 'string' || !name) return
+    const path = isAbsolute(name) ? name : basename(dir) === name ? dir : join(dir, name)
+    if (!isPhotoName(basename(path))) return
+    lstat(path).then(
+      (info) => info.isSymbolicLink() && onFile(path),
+      () => {},
+    )
+  })
   watcher.on('unlink', (path) => {
     const where = locate(path)
     if (where) later(graceMs, () => removeGone(where.root, where.relPath, false))

@@ -1,7 +1,8 @@
 // What the fine-tuned model reads per photo: the cached `block_15_add` activation map and the
 // library's own pooled feature (block_13_expand_relu, unit length), from one backbone pass.
 import type * as tfType from '@tensorflow/tfjs'
-import { BACKBONE, loadMobilenet, scalePixels } from '../embed/backbone.ts'
+import { BACKBONE, scalePixels } from '../embed/backbone.ts'
+import { loadMobilenet } from '../embed/backbone-files.ts'
 import { fuseBackbone, type FusedBackbone } from '../embed/fused-backbone.ts'
 import { decodePhoto } from '../library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../types.ts'

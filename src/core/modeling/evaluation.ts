@@ -24,13 +24,14 @@ export function holdOutQueries(labels: number[][], share: number): Set<number> {
   return out
 }
 
-/** mAP@all of held-out album photos against every other photo, per code length and for 'exact' (cosine of x). */
+/** mAP@all of held-out album photos against the other album photos, per code length and for 'exact' (cosine of x). */
 export function heldOutMap(model: DpqModel, library: LibraryEmbedding, labels: number[][], heldOut: number[]): Record<string, number> {
   const { x, codes: all, present } = library
   const { M } = model
   const queries = heldOut.filter((i) => present[i])
   const isQuery = new Set(heldOut)
-  const database = labels.map((_, i) => i).filter((i) => !isQuery.has(i) && present[i])
+  // Relevance is known among album photos only (a photo in no album may well belong to one).
+  const database = labels.map((_, i) => i).filter((i) => !isQuery.has(i) && present[i] && labels[i].length > 0)
   if (queries.length === 0 || database.length === 0) return {}
   const sets = labelSets(labels)
   const qs = queries.map((i) => sets[i])

@@ -43,12 +43,19 @@ export interface PlanInput {
   epochs: number
   /** This machine's speed against the reference box (finetune-speed.ts; 1 = the same). */
   speed?: number
+  /**
+   * The speed of the backend that trains, when that is not this process's (the desktop's compute
+   * page); maps and codes are still computed here, at `speed`.
+   */
+  trainSpeed?: number
 }
 
 export function planFinetune(p: PlanInput): FinetunePlan {
   const trained = Math.ceil(p.albumPhotos * 0.8)
-  const work = p.missingMaps * CPU_COST.mapPerPhoto + trained * p.epochs * CPU_COST.trainPerPhotoEpoch + p.photos * CPU_COST.encodePerPhoto
-  const lateSeconds = round(work * (p.speed ?? 1))
+  const speed = p.speed ?? 1
+  const here = (p.missingMaps * CPU_COST.mapPerPhoto + p.photos * CPU_COST.encodePerPhoto) * speed
+  const training = trained * p.epochs * CPU_COST.trainPerPhotoEpoch * (p.trainSpeed ?? speed)
+  const lateSeconds = round(here + training)
   if (p.backendKind === 'gpu') return { finetune: 'late', lateSeconds, reason: 'The GPU trains the network’s last layers in seconds.' }
   if (lateSeconds <= RETRAIN_BUDGET_SECONDS) {
     return { finetune: 'late', lateSeconds, reason: `That fits within the ${RETRAIN_BUDGET_SECONDS} s a retrain may take.` }
@@ -77,10 +84,15 @@ export function libraryFinetunePlan(db: Db, backboneId: string, backendKind: Bac
   return planFinetune({ ...libraryWork(db, backboneId, epochs), backendKind, speed })
 }
 
-/** The plan on this machine: the backend it trains on (or the one asked for) at its measured speed. */
-export async function finetunePlanHere(work: PlanWork, backend?: string): Promise<FinetunePlan & { backend: string }> {
+/**
+ * The plan on this machine: the backend it trains on (or the one asked for) at its measured speed,
+ * GPU included. `elsewhere`: training runs on another backend (the desktop's compute page), whose
+ * measured speed scales the training part of the estimate.
+ */
+export async function finetunePlanHere(work: PlanWork, backend?: string, elsewhere?: { backend: string; kind: BackendKind; speed: number }): Promise<FinetunePlan & { backend: string }> {
   const choice = await selectBackend(backend ? { backend } : {})
-  const speed = choice.kind === 'gpu' ? 1 : await tailSpeedFactor()
+  const speed = await tailSpeedFactor()
+  if (elsewhere) return { ...planFinetune({ ...work, backendKind: elsewhere.kind, speed, trainSpeed: elsewhere.speed }), backend: elsewhere.backend }
   return { ...planFinetune({ ...work, backendKind: choice.kind, speed }), backend: choice.name }
 }
 

@@ -1,8 +1,10 @@
-// Retraining on album labels: photos in no album shape the preservation term (without any album
-// it trains an unsupervised model), every cached feature is encoded under the new model, mAP per
+// Retraining on album labels (without any album it trains an unsupervised model): the head learns
+// from the albums, the codebooks from every photo, checked on held-out album photos; every cached feature is encoded under the new model, mAP per
 // code length is measured on held-out album photos for the previous and the new model, and only
 // then is the new one activated, in one transaction.
 import type { Finetune } from '../dpq/finetune.ts'
+import { trainLibraryModel, type LibraryModelOptions } from '../dpq/library-model.ts'
+import type { DpqModel } from '../dpq/model.ts'
 import { createRng, sampleIndices } from '../dpq/prng.ts'
 import { trainDpq, type TrainOptions } from '../dpq/train.ts'
 import { albumLabels } from '../store/albums.ts'
@@ -19,15 +21,22 @@ import { activate, loadActiveModel } from './models.ts'
 /** Photos outside albums a fine-tuned training reads (each costs a 31 KB row and a pass through the tail). */
 const FINETUNE_UNLABELLED = 2000
 
+/** What trains the model: trainDpq in this thread, or the same on the desktop's compute page. */
+export type Trainer = typeof trainDpq
+
 export interface RetrainOptions extends ModelingHooks {
   epochs?: number
   trainOptions?: TrainOptions
+  /** Default trainDpq here. */
+  train?: Trainer
   /** 'late': also fine-tune MobileNetV2's last blocks (needs `activations`); default 'off'. */
   finetune?: Finetune
   /** Computes the activation maps fine-tuning reads (activations.ts). */
   activations?: ActivationSource
   /** Share of each album's photos held out to measure mAP (at least one per album of 3 or more). */
   holdOut?: number
+  /** Album-trained models without fine-tuning (library-model.ts): blend weight, codebook check tolerance, sample size. */
+  libraryModel?: Omit<LibraryModelOptions, 'train'>
   /** Test seam: runs after every photo is encoded, just before activation. */
   beforeActivate?(modelId: number): void
 }
@@ -77,15 +86,22 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
 
   const started = performance.now()
   const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
-  const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
-  trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
-  const model = await trainDpq(
-    trainRows.map((i) => inputs.get(hashes[i])!),
-    hasLabels ? trainRows.map((i) => labels[i]) : null,
-    trainOptions,
-    { onProgress: options.onProgress, signal: options.signal },
-  )
-  inputs.clear()
+  const hooks = { onProgress: options.onProgress, signal: options.signal }
+  let model: DpqModel
+  if (hasLabels && finetune === 'off') {
+    // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA.
+    const inputs = modelInputs(db, { finetuned: false }, backboneId, hashes)
+    const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
+    const position = new Map(rows.map((r, j) => [r, j]))
+    const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
+    model = (await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model
+    inputs.clear()
+  } else {
+    const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
+    trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
+    model = await (options.train ?? trainDpq)(trainRows.map((i) => inputs.get(hashes[i])!), hasLabels ? trainRows.map((i) => labels[i]) : null, trainOptions, hooks)
+    inputs.clear()
+  }
   const trainSeconds = (performance.now() - started) / 1000
 
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize() })

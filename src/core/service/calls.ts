@@ -16,6 +16,15 @@ export interface LookalikeService extends ServiceMethods {
    * for an unknown photo and refuses any file outside the library roots / thumbnail folder.
    */
   imageFile(photoId: number, size: ImageSize): Promise<string>
+  /**
+   * Removing duplicate copies, for the desktop app's trash only (no transport routes it): `handOver`
+   * carries the copies' albums to the keeper and returns their files, checked inside the library;
+   * `forget` drops the photos whose files went to the trash.
+   */
+  removal: {
+    handOver(keeperId: number, photoIds: readonly number[]): Promise<{ id: number; file: string }[]>
+    forget(photoIds: readonly number[]): Promise<void>
+  }
   close(): Promise<void>
 }
 

@@ -9,13 +9,19 @@ import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
 import { openDb, type Db } from '../store/db.ts'
 import type { Embedder } from '../types.ts'
+import type { PageTrainer } from '../compute/routed-embedder.ts'
 
 export interface ServiceOptions {
   dbFile: string
   /** Default: beside the library file (`<db>.thumbnails`). */
   thumbnailDir?: string
-  /** 'auto' (default) picks the best tfjs backend on first use; null = browse only, no new features. */
-  embedder?: 'auto' | Embedder | null
+  /**
+   * 'auto' (default) picks the best tfjs backend on first use; a function makes one on first use
+   * (the desktop app: its compute page or the worker pool); null = browse only, no new features.
+   */
+  embedder?: 'auto' | Embedder | null | (() => Promise<Embedder>)
+  /** Training somewhere other than this thread (the desktop's compute page on a GPU), when there is one. */
+  trainer?: () => PageTrainer | null
   /** Watch library roots for changes (default true). */
   watch?: boolean
   /**
@@ -41,6 +47,8 @@ export interface ServiceContext {
   activations(): Promise<ActivationExtractor>
   /** The embedder's tfjs backend once it is loaded, else what was asked for. */
   backend(): string
+  /** The embedder's device label, when it has one (Embedder.device). */
+  device(): string | null
   hasEmbedder: boolean
   close(): Promise<void>
 }
@@ -50,8 +58,11 @@ export function createContext(options: ServiceOptions): ServiceContext {
   const thumbnailDir = options.thumbnailDir ?? thumbnailDirFor(options.dbFile)
   mkdirSync(thumbnailDir, { recursive: true })
   const setting = options.embedder === undefined ? 'auto' : options.embedder
-  let loading: Promise<Embedder> | null = setting !== null && setting !== 'auto' ? Promise.resolve(setting) : null
-  let loaded: Embedder | null = setting !== null && setting !== 'auto' ? setting : null
+  const given = setting !== null && setting !== 'auto' && typeof setting !== 'function' ? setting : null
+  // An embedder we make (auto or from the factory) is ours to close; a given one is not.
+  const make = setting === 'auto' ? () => createEmbedder() : typeof setting === 'function' ? setting : null
+  let loading: Promise<Embedder> | null = given ? Promise.resolve(given) : null
+  let loaded: Embedder | null = given
   let extractor: Promise<ActivationExtractor> | null = null
   return {
     db,
@@ -62,7 +73,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
     embedder() {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot embed new images'))
       if (!loading) {
-        loading = createEmbedder().then((e) => (loaded = e))
+        loading = make!().then((e) => (loaded = e))
         loading.catch(() => (loading = null))
       }
       return loading
@@ -78,9 +89,12 @@ export function createContext(options: ServiceOptions): ServiceContext {
     backend() {
       return loaded?.backend ?? (setting === null ? 'none' : 'not loaded')
     },
+    device() {
+      return loaded?.device ?? null
+    },
     async close() {
       // Only an embedder we created is ours to close; one still loading is closed once it is up.
-      if (setting === 'auto' && loading) {
+      if (make && loading) {
         const embedder = await loading.catch(() => null)
         await embedder?.close()
       }

@@ -3,6 +3,7 @@
 // matrix); the end of a job or a watcher change announces 'library-changed'.
 import { ApiError } from '../../shared/contract.ts'
 import type { Root } from '../../shared/types.ts'
+import { collectGarbage } from '../library/garbage.ts'
 import { indexRoot, interruptedIndexRoots } from '../library/indexer.ts'
 import { watchLibrary, type LibraryWatcher } from '../library/watcher.ts'
 import * as roots from '../store/roots.ts'
@@ -135,6 +136,7 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
         await running.done
       }
       roots.removeRoot(ctx.db, id)
+      await collectGarbage(ctx.db, ctx.thumbnailDir)
       changed()
       void rewatch()
     },

@@ -38,6 +38,21 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
   const pending = new Set<Promise<unknown>>()
   const aborts = new Set<AbortController>()
   const emit = (job: JobProgress) => events.emit({ type: 'job', job })
+  /**
+   * How a job ended, as stored; when the row could not be written (a full disk) it still says
+   * 'running', and the window hears the failure it would have recorded.
+   */
+  const announceEnd = (jobId: number, kind: JobKind, failure: unknown) => {
+    let stored: JobProgress | null = null
+    try {
+      stored = jobProgress(getJob(db, jobId))
+    } catch {
+      // unreadable row: announced from what this process knows
+    }
+    const error = failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure)
+    if (stored && (stored.state !== 'running' || error === undefined)) emit(stored)
+    else if (error !== undefined) emit({ ...(stored ?? { jobId, kind, done: 0, total: 0, rate: null, eta: null, current: null }), state: 'failed', error })
+  }
 
   return {
     start(kind, params, work) {
@@ -47,6 +62,7 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
       const entry = { controller, last: first, done: Promise.resolve() as Promise<unknown> }
       active.set(jobId, entry)
       emit(first)
+      let failure: unknown
       const done = runJob(db, kind, params, (job) => work(job, controller.signal), {
         resume: jobId,
         signal: controller.signal,
@@ -57,11 +73,11 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
       }).then(
         (value) => value,
         // The ending is recorded in the row and announced below; the error is not lost.
-        () => undefined,
+        (err: unknown) => void (failure = err),
       )
       const settled = done.finally(() => {
         active.delete(jobId)
-        emit(jobProgress(getJob(db, jobId)))
+        announceEnd(jobId, kind, failure)
       })
       entry.done = settled
       return { jobId, done: settled }
@@ -80,10 +96,12 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
         entry.last = { jobId, kind, state: 'running', done: p.done, total: p.total, current: p.current ?? null, rate: p.rate ?? null, eta: p.eta ?? null }
         emit(entry.last)
       })
+      let failure: unknown
       const settled = done.then(
         (value) => value,
         (err: unknown) => {
-          console.error(`lookalike: ${kind} job failed:`, err)
+          failure = err
+          console.error(`lookalike: ${kind} job failed: ${err instanceof Error ? err.message : String(err)}`)
           return undefined
         },
       )
@@ -91,7 +109,7 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
         aborts.delete(controller)
         if (jobId === null) return
         active.delete(jobId)
-        emit(jobProgress(getJob(db, jobId)))
+        announceEnd(jobId, kind, failure)
       })
       pending.add(entry.done)
       void entry.done.finally(() => pending.delete(entry.done))

@@ -71,6 +71,11 @@ export class LibrarySearch {
     return this.matrix?.size ?? 0
   }
 
+  /** Content hash of every photo the matrix holds, by photo id. */
+  get photoHashes(): ReadonlyMap<number, string> {
+    return this.hashes
+  }
+
   /** (Re)loads the active model and the codes of every photo: at start and after a retrain. */
   reload(): void {
     this.active = this.codes.loadActiveModel(this.db)
@@ -89,6 +94,21 @@ export class LibrarySearch {
       this.hashes.set(photo.id, photo.hash)
     }
     this.matrix = CodeMatrix.from(rows, this.active.model.M)
+  }
+
+  /**
+   * A copy of every photo's code with the active model, for long work that must not see the matrix
+   * change under it (the duplicate pass yields to searches between chunks).
+   */
+  snapshot(): { model: SearchModel; matrix: CodeMatrix; hashes: Map<number, string> } | null {
+    if (!this.active || !this.matrix) return null
+    const m = this.matrix
+    const M = m.blocks
+    const rows: CodeRow[] = []
+    for (let row = 0; row < m.size; row++) {
+      rows.push({ photoId: m.ids[row], code: m.codes.slice(row * M, row * M + M), rootId: m.roots[row], takenAt: m.takenAt[row] })
+    }
+    return { model: this.active, matrix: CodeMatrix.from(rows, M), hashes: new Map(this.hashes) }
   }
 
   /** Brings the given photos into the matrix in place (new, changed or moved photos with codes). */
@@ -252,7 +272,7 @@ export class LibrarySearch {
     const out: SearchFilter = { rootId: filter.rootId, from: filter.from, to: filter.to }
     if (filter.albumId !== undefined) {
       getAlbum(this.db, filter.albumId)
-      out.album = listPhotos(this.db, { albumId: filter.albumId, limit: 1e9 }).photos.map((p) => p.id)
+      out.album = listPhotos(this.db, { albumId: filter.albumId, limit: 1e9, stacks: 'expand' }).photos.map((p) => p.id)
     }
     return out
   }
@@ -260,7 +280,7 @@ export class LibrarySearch {
   /** Every ok photo with what the matrix and its filters need. */
   private photoRows(): { id: number; hash: string; rootId: number; takenAt: number }[] {
     const hashes = new Map(okPhotoHashes(this.db).map((p) => [p.id, p.hash]))
-    return listPhotos(this.db, { limit: 1e9 })
+    return listPhotos(this.db, { limit: 1e9, stacks: 'expand' })
       .photos.filter((p) => hashes.has(p.id))
       .map((p) => ({ id: p.id, hash: hashes.get(p.id)!, rootId: p.rootId, takenAt: p.takenAt }))
   }

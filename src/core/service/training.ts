@@ -40,7 +40,11 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
   async function plan(): Promise<FinetunePlan & { backend: string }> {
     const backbone = await codes.backbone()
     const epochs = Number(ctx.options.trainOptions?.epochs ?? DEFAULTS.epochs)
-    if (backbone) return finetunePlanHere(libraryWork(ctx.db, backbone, epochs))
+    // The desktop's compute page trains on the GPU it found: its own measured speed counts.
+    const page = ctx.options.trainer?.() ?? null
+    const pageSpeed = page ? await page.tailSpeed().catch(() => null) : null
+    const elsewhere = page && pageSpeed !== null ? { backend: page.backend, kind: 'gpu' as const, speed: pageSpeed } : undefined
+    if (backbone) return finetunePlanHere(libraryWork(ctx.db, backbone, epochs), undefined, elsewhere)
     return { finetune: 'off', lateSeconds: 0, reason: 'No photo has an image feature yet.', backend: (await selectBackend()).name }
   }
 
@@ -64,6 +68,7 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
             activations,
             signal,
             trainOptions: ctx.options.trainOptions,
+            train: ctx.options.trainer?.()?.train,
             onLockWait: (holder) => {
               console.warn(`lookalike: ${describeHolder(holder)}; this retrain starts when it is done`)
               job.report({ done: 0, total: 0, stage: 'waiting' })

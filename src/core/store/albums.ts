@@ -55,13 +55,19 @@ export function deleteAlbum(db: Db, id: number): void {
   if (changes === 0) throw new StoreError('not-found', `No album with id ${id}`)
 }
 
+/** Only indexed photos go into albums: a failed or pending file has nothing to train or show. */
 function requirePhotos(db: Db, photoIds: readonly number[]): void {
-  const exists = db.prepare<[number], { id: number }>('SELECT id FROM photos WHERE id = ?')
-  const missing = photoIds.filter((id) => !exists.get(id))
-  if (missing.length) {
-    const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', …' : '')
-    throw new StoreError('not-found', `No photo with id ${shown}`)
+  const statusOf = db.prepare<[number], { status: string }>('SELECT status FROM photos WHERE id = ?')
+  const missing: number[] = []
+  const unindexed: number[] = []
+  for (const id of photoIds) {
+    const status = statusOf.get(id)?.status
+    if (status === undefined) missing.push(id)
+    else if (status !== 'ok') unindexed.push(id)
   }
+  const shown = (ids: number[]) => ids.slice(0, 10).join(', ') + (ids.length > 10 ? ', …' : '')
+  if (missing.length) throw new StoreError('not-found', `No photo with id ${shown(missing)}`)
+  if (unindexed.length) throw new StoreError('not-found', `Not added: photo ${shown(unindexed)} could not be indexed, so it cannot go into an album`)
 }
 
 /** Adds photos to an album (already-present ones are left as they are); all or nothing. */

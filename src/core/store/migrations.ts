@@ -132,4 +132,31 @@ export const migrations: readonly string[] = [
   ALTER TABLE codes_v3 RENAME TO codes;
   CREATE UNIQUE INDEX models_one_active ON models(active) WHERE active = 1;
   `,
+  /* 4: decisions about duplicates, by content hash so they survive moves and rescans */ `
+  -- "Not duplicates": two contents never grouped together again (hash_a < hash_b), or two files of
+  -- one content (hash_a = hash_b).
+  CREATE TABLE duplicate_dismissals (
+    hash_a      TEXT NOT NULL,
+    hash_b      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (hash_a, hash_b),
+    CHECK (hash_a <= hash_b)
+  );
+  -- Stacks: copies shown as one tile, the keeper's; a content belongs to one stack at most.
+  CREATE TABLE stacks (
+    id           INTEGER PRIMARY KEY,
+    keeper_hash  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+  );
+  CREATE TABLE stack_members (
+    hash      TEXT PRIMARY KEY,
+    stack_id  INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE
+  );
+  CREATE INDEX stack_members_stack ON stack_members(stack_id);
+  -- The threshold (feature cosine) the user keeps per tier ('duplicates' | 'similar').
+  CREATE TABLE duplicate_thresholds (
+    tier       TEXT PRIMARY KEY,
+    threshold  REAL NOT NULL
+  );
+  `,
 ]

@@ -7,6 +7,7 @@ import type { Failure, PhotoDetail, PhotoSummary } from '../../shared/types.ts'
 import type { Db } from './db.ts'
 import { albumsOfPhoto } from './albums.ts'
 import { isInside } from './roots.ts'
+import { HIDDEN_BY_STACK, stackSizes } from './stacks.ts'
 
 export type PhotoStatus = 'pending' | 'ok' | 'failed'
 
@@ -44,6 +45,8 @@ export interface ListPhotosOptions {
   folder?: string
   offset?: number
   limit?: number
+  /** 'collapse' (default): a stack of copies is one photo, the keeper, with its count in `stack`. */
+  stacks?: 'collapse' | 'expand'
 }
 
 export function listPhotos(db: Db, options: ListPhotosOptions = {}): { total: number; photos: PhotoSummary[] } {
@@ -63,12 +66,21 @@ export function listPhotos(db: Db, options: ListPhotosOptions = {}): { total: nu
     where.push('substr(p.rel_path, 1, ?) = ?')
     params.push(prefix.length, prefix)
   }
+  const collapse = options.stacks !== 'expand'
+  if (collapse) where.push(`NOT ${HIDDEN_BY_STACK}`)
   const clause = where.join(' AND ')
   const order = options.sort === 'name' ? 'p.rel_path, p.id' : 'takenAt DESC, p.id DESC'
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM photos p WHERE ${clause}`).get(...params) as { n: number }).n
   const photos = db
     .prepare(`SELECT ${summaryColumns} FROM photos p WHERE ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`)
     .all(...params, options.limit ?? 500, options.offset ?? 0) as PhotoSummary[]
+  if (collapse) {
+    const sizes = stackSizes(db, photos.map((p) => p.id))
+    for (const photo of photos) {
+      const n = sizes.get(photo.id)
+      if (n) photo.stack = n
+    }
+  }
   return { total, photos }
 }
 
@@ -156,9 +168,11 @@ export function photoLocation(db: Db, id: number): { root: string; relPath: stri
 }
 
 /** Ids and paths of a root's photos under a folder (relative to the root). */
-export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string }[] {
+export function photosUnderFolder(db: Db, rootId: number, folder: string): { id: number; relPath: string; hash: string | null }[] {
   return db
-    .prepare<[number, number, string], { id: number; relPath: string }>('SELECT id, rel_path AS relPath FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?')
+    .prepare<[number, number, string], { id: number; relPath: string; hash: string | null }>(
+      'SELECT id, rel_path AS relPath, hash FROM photos WHERE root_id = ? AND substr(rel_path, 1, ?) = ?',
+    )
     .all(rootId, folder.length + 1, `${folder}/`)
 }
 

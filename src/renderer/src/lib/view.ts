@@ -1,5 +1,8 @@
-/** What the grid shows: everything, one folder of a root ('' = the whole root), or an album. */
-export type View = { kind: 'all' } | { kind: 'folder'; rootId: number; folder: string } | { kind: 'album'; albumId: number }
+/**
+ * What the main area shows: everything, one folder of a root ('' = the whole root), an album, or
+ * the duplicate review (not a grid).
+ */
+export type View = { kind: 'all' } | { kind: 'folder'; rootId: number; folder: string } | { kind: 'album'; albumId: number } | { kind: 'duplicates' }
 
 export function sameView(a: View, b: View): boolean {
   if (a.kind === 'album' && b.kind === 'album') return a.albumId === b.albumId

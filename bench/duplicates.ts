@@ -1,0 +1,283 @@
+// Duplicate detection, measured. Prints JSON.
+//
+//   npx tsx bench/duplicates.ts [--originals 250] [--distractors 1000] [--skip-quality] [--skip-timing] [--n 10000,100000]
+//
+// Quality: originals drawn from ../shared/datasets/clothing-small and coco256, each re-saved twelve
+// ways (bench/duplicate-variants.ts), among distinct photos as distractors, indexed into a real
+// library (.tmp/duplicates/, reused by reruns; a new stored feature is re-embedded there). Pairs are
+// found exactly as the app finds them (code-scan candidates, feature cosine, connected groups) and
+// scored against the truth at every threshold: pair precision and, per variant kind, recall (the
+// variant grouped with its original) and precision. The thresholds the app ships come from here.
+//
+// Timing: the whole-library pass on synthetic libraries of 10k and 100k photos (codes of a model
+// with the real shapes, 576-d features, one photo in five with near-copies), one thread.
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { candidatePairs, codewordDistances, mergePairs } from '../src/core/duplicates/candidates.ts'
+import { pairCosines } from '../src/core/duplicates/confirm.ts'
+import { CANDIDATES, DEFAULT_THRESHOLDS, THRESHOLD_FLOOR } from '../src/core/duplicates/defaults.ts'
+import { groupPairs, type ScoredPairs } from '../src/core/duplicates/groups.ts'
+import { ensureCodes } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { codesByHash } from '../src/core/store/codes.ts'
+import { CodeMatrix } from '../src/core/search/code-matrix.ts'
+import { gaussian, randomCodes, seededRandom, syntheticModel } from '../src/bench/synthetic.ts'
+import { createEmbedder } from '../src/core/embed/embedder.ts'
+import { indexRoot } from '../src/core/library/indexer.ts'
+import { thumbnailDirFor } from '../src/core/paths.ts'
+import { openDb } from '../src/core/store/db.ts'
+import { packedFeatures } from '../src/core/store/duplicates.ts'
+import { makeBenchPhotos, VARIANT_KINDS, type BenchPhoto } from './duplicate-variants.ts'
+
+const { values } = parseArgs({
+  options: {
+    originals: { type: 'string', default: '250' },
+    distractors: { type: 'string', default: '1000' },
+    dir: { type: 'string', default: '.tmp/duplicates' },
+    'skip-quality': { type: 'boolean', default: false },
+    'skip-timing': { type: 'boolean', default: false },
+    n: { type: 'string', default: '10000,100000' },
+  },
+})
+
+const SOURCES = ['../shared/datasets/clothing-small', '../shared/datasets/coco256'].map((p) => resolve(p))
+const log = (...args: unknown[]) => console.error('[duplicates]', ...args)
+const out: Record<string, unknown> = { bench: 'duplicates', candidates: CANDIDATES, shipped: DEFAULT_THRESHOLDS }
+
+if (!values['skip-quality']) {
+  if (SOURCES.every((s) => !existsSync(s))) out.quality = { skipped: `no photos: ${SOURCES.join(' and ')} are missing` }
+  else out.quality = await quality()
+}
+if (!values['skip-timing']) out.timing = String(values.n).split(',').map((n) => timing(Number(n)))
+console.log(JSON.stringify(out, null, 1))
+
+// ---- quality ---------------------------------------------------------------------------------
+
+async function quality() {
+  const dir = resolve(String(values.dir))
+  const photosDir = join(dir, 'photos')
+  const photos = await makeBenchPhotos(SOURCES, photosDir, Number(values.originals), Number(values.distractors))
+  log(`${photos.length} photos in ${photosDir}; indexing…`)
+  const dbFile = join(dir, 'library.sqlite')
+  const indexStarted = performance.now()
+  await indexLibrary(dbFile, photosDir)
+  const indexSeconds = (performance.now() - indexStarted) / 1000
+
+  const db = openDb(dbFile)
+  const stored = loadActiveModel(db)
+  if (!stored) throw new Error('no model after indexing')
+  const rows = db.prepare<[], { id: number; hash: string; relPath: string }>("SELECT id, hash, rel_path AS relPath FROM photos WHERE status = 'ok'").all()
+  const byName = new Map(photos.map((p) => [p.file.slice(photosDir.length + 1), p]))
+  const codes = codesByHash(db, stored.id)
+  const matrix = CodeMatrix.from(rows.filter((r) => codes.has(r.hash)).map((r) => ({ photoId: r.id, code: codes.get(r.hash)!, rootId: 1, takenAt: 0 })), stored.model.M)
+  const truth = new Map<number, { photo: BenchPhoto; hash: string }>()
+  for (const r of rows) {
+    const photo = byName.get(r.relPath)
+    if (photo) truth.set(r.id, { photo, hash: r.hash })
+  }
+
+  // the app's pass, timed
+  const t0 = performance.now()
+  const { M, K, D, codebooks } = stored.model
+  const dist = codewordDistances(codebooks, M, K, D, Math.min(CANDIDATES.blocks, M))
+  const candidates = mergePairs([candidatePairs(matrix, dist, K, CANDIDATES)])
+  const t1 = performance.now()
+  const ids = Array.from(matrix.ids.subarray(0, matrix.size))
+  const hashOf = new Map(rows.map((r) => [r.id, r.hash]))
+  const { dim, vectors } = packedFeatures(db, stored.backbone, ids.map((id) => hashOf.get(id)!))
+  const rowOf = new Map(ids.map((id, i) => [id, i]))
+  const scores = pairCosines(vectors, dim, Int32Array.from(candidates.a, (id) => rowOf.get(id)!), Int32Array.from(candidates.b, (id) => rowOf.get(id)!))
+  const t2 = performance.now()
+  const pairs: ScoredPairs = { a: candidates.a, b: candidates.b, score: scores }
+
+  // What the codes lose: truth pairs (variant, original) whose cosine would pass, but that are not candidates.
+  const candidateKeys = new Set(Array.from(candidates.a, (a, i) => `${a}-${candidates.b[i]}`))
+  const idOf = new Map([...truth].map(([id, t]) => [t.photo.file, id]))
+  let truthPairs = 0
+  let missedByCodes = 0
+  for (const [id, t] of truth) {
+    if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
+    const original = idOf.get(t.photo.original!)
+    if (original === undefined) continue
+    truthPairs++
+    const key = id < original ? `${id}-${original}` : `${original}-${id}`
+    if (!candidateKeys.has(key)) missedByCodes++
+  }
+
+  // every variant's cosine to its own original (whether or not a candidate)
+  const variantCosines: Record<string, number[]> = {}
+  for (const [id, t] of truth) {
+    if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
+    const original = idOf.get(t.photo.original!)
+    if (original === undefined) continue
+    const [c] = pairCosines(vectors, dim, Int32Array.of(rowOf.get(id)!), Int32Array.of(rowOf.get(original)!))
+    ;(variantCosines[t.photo.kind] ??= []).push(c)
+  }
+
+  const sweep = []
+  const steps = [...Array.from({ length: 35 }, (_, i) => THRESHOLD_FLOOR + i * 0.01), ...Array.from({ length: 10 }, (_, i) => 0.95 + i * 0.005), ...Array.from({ length: 10 }, (_, i) => 0.99 + i * 0.001)]
+  for (const t of [...new Set(steps.map((x) => Math.round(x * 1000) / 1000))].sort((a, b) => a - b)) sweep.push(score(groupPairs(pairs, t), truth, t))
+  const dupPick = sweep.find((s) => s.precision >= 0.99)
+  const simPick = sweep.find((s) => s.precision >= 0.5)
+  const atShipped = score(groupPairs(pairs, DEFAULT_THRESHOLDS.duplicates), truth, DEFAULT_THRESHOLDS.duplicates)
+  db.close()
+  return {
+    photos: matrix.size,
+    originals: photos.filter((p) => p.kind === 'original').length,
+    variantsPerOriginal: VARIANT_KINDS.length,
+    distractors: photos.filter((p) => p.kind === 'distractor').length,
+    backbone: stored.backbone,
+    featureDim: dim,
+    indexSeconds: round(indexSeconds),
+    pass: { candidatesMs: round(t1 - t0), confirmMs: round(t2 - t1), candidatePairs: candidates.a.length },
+    codeScan: { truthPairs, missedByCodes, candidateRecall: round(1 - missedByCodes / truthPairs, 4) },
+    variantCosine: Object.fromEntries(Object.entries(variantCosines).map(([k, v]) => [k, quantiles(v)])),
+    pickedDuplicates: dupPick ? { threshold: dupPick.threshold, precision: dupPick.precision, recall: dupPick.recall } : null,
+    pickedSimilar: simPick ? { threshold: simPick.threshold, precision: simPick.precision } : null,
+    atShipped,
+    sweep: sweep.map(({ perKind: _, ...s }) => s),
+    perKindAtPicked: dupPick?.perKind ?? null,
+  }
+}
+
+/**
+ * Indexes the bench folder into its library with the app's indexer (a rerun skips unchanged files
+ * and embeds what lacks a feature of the current backbone), then codes it as the app does.
+ */
+async function indexLibrary(dbFile: string, folder: string): Promise<void> {
+  const embedder = await createEmbedder()
+  const db = openDb(dbFile)
+  try {
+    const summary = await indexRoot(db, folder, { thumbnailDir: thumbnailDirFor(dbFile), embedder, onProgress: (p) => p.done % 500 === 0 && log(`indexed ${p.done}/${p.total}`) })
+    log(`index: ${summary.indexed} indexed, ${summary.skipped} unchanged, ${summary.failed} failed`)
+    await ensureCodes(db, embedder.backboneId)
+  } finally {
+    db.close()
+    await embedder.close()
+  }
+}
+
+/** Pair precision, and per variant kind recall and precision, of groups at a threshold. */
+function score(groups: Int32Array[], truth: Map<number, { photo: BenchPhoto; hash: string }>, threshold: number) {
+  const origin = (id: number) => {
+    const t = truth.get(id)
+    return t ? (t.photo.original ?? `hash:${t.hash}`) : `?${id}`
+  }
+  const groupOf = new Map<number, number>()
+  groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)))
+  let pairsTotal = 0
+  let pairsRight = 0
+  const perKind: Record<string, { pairs: number; right: number; variants: number; found: number }> = {}
+  const kindOf = (id: number) => truth.get(id)?.photo.kind ?? '?'
+  for (const g of groups) {
+    for (let i = 0; i < g.length; i++) {
+      for (let j = i + 1; j < g.length; j++) {
+        // identical bytes in the source folders are duplicates too
+        const right = origin(g[i]) === origin(g[j]) || truth.get(g[i])?.hash === truth.get(g[j])?.hash
+        pairsTotal++
+        if (right) pairsRight++
+        for (const k of new Set([kindOf(g[i]), kindOf(g[j])])) {
+          const s = (perKind[k] ??= { pairs: 0, right: 0, variants: 0, found: 0 })
+          s.pairs++
+          if (right) s.right++
+        }
+      }
+    }
+  }
+  const originalId = new Map<string, number>()
+  for (const [id, t] of truth) if (t.photo.kind === 'original') originalId.set(t.photo.file, id)
+  let variants = 0
+  let found = 0
+  for (const [id, t] of truth) {
+    if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
+    const s = (perKind[t.photo.kind] ??= { pairs: 0, right: 0, variants: 0, found: 0 })
+    s.variants++
+    variants++
+    const o = originalId.get(t.photo.original!)
+    if (o !== undefined && groupOf.has(id) && groupOf.get(id) === groupOf.get(o)) {
+      s.found++
+      found++
+    }
+  }
+  return {
+    threshold,
+    groups: groups.length,
+    precision: round(pairsTotal ? pairsRight / pairsTotal : 1, 4),
+    recall: round(found / variants, 4),
+    perKind: Object.fromEntries(
+      Object.entries(perKind).map(([k, s]) => [k, { precision: round(s.pairs ? s.right / s.pairs : 1, 4), recall: s.variants ? round(s.found / s.variants, 4) : null, pairs: s.pairs }]),
+    ),
+  }
+}
+
+// ---- timing ------------------------------------------------------------------------------------
+
+/**
+ * The pass on a synthetic library of n photos: residual-style codebooks (M = 8, K = 256, D = 256),
+ * random codes, one photo in five with 1–3 near-copies (same code but the last blocks, features a
+ * little noisy), 576-d features.
+ */
+function timing(n: number) {
+  const M = 8
+  const K = 256
+  const D = 256
+  const dim = 576
+  const model = syntheticModel(M, K, D, 7)
+  const codes = randomCodes(new Uint8Array(n * M), K, 11)
+  const random = seededRandom(13)
+  const normal = gaussian(random)
+  const features = new Float32Array(n * dim)
+  let planted = 0
+  for (let i = 0; i < n; ) {
+    for (let d = 0; d < dim; d++) features[i * dim + d] = normal()
+    const copies = random() < 0.2 ? 1 + Math.floor(random() * 3) : 0
+    for (let c = 1; c <= copies && i + c < n; c++) {
+      codes.copyWithin((i + c) * M, i * M, i * M + M - 2)
+      for (let d = 0; d < dim; d++) features[(i + c) * dim + d] = features[i * dim + d] + normal() * 0.15
+      planted++
+    }
+    i += 1 + copies
+  }
+  const matrix = new CodeMatrix(M, n)
+  for (let i = 0; i < n; i++) matrix.set(i + 1, codes.subarray(i * M, i * M + M), { rootId: 1, takenAt: 0 })
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const dist = codewordDistances(model.codebooks, M, K, D, CANDIDATES.blocks)
+  const t1 = performance.now()
+  const lists = []
+  for (let start = 0; start < n; start += 256) {
+    lists.push(candidatePairs(matrix, dist, K, { ...CANDIDATES, rows: Int32Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i) }))
+  }
+  const pairs = mergePairs(lists)
+  const t2 = performance.now()
+  const scores = pairCosines(features, dim, Int32Array.from(pairs.a, (id) => id - 1), Int32Array.from(pairs.b, (id) => id - 1))
+  const t3 = performance.now()
+  const groups = groupPairs({ ...pairs, score: scores }, DEFAULT_THRESHOLDS.duplicates)
+  const t4 = performance.now()
+  const cpu = process.cpuUsage(cpu0)
+  const grouped = groups.reduce((s, g) => s + g.length - 1, 0)
+  log(`timing n=${n}: ${((t4 - t0) / 1000).toFixed(1)} s`)
+  return {
+    photos: n,
+    wallSeconds: round((t4 - t0) / 1000, 2),
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
+    stepsMs: { codewordDistances: round(t1 - t0), candidateScan: round(t2 - t1), featureCosines: round(t3 - t2), grouping: round(t4 - t3) },
+    candidatePairs: pairs.a.length,
+    plantedCopies: planted,
+    copiesGrouped: grouped,
+    featuresMB: round(features.byteLength / 2 ** 20),
+  }
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+function quantiles(values: number[]) {
+  const s = [...values].sort((a, b) => a - b)
+  const q = (p: number) => round(s[Math.min(s.length - 1, Math.floor(p * s.length))], 4)
+  return { min: q(0), p05: q(0.05), median: q(0.5), n: s.length }
+}
+

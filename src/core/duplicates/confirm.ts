@@ -1,0 +1,33 @@
+// Confirming candidates: the exact cosine of two photos' stored features (the backbone's vectors,
+// not the codes), which is what the duplicate thresholds are measured on.
+
+/** ‖v‖ of each of the n = features.length / dim rows. */
+export function rowNorms(features: Float32Array, dim: number): Float32Array {
+  const n = Math.floor(features.length / dim)
+  const norms = new Float32Array(n)
+  for (let r = 0; r < n; r++) {
+    let s = 0
+    for (let d = r * dim, end = d + dim; d < end; d++) s += features[d] * features[d]
+    norms[r] = Math.sqrt(s)
+  }
+  return norms
+}
+
+/**
+ * Cosine of rows rowA[i] and rowB[i] of `features` (n × dim, row-major), for every i; 0 where
+ * either row is all zeros (a photo without a feature).
+ */
+export function pairCosines(features: Float32Array, dim: number, rowA: Int32Array, rowB: Int32Array, norms = rowNorms(features, dim)): Float32Array {
+  if (rowA.length !== rowB.length) throw new Error(`pairCosines: ${rowA.length} rows against ${rowB.length}`)
+  const out = new Float32Array(rowA.length)
+  for (let i = 0; i < rowA.length; i++) {
+    const a = rowA[i]
+    const b = rowB[i]
+    const denom = norms[a] * norms[b]
+    if (!(denom > 0)) continue
+    let dot = 0
+    for (let d = 0, x = a * dim, y = b * dim; d < dim; d++) dot += features[x + d] * features[y + d]
+    out[i] = dot / denom
+  }
+  return out
+}
