@@ -21,6 +21,7 @@ import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import type { Embedder, ProgressEvent } from '../src/core/types.ts'
 import { makePhotos } from './fixtures/photos.ts'
+import { cosineOf } from '../src/core/search/exact.ts'
 
 const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed: compute page tests skipped`
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-compute-'))
@@ -28,18 +29,6 @@ let inputs: Uint8Array[] = []
 let reference: Float32Array[] = []
 let wasm: Embedder
 const open: ChromiumCompute[] = []
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i]
-    na += a[i] * a[i]
-    nb += b[i] * b[i]
-  }
-  return dot / Math.sqrt(na * nb)
-}
 
 async function page(backends: ComputeBackendName[]) {
   const chromium = await launchChromiumCompute({ extraArgs: FAST_SOFTWARE_WEBGPU })
@@ -134,7 +123,7 @@ describe.skipIf(missing)('compute page in Chromium', () => {
       expect(client.training.backend).toBe(backend === 'webgpu' ? 'wasm' : 'webgl')
       const features = await client.embed(inputs)
       expect(features).toHaveLength(20)
-      const lowest = Math.min(...features.map((f, i) => cosine(f, reference[i])))
+      const lowest = Math.min(...features.map((f, i) => cosineOf(f, reference[i])))
       console.log(JSON.stringify({ compute: backend, adapter: client.adapter, photos: 20, lowest_cosine_vs_wasm: lowest }))
       expect(lowest).toBeGreaterThanOrEqual(0.999)
       // Software WebGPU is slow: on a quiet 2-core box this takes about a minute; under load, more.
@@ -196,7 +185,7 @@ describe.skipIf(missing)('compute page in Chromium', () => {
     await chromium.crash()
     const features = await batch
     expect(features).toHaveLength(20)
-    features.forEach((f, i) => expect(cosine(f, reference[i])).toBeGreaterThan(0.99999))
+    features.forEach((f, i) => expect(cosineOf(f, reference[i])).toBeGreaterThan(0.99999))
     expect(routed.route()).toBe('fallback')
     expect(fallbacks).toHaveLength(1)
     expect(fallbacks[0]).toMatch(/crash|gone/)
@@ -212,7 +201,7 @@ describe.skipIf(missing)('compute page in Chromium', () => {
     const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends: ['wasm'], deadlines: { embedMs: 1, embedPerPhotoMs: 0 } })
     const routed = createRoutedEmbedder(client, { fallback: () => createInProcessEmbedder({ backend: 'wasm' }) })
     const features = await routed.embed(inputs.slice(0, 4))
-    features.forEach((f, i) => expect(cosine(f, reference[i])).toBeGreaterThan(0.99999))
+    features.forEach((f, i) => expect(cosineOf(f, reference[i])).toBeGreaterThan(0.99999))
     expect(routed.fallbackReason()).toMatch(/no answer to embed/)
     await routed.close()
   })

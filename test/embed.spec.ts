@@ -17,6 +17,7 @@ import { createWorkerPoolEmbedder } from '../src/core/embed/worker-pool.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import type { Embedder } from '../src/core/types.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
+import { cosineOf } from '../src/core/search/exact.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-embed-'))
 let embedder: Embedder
@@ -31,18 +32,6 @@ function sceneSvg(width: number, height: number): Buffer {
     <polygon points="${width * 0.1},${height * 0.65} ${width * 0.3},${height * 0.25} ${width * 0.5},${height * 0.65}" fill="#5d4037"/>
     <rect x="${width * 0.55}" y="${height * 0.45}" width="${width * 0.2}" height="${height * 0.2}" fill="#c62828"/>
   </svg>`)
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i]
-    na += a[i] * a[i]
-    nb += b[i] * b[i]
-  }
-  return dot / Math.sqrt(na * nb)
 }
 
 beforeAll(async () => {
@@ -103,16 +92,16 @@ describe('backbone', () => {
     const upright = await embedImage(join(dir, 'upright.jpg'), embedder)
     const rotated = await embedImage(join(dir, 'exif-rotated.jpg'), embedder)
     const sideways = await embedImage(join(dir, 'sideways.jpg'), embedder)
-    expect(cosine(upright, rotated)).toBeGreaterThan(0.99)
+    expect(cosineOf(upright, rotated)).toBeGreaterThan(0.99)
     // Control: without the EXIF tag the photo really looks different to the network.
-    expect(cosine(upright, sideways)).toBeLessThan(cosine(upright, rotated) - 0.01)
+    expect(cosineOf(upright, sideways)).toBeLessThan(cosineOf(upright, rotated) - 0.01)
   })
 
   it('embeds an image outside any library, and refuses a non-image clearly', async () => {
     const outside = await embedImage(join(dir, 'upright.jpg'))
     expect(outside.length).toBe(embedder.dim)
     const dropped = await embedImage(readFileSync(join(dir, 'upright.jpg')), embedder)
-    expect(cosine(dropped, outside)).toBeGreaterThan(0.9999)
+    expect(cosineOf(dropped, outside)).toBeGreaterThan(0.9999)
     writeFileSync(join(dir, 'notes.jpg'), 'this is not a JPEG')
     await expect(embedImage(join(dir, 'notes.jpg'), embedder)).rejects.toThrow()
   })
@@ -149,7 +138,7 @@ describe('worker threads', () => {
       const inputs = await Promise.all(['upright.jpg', 'sideways.jpg', 'exif-rotated.jpg'].map(async (f) => (await decodePhoto(join(dir, f))).modelInput))
       const [fromPool, here] = await Promise.all([pool.embed(inputs), embedder.embed(inputs)])
       expect(fromPool).toHaveLength(3)
-      fromPool.forEach((f, i) => expect(cosine(f, here[i])).toBeGreaterThan(0.9999))
+      fromPool.forEach((f, i) => expect(cosineOf(f, here[i])).toBeGreaterThan(0.9999))
     } finally {
       await pool.close()
     }
@@ -164,7 +153,7 @@ describe('worker threads', () => {
       await pool.threads()[0].terminate()
       await expect(inFlight).rejects.toThrow(/embedding worker stopped/)
       const again = await pool.embed([input, input])
-      again.forEach((f) => expect(cosine(f, expected)).toBeGreaterThan(0.9999))
+      again.forEach((f) => expect(cosineOf(f, expected)).toBeGreaterThan(0.9999))
       expect(pool.threads()).toHaveLength(2)
     } finally {
       await pool.close()

@@ -11,6 +11,7 @@ import type { Embedder } from '../core/types.ts'
 import type { ChromiumEmbedder } from '../core/compute/compute-embedder.ts'
 import { createEmbedder, defaultWorkers, selectBackend, type EmbedderOptions } from '../core/embed/embedder.ts'
 import { createInProcessEmbedder } from '../core/embed/in-process.ts'
+import { cosineOf } from '../core/search/exact.ts'
 
 export interface BenchIndexOptions extends EmbedderOptions {
   batchSize?: number
@@ -131,7 +132,7 @@ async function compareWithNode(chromium: ChromiumEmbedder, kept: { input: Uint8A
   let lowest = 1
   try {
     const reference = await node.embed(kept.map((k) => k.input))
-    kept.forEach((k, i) => (lowest = Math.min(lowest, cosine(k.feature, reference[i]))))
+    kept.forEach((k, i) => (lowest = Math.min(lowest, cosineOf(k.feature, reference[i]))))
   } finally {
     await node.close()
   }
@@ -144,18 +145,6 @@ async function compareWithNode(chromium: ChromiumEmbedder, kept: { input: Uint8A
     agreement_with_node: { photos: kept.length, lowest_cosine: round(lowest, 6) },
     ...(software ? { note: 'software adapter (no GPU): photos_per_second measures a CPU emulating a GPU, never a GPU' } : {}),
   }
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i]
-    na += a[i] * a[i]
-    nb += b[i] * b[i]
-  }
-  return dot / Math.sqrt(na * nb || 1)
 }
 
 function round(x: number, digits: number): number {

@@ -99,6 +99,11 @@ function norm(v: Float32Array): number {
   return Math.sqrt(s)
 }
 
+/** Cosine similarity of two vectors; 0 when either is all zeros. */
+export function cosineOf(a: Float32Array, b: Float32Array): number {
+  return cosine(a, norm(a), b)
+}
+
 /** Cosine similarity; 0 when either vector is all zeros. */
 export function cosine(query: Float32Array, queryNorm: number, v: Float32Array): number {
   if (v.length !== query.length) throw new Error(`Embedding has ${v.length} dimensions, the query has ${query.length}`)
