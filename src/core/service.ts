@@ -21,6 +21,7 @@ import { createPrecisionTable } from './service/precision.ts'
 import { featureOfImage } from './service/query-image.ts'
 import { LibrarySearch } from './service/search.ts'
 import { createTraining } from './service/training.ts'
+import { createUpgrade } from './service/upgrade.ts'
 
 export type { LookalikeService, ImageSize } from './service/calls.ts'
 export { callService, toWireError, httpStatusFor } from './service/calls.ts'
@@ -40,6 +41,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     onChanged: () => codes.settled(),
   })
   const duplicates = createDuplicateFinder(ctx, jobs, search, codes)
+  const upgrade = createUpgrade(ctx, jobs, codes, search, training, modelChanged)
   let closed = false
 
   const service: LookalikeService = {
@@ -47,14 +49,15 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...albumMethods(ctx),
 
     async status({ storage }): Promise<LibraryStatus> {
-      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}) }
+      const feature = upgrade.info()
+      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}), ...(feature ? { upgrade: feature } : {}) }
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
       const current = { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }
-      return storage ? { ...current, storage: await libraryStorage(ctx.db, ctx.thumbnailDir) } : current
+      return storage ? { ...current, storage: await libraryStorage(ctx.db, ctx.thumbnailDir, ctx.feature) } : current
     },
     async vacuum() {
-      const result = await vacuumLibrary(ctx.db, ctx.thumbnailDir)
+      const result = await vacuumLibrary(ctx.db, ctx.thumbnailDir, ctx.feature)
       ctx.events.emit({ type: 'library-changed' })
       return result
     },
@@ -72,7 +75,8 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     },
     async similarToImage({ data, precision, k }) {
       if (!search.model) await codes.idle()
-      const feature = await featureOfImage(ctx, data, search.model?.model.finetuned ?? false)
+      const model = search.model
+      const feature = await featureOfImage(ctx, data, model && { backbone: model.backbone, finetuned: model.model.finetuned })
       await ensureBackend()
       return search.similarToFeature(feature, precision, k)
     },
@@ -118,6 +122,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     async close() {
       if (closed) return
       closed = true
+      upgrade.close()
       await indexing.close()
       duplicates.close()
       await jobs.cancelAll()
@@ -134,9 +139,11 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     )
   }
   // Photos indexed by another process (or before a crash) may still lack codes: catch up in the
-  // background, and carry on index jobs a dead process left.
+  // background, carry on index jobs a dead process left, and upgrade a library whose model reads
+  // an older image feature than this Lookalike computes.
   const catchUp = options.catchUp ?? true
   if (catchUp) codes.settled()
   await indexing.start(catchUp)
+  if (catchUp) upgrade.start()
   return withApiErrors(service)
 }

@@ -108,7 +108,8 @@ export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quanti
 
 export interface JobProgress {
   jobId: number
-  kind: 'index' | 'train' | 'encode' | 'duplicates'
+  /** 'upgrade': every photo's feature recomputed for a new image feature, then the switch to a model on it. */
+  kind: 'index' | 'train' | 'encode' | 'duplicates' | 'upgrade'
   state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
   done: number
   total: number
@@ -141,9 +142,28 @@ export interface LibraryStatus {
   duplicates?: DuplicateDecisions
   /** Asked for with `status({ storage: true })`: what the library takes on disk and what it holds for nothing. */
   storage?: LibraryStorage
+  /** Present while the active model reads an older image feature than this Lookalike computes. */
+  upgrade?: FeatureUpgrade
 }
 
-/** Thumbnails, features, activation maps and codes of content no photo has any more. */
+/**
+ * A library moving to a new image feature: every photo's feature is recomputed (search answers
+ * with the active model meanwhile), then a model trained on the new features takes over.
+ */
+export interface FeatureUpgrade {
+  /** Photos that have the new feature, of all photos. */
+  done: number
+  total: number
+  /** The job recomputing them, while one runs here; null until the app runs with its image model again. */
+  jobId: number | null
+  /** The model being replaced learned from albums: a Retrain on them starts by itself after the switch. */
+  retrain: boolean
+}
+
+/**
+ * Thumbnails, features, activation maps and codes of content no photo has any more; features and
+ * activation maps also of an image feature only replaced models read (after a feature upgrade).
+ */
 export interface Orphans {
   thumbnails: number
   features: number

@@ -6,6 +6,7 @@ import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
 import { openDb, type Db } from '../../core/store/db.ts'
 import type { LockHolder } from '../../core/store/locks.ts'
+import { activeReadsOther } from '../../core/store/models.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import { indexRoot, type IndexProgress } from '../../core/library/indexer.ts'
 import type { Embedder } from '../../core/types.ts'
@@ -43,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       process.stderr.write('\n')
       for (const f of failures) console.log(`  failed: ${f.path}: ${f.reason}`)
+      if (embedder && activeReadsOther(db, embedder.backboneId)) console.log("  The library's model reads an older image feature: the app (or `lookalike serve`) upgrades it, and new photos join the search then.")
       console.log(
         `${summary.cancelled ? 'Cancelled after' : 'Indexed'} ${indexed} photo${indexed === 1 ? '' : 's'}, ${skipped} unchanged, ${failed} failed in ${seconds.toFixed(1)} s${embedder ? `; ${encoded} encoded` : ' (no features: --no-embed)'}`,
       )

@@ -23,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of status.roots) console.log(`  folder: ${r.path} (${r.photos} photos)`)
     console.log(`  albums: ${status.albums}`)
     console.log(`  model:  ${status.model ? `#${status.model.id} ${status.model.kind}, ${new Date(status.model.createdAt).toISOString()}` : 'none yet'}`)
+    const u = status.upgrade
+    if (u) console.log(`  upgrade: new image feature for ${u.done} of ${u.total} photos${u.jobId === null ? ' (carries on when the app or `lookalike serve` runs)' : ''}${u.retrain ? '; a Retrain on the albums follows the switch' : ''}`)
     console.log(`  backend: ${status.backend}`)
     const d = status.duplicates
     if (d) console.log(`  duplicates: ${d.dismissedPairs} pairs marked not duplicates, ${d.stacks} stacks (${d.stackedPhotos} photos), thresholds ${d.thresholds.duplicates} / ${d.thresholds.similar} (similar shots)`)

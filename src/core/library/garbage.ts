@@ -1,7 +1,9 @@
 // Garbage collection: thumbnails, features, activation maps and codes of content no photo has
-// any more (deleted files, files whose content changed), and temporary files of dead writers.
-// Runs after every index and watcher change, so a settled library has no orphans; `vacuum` also
-// gives the freed pages back to the disk.
+// any more (deleted files, files whose content changed), features of an image feature only
+// replaced models read (after a feature upgrade), and temporary files of dead writers. Runs after
+// every index and watcher change, so a settled library has no orphans; `vacuum` also gives the
+// freed pages back to the disk. `keep`, where given, is the backbone this Lookalike computes: its
+// features are never garbage.
 import { existsSync, statSync } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import type { LibraryStorage, Orphans, VacuumResult } from '../../shared/types.ts'
@@ -9,18 +11,18 @@ import type { Db } from '../store/db.ts'
 import { countStoredOrphans, deleteStoredOrphans, deleteStoredOrphansOf, hashesWithoutPhoto, vacuumFile } from '../store/garbage.ts'
 import { isUncommitted, removeLeftoverTemporaries, thumbnailInventory, thumbnailPath } from './thumbnails.ts'
 
-export async function countOrphans(db: Db, thumbnailDir: string): Promise<Orphans> {
+export async function countOrphans(db: Db, thumbnailDir: string, keep: string | null = null): Promise<Orphans> {
   const { hashes } = await thumbnailInventory(thumbnailDir)
-  return { thumbnails: hashesWithoutPhoto(db, hashes).length, ...countStoredOrphans(db) }
+  return { thumbnails: hashesWithoutPhoto(db, hashes).length, ...countStoredOrphans(db, keep) }
 }
 
-export async function libraryStorage(db: Db, thumbnailDir: string): Promise<LibraryStorage> {
-  return { fileBytes: libraryFileBytes(db), orphans: await countOrphans(db, thumbnailDir) }
+export async function libraryStorage(db: Db, thumbnailDir: string, keep: string | null = null): Promise<LibraryStorage> {
+  return { fileBytes: libraryFileBytes(db), orphans: await countOrphans(db, thumbnailDir, keep) }
 }
 
 /** Removes every orphan; returns how many of each went. */
-export async function collectGarbage(db: Db, thumbnailDir: string): Promise<Orphans> {
-  const stored = deleteStoredOrphans(db)
+export async function collectGarbage(db: Db, thumbnailDir: string, keep: string | null = null): Promise<Orphans> {
+  const stored = deleteStoredOrphans(db, keep)
   const inventory = await thumbnailInventory(thumbnailDir)
   await removeLeftoverTemporaries(inventory)
   let thumbnails = 0
@@ -56,9 +58,9 @@ export function libraryFileBytes(db: Db): number {
   return db.memory ? 0 : size(db.name) + size(`${db.name}-wal`)
 }
 
-export async function vacuumLibrary(db: Db, thumbnailDir: string): Promise<VacuumResult> {
+export async function vacuumLibrary(db: Db, thumbnailDir: string, keep: string | null = null): Promise<VacuumResult> {
   const bytesBefore = libraryFileBytes(db)
-  const removed = await collectGarbage(db, thumbnailDir)
+  const removed = await collectGarbage(db, thumbnailDir, keep)
   vacuumFile(db)
   return { removed, bytesBefore, bytesAfter: libraryFileBytes(db) }
 }

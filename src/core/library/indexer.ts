@@ -11,6 +11,7 @@ import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
 import { unfinishedJobs } from '../store/jobs.ts'
+import { activeReadsOther } from '../store/models.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photoLocation, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
 import { addRoot, getRoot, listRoots } from '../store/roots.ts'
 import { processAlive } from '../jobs/alive.ts'
@@ -136,7 +137,10 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
   for (const folder of unreadableFolders) summary.failures.push({ path: join(rootPath, folder.relPath), reason: `folder not readable: ${folder.reason}` })
 
   const known = knownFiles(db, rootId)
-  const missingFeature = options.embedder ? new Set(hashesWithoutFeature(db, options.embedder.backboneId)) : new Set<string>()
+  // While the active model reads another backbone, the feature upgrade recomputes every photo's
+  // feature (refeature.ts): a scan embeds only new and changed files meanwhile.
+  const backbone = options.embedder?.backboneId
+  const missingFeature = backbone && !activeReadsOther(db, backbone) ? new Set(hashesWithoutFeature(db, backbone)) : new Set<string>()
   // A thumbnail deleted by hand (or the whole cache folder) is made again like a missing feature.
   const thumbnails = await thumbnailInventory(options.thumbnailDir)
   await removeLeftoverTemporaries(thumbnails)
@@ -169,7 +173,7 @@ async function indexScan(db: Db, rootId: number, rootPath: string, options: Inde
   deletePhotos(db, gone)
   if (gone.length) summary.removed = gone.length
   // Whatever content no photo has any more (deleted, changed, or left by an interrupted run) goes.
-  await collectGarbage(db, options.thumbnailDir)
+  await collectGarbage(db, options.thumbnailDir, backbone ?? null)
   summary.seconds = (performance.now() - started) / 1000
   progress(null)
   return summary
@@ -227,7 +231,8 @@ export async function processFiles(
   }
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** `fn` over the items, at most `limit` at a time; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length)
   let next = 0
   const worker = async () => {

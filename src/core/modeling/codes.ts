@@ -1,10 +1,12 @@
 // Every photo feature gets a code under the active model. The first model of a library (and the
-// refit of an unsupervised one the library has outgrown) is trained here, without labels.
+// refit of an unsupervised one the library has outgrown) is trained here, without labels. A
+// library whose active model reads another backbone is left as it is: replacing that model is the
+// feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
 import { trainDpq, type TrainOptions } from '../dpq/train.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount, featuresFor } from '../store/features.ts'
-import { activeModelRecord, insertModel, removeUnfinishedModels } from '../store/models.ts'
+import { activeModelBackbone, activeModelRecord, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
@@ -17,6 +19,11 @@ export interface EnsureCodesOptions extends ModelingHooks {
   refit?: boolean
   /** Loads what computes the activation maps a fine-tuned active model needs for new photos (only called then). */
   activations?: () => Promise<ActivationSource>
+  /**
+   * Replace an active model that reads another backbone by one trained on this backbone's features
+   * (the feature upgrade's switch). Without it such a library keeps its model and codes untouched.
+   */
+  switchFeature?: boolean
 }
 
 /**
@@ -27,7 +34,7 @@ export interface EnsureCodesOptions extends ModelingHooks {
  */
 export async function ensureCodes(db: Db, backboneId: string, options: EnsureCodesOptions = {}): Promise<EnsuredCodes> {
   // Nothing to do needs no lock, and no wait behind another process's long training.
-  const done = alreadyCoded(db, backboneId, options.refit !== false)
+  const done = otherBackbone(db, backboneId, options) ?? alreadyCoded(db, backboneId, options.refit !== false)
   if (done) return done
   return withModelsLock(db, () => ensureCodesLocked(db, backboneId, options), { onWait: options.onLockWait, signal: options.signal })
 }
@@ -39,6 +46,8 @@ export interface EnsuredCodes {
 }
 
 async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCodesOptions): Promise<EnsuredCodes> {
+  const other = otherBackbone(db, backboneId, options) // checked again: the lock may have been a long wait
+  if (other) return other
   await ensureBackend()
   const active = loadActiveModel(db)
   if (active && active.backbone === backboneId && !(options.refit !== false && outgrown(db, active, backboneId))) {
@@ -62,6 +71,12 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
   return { modelId, encoded: features.size }
 }
 
+/** The active model reads another backbone and this is no switch: it stays, nothing is encoded. */
+function otherBackbone(db: Db, backboneId: string, options: EnsureCodesOptions): EnsuredCodes | null {
+  const active = activeModelBackbone(db)
+  return active && active.backbone !== backboneId && !options.switchFeature ? { modelId: active.id, encoded: 0 } : null
+}
+
 /** Every feature has a code under a usable active model (null when there is work to do). */
 function alreadyCoded(db: Db, backboneId: string, refit: boolean): EnsuredCodes | null {
   const active = activeModelRecord(db)
@@ -74,11 +89,13 @@ const UNSUPERVISED_SETTLED = 20_000
 
 /**
  * Whether ensureCodes will train a model (long enough to run as a job the user can watch): the
- * first one for this backbone, or a refit of an unsupervised model the library has outgrown.
+ * library's first one, or a refit of an unsupervised model the library has outgrown. A model on
+ * another backbone is replaced by the feature upgrade, not here.
  */
 export function pendingTraining(db: Db, backboneId: string): 'first model' | 'library grew' | null {
   const active = activeModelRecord(db)
-  if (!active || active.backbone !== backboneId) return 'first model'
+  if (!active) return 'first model'
+  if (active.backbone !== backboneId) return null
   return outgrown(db, active, backboneId) ? 'library grew' : null
 }
 

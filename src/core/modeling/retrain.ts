@@ -9,8 +9,8 @@ import { createRng, sampleIndices } from '../dpq/prng.ts'
 import { trainDpq, type TrainOptions } from '../dpq/train.ts'
 import { albumLabels } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
-import { featureHashes } from '../store/features.ts'
-import { insertModel, removeUnfinishedModels } from '../store/models.ts'
+import { featureCoverage, featureHashes } from '../store/features.ts'
+import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
@@ -51,6 +51,17 @@ export interface RetrainResult {
   unreadable?: PreparedActivations['failed']
 }
 
+/**
+ * A model on a backbone that some photos have no feature for yet, replacing one that reads another
+ * backbone, would drop those photos from search: the feature upgrade switches only once they have one.
+ */
+function refuseHalfUpgraded(db: Db, backboneId: string): void {
+  const active = activeModelBackbone(db)
+  if (!active || active.backbone === backboneId) return
+  const { done, total } = featureCoverage(db, backboneId)
+  if (done < total) throw new Error(`Only ${done} of ${total} photos have the new image feature yet: retrain once the feature upgrade has finished`)
+}
+
 export function retrain(db: Db, backboneId: string, options: RetrainOptions = {}): Promise<RetrainResult> {
   return withModelsLock(db, () => retrainLocked(db, backboneId, options), { onWait: options.onLockWait, signal: options.signal })
 }
@@ -59,6 +70,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const finetune = options.finetune ?? 'off'
   const hashes = featureHashes(db, backboneId)
   if (hashes.length === 0) throw new Error('No photo features yet: index a folder before training')
+  refuseHalfUpgraded(db, backboneId)
   await ensureBackend()
   removeUnfinishedModels(db)
   const albums = albumLabels(db)

@@ -3,7 +3,9 @@
 // model (unsupervised) is trained only when an index job or watcher change has settled, so it
 // sees the whole library rather than its first batch. Anything that writes models runs under
 // one lock: a retrain and a first-model training must never interleave.
-import { backboneId } from '../embed/embedder.ts'
+// While the active model reads an older feature (a feature upgrade, service/upgrade.ts), new
+// photos get only the new feature: a code under the old model would mean computing the old feature
+// too, so they join the search at the switch, which encodes every photo.
 import { ensureCodes, pendingTraining } from '../modeling/codes.ts'
 import { describeHolder } from '../modeling/lock.ts'
 import { loadActiveModel } from '../modeling/models.ts'
@@ -40,10 +42,8 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     return run
   }
 
-  // The backbone id is known without loading the backbone (seconds) unless an embedder was given.
-  const given = ctx.options.embedder
-  const backbone = async (): Promise<string | null> =>
-    given === null ? libraryBackbone(ctx.db) : typeof given === 'object' ? given.backboneId : backboneId()
+  // The backbone id is known without loading the backbone (seconds); browse only, it is the library's.
+  const backbone = async (): Promise<string | null> => (ctx.options.embedder === null ? libraryBackbone(ctx.db) : ctx.feature)
 
   /** One pass: encode what lacks a code, train the first model when allowed, update the matrix. */
   async function pass(): Promise<void> {

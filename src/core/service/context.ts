@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
-import { createEmbedder } from '../embed/embedder.ts'
+import { backboneId, createEmbedder, createEmbedderFor } from '../embed/embedder.ts'
 import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
 import { openDb, type Db } from '../store/db.ts'
@@ -31,6 +31,8 @@ export interface ServiceOptions {
   catchUp?: boolean
   /** Passed to DPQ training (epochs, seed, …): tests keep it small. */
   trainOptions?: Record<string, unknown>
+  /** Photos per written batch of a feature upgrade (default 32): tests make it small to stop one halfway. */
+  upgradeBatch?: number
 }
 
 export interface ServiceContext {
@@ -40,6 +42,19 @@ export interface ServiceContext {
   readonly options: ServiceOptions
   /** The embedder, or an ApiError 'unavailable' when this service runs without one. */
   embedder(): Promise<Embedder>
+  /**
+   * Backbone id of the feature this Lookalike computes (the embedder's), known without loading it:
+   * what every photo gets, and what a library whose model reads another one is upgraded to.
+   */
+  readonly feature: string
+  /**
+   * An embedder for this backbone's feature: the embedder itself, or (a library being upgraded
+   * searched by image) one on this thread for the feature its active model still reads, loaded on
+   * first use and kept until `releaseFormer`. ApiError 'unavailable' when this Lookalike cannot compute it.
+   */
+  embedderFor(backbone: string): Promise<Embedder>
+  /** Closes the embedder of a former feature, once no model reads it any more. */
+  releaseFormer(): Promise<void>
   /**
    * The late-activation extractor fine-tuned models read (MobileNetV2 in this process), loaded on
    * first use: only a library that fine-tunes ever needs it.
@@ -64,6 +79,13 @@ export function createContext(options: ServiceOptions): ServiceContext {
   let loading: Promise<Embedder> | null = given ? Promise.resolve(given) : null
   let loaded: Embedder | null = given
   let extractor: Promise<ActivationExtractor> | null = null
+  let former: { backbone: string; embedder: Promise<Embedder | null> } | null = null
+  const feature = given ? given.backboneId : backboneId()
+  const releaseFormer = async () => {
+    const old = former
+    former = null
+    await (await old?.embedder.catch(() => null))?.close()
+  }
   return {
     db,
     events: createEventHub(),
@@ -78,6 +100,22 @@ export function createContext(options: ServiceOptions): ServiceContext {
       }
       return loading
     },
+    feature,
+    async embedderFor(backbone) {
+      if (backbone === feature) return this.embedder()
+      if (setting === null) return this.embedder() // browse only: the same 'unavailable'
+      let entry = former
+      if (entry?.backbone !== backbone) {
+        await releaseFormer()
+        const made = { backbone, embedder: createEmbedderFor(backbone) }
+        made.embedder.catch(() => former === made && (former = null))
+        former = entry = made
+      }
+      const embedder = await entry!.embedder
+      if (!embedder) throw new ApiError('unavailable', 'The active model reads an image feature this Lookalike no longer computes; search by image works again once the feature upgrade has finished')
+      return embedder
+    },
+    releaseFormer,
     activations() {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
       if (!extractor) {
@@ -99,6 +137,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
         await embedder?.close()
       }
       if (extractor) (await extractor.catch(() => null))?.dispose()
+      await releaseFormer()
       db.close()
     },
   }

@@ -55,6 +55,8 @@ interface Found {
   b: number[]
   score: number[]
   checked: Map<number, string>
+  /** Whose features the scores are cosines of: a feature upgrade makes them incomparable. */
+  backbone: string
 }
 
 export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, search: LibrarySearch, codes: CodeKeeper): DuplicateFinder {
@@ -92,7 +94,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
       const pairs = mergePairs(lists)
       job.report({ done: total, total, current: 'comparing features' })
       const confirmed = confirm(model, hashes, pairs)
-      found = { ...confirmed, checked: new Map([...matrix.ids.subarray(0, total)].map((id) => [id, hashes.get(id) ?? ''])) }
+      found = { ...confirmed, checked: new Map([...matrix.ids.subarray(0, total)].map((id) => [id, hashes.get(id) ?? ''])), backbone: model.backbone }
       ctx.events.emit({ type: 'library-changed' })
       return { photos: total, pairs: confirmed.a.length }
     })
@@ -113,7 +115,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
   }
 
   /** Exact feature cosines of candidate pairs; those at or above the floor are kept. */
-  function confirm(model: SearchModel, hashes: Map<number, string>, pairs: { a: Int32Array; b: Int32Array }): Omit<Found, 'checked'> {
+  function confirm(model: SearchModel, hashes: Map<number, string>, pairs: { a: Int32Array; b: Int32Array }): Omit<Found, 'checked' | 'backbone'> {
     // one feature row per photo in the pairs, read in one pass
     const rowOf = new Map<number, number>()
     const order: string[] = []
@@ -129,7 +131,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     const rowA = Int32Array.from(pairs.a, row)
     const rowB = Int32Array.from(pairs.b, row)
     const { dim, vectors } = packedFeatures(db, model.backbone, order)
-    const out: Omit<Found, 'checked'> = { a: [], b: [], score: [] }
+    const out: Omit<Found, 'checked' | 'backbone'> = { a: [], b: [], score: [] }
     if (dim === 0) return out
     const cosines = pairCosines(vectors, dim, rowA, rowB)
     for (let i = 0; i < cosines.length; i++) {
@@ -143,6 +145,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
 
   /** Checks photos the matrix gained (or whose content changed) since the pass against the library. */
   function catchUp(): void {
+    dropOtherFeature()
     if (!found || scanning) return
     const current = search.photoHashes
     const fresh: number[] = []
@@ -161,6 +164,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
       b: [...found.b.filter((_, i) => keep[i]), ...confirmed.b],
       score: [...found.score.filter((_, i) => keep[i]), ...confirmed.score],
       checked: found.checked,
+      backbone: found.backbone,
     }
     for (const id of fresh) found.checked.set(id, hashes.get(id) ?? '')
   }
@@ -261,8 +265,16 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     return hash
   }
 
+  /** Pairs scored with another feature than the search's (before a feature upgrade's switch) are scanned again. */
+  function dropOtherFeature(): void {
+    if (!found || !search.model || found.backbone === search.model.backbone) return
+    found = null
+    attempted = false
+  }
+
   return {
     async report(tier, at, limit) {
+      dropOtherFeature()
       const saved = threshold(tier)
       const level = at ?? saved
       const base = { tier, threshold: level, savedThreshold: saved, range: [THRESHOLD_FLOOR, 1] as [number, number] }

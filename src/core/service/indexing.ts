@@ -136,7 +136,7 @@ export function createIndexing(ctx: ServiceContext, jobs: JobTracker, feed: Libr
         await running.done
       }
       roots.removeRoot(ctx.db, id)
-      await collectGarbage(ctx.db, ctx.thumbnailDir)
+      await collectGarbage(ctx.db, ctx.thumbnailDir, ctx.feature)
       changed()
       void rewatch()
     },

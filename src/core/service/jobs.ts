@@ -7,8 +7,13 @@ import { cancelJob, getJob, jobProgress, startJob, type JobKind } from '../store
 import type { EventHub } from '../events.ts'
 
 export interface JobTracker {
-  /** Starts `work` as a job now; returns its id at once. */
-  start<T>(kind: JobKind, params: Record<string, unknown>, work: (job: JobContext, signal: AbortSignal) => Promise<T>): { jobId: number; done: Promise<T | undefined> }
+  /** Starts `work` as a job now (or as the job row `resume`, one a dead process left); returns its id at once. */
+  start<T>(
+    kind: JobKind,
+    params: Record<string, unknown>,
+    work: (job: JobContext, signal: AbortSignal) => Promise<T>,
+    resume?: number,
+  ): { jobId: number; done: Promise<T | undefined> }
   /**
    * Follows work that records its own job row (the indexer's indexRoot): its progress, which carries the
    * job id, becomes job events; cancelJob aborts it through `signal`.
@@ -55,8 +60,8 @@ export function createJobTracker(db: Db, events: EventHub): JobTracker {
   }
 
   return {
-    start(kind, params, work) {
-      const jobId = startJob(db, kind, params)
+    start(kind, params, work, resume) {
+      const jobId = resume ?? startJob(db, kind, params)
       const controller = new AbortController()
       const first: JobProgress = { jobId, kind, state: 'running', done: 0, total: 0, rate: null, eta: null, current: null }
       const entry = { controller, last: first, done: Promise.resolve() as Promise<unknown> }

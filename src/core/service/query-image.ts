@@ -18,11 +18,14 @@ export function imageBytes(data: string): Buffer {
   return Buffer.from(clean, 'base64')
 }
 
-/** What the active model reads of the image: its backbone feature, or [map | feature] when the model is fine-tuned. */
-export async function featureOfImage(ctx: ServiceContext, data: string, finetuned = false): Promise<Float32Array> {
+/**
+ * What the active model reads of the image: the feature of the backbone it was trained on (during a
+ * feature upgrade the older one), or [map | feature] when the model is fine-tuned.
+ */
+export async function featureOfImage(ctx: ServiceContext, data: string, model: { backbone: string; finetuned: boolean } | null): Promise<Float32Array> {
   const bytes = imageBytes(data)
-  const source = finetuned ? await ctx.activations() : null
-  const embedder = source ? null : await ctx.embedder()
+  const source = model?.finetuned ? await ctx.activations() : null
+  const embedder = source ? null : await ctx.embedderFor(model?.backbone ?? ctx.feature)
   try {
     if (source) return (await source.fromPhotos([bytes]))[0]
     return await embedImage(bytes, embedder!)

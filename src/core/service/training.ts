@@ -13,7 +13,7 @@ import { describeHolder } from '../modeling/lock.ts'
 import { retrain } from '../modeling/retrain.ts'
 import { listAlbums } from '../store/albums.ts'
 import { featureCount } from '../store/features.ts'
-import { activeModelInfo } from '../store/models.ts'
+import { activeModelBackbone, activeModelInfo } from '../store/models.ts'
 import type { CodeKeeper } from './codes.ts'
 import type { ServiceContext } from './context.ts'
 import type { JobTracker } from './jobs.ts'
@@ -29,16 +29,22 @@ export interface Training {
 export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: CodeKeeper, search: LibrarySearch, onModelChanged: (model: ModelInfo | null) => void): Training {
   let current: number | null = null
 
+  /**
+   * Retrain improves the model search uses, on the features it reads: during a feature upgrade
+   * (service/upgrade.ts) those of the model it replaces, whose photos all have them.
+   */
+  const backboneOf = async (): Promise<string | null> => activeModelBackbone(ctx.db)?.backbone ?? (await codes.backbone())
+
   /** Retrain needs photo features and albums to learn from: refused at the door otherwise. */
   async function checkReady(): Promise<void> {
-    const backbone = await codes.backbone()
+    const backbone = await backboneOf()
     if (backbone === null || featureCount(ctx.db, backbone) === 0) throw new ApiError('bad-request', 'No photo features yet: index a folder first')
     const refusal = retrainRefusal(listAlbums(ctx.db))
     if (refusal) throw new ApiError('bad-request', refusal)
   }
 
   async function plan(): Promise<FinetunePlan & { backend: string }> {
-    const backbone = await codes.backbone()
+    const backbone = await backboneOf()
     const epochs = Number(ctx.options.trainOptions?.epochs ?? DEFAULTS.epochs)
     // The desktop's compute page trains on the GPU it found: its own measured speed counts.
     const page = ctx.options.trainer?.() ?? null
@@ -58,7 +64,7 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
       if (current !== null) throw new ApiError('conflict', `A retrain is already running (job ${current})`)
       const { jobId, done } = jobs.start('train', { albums, finetune }, (job, signal) =>
         codes.exclusive(async () => {
-          const backbone = await codes.backbone()
+          const backbone = await backboneOf()
           if (backbone === null) throw new ApiError('unavailable', 'No photo has an image feature yet: let indexing finish first')
           job.checkCancelled()
           const activations = finetune === 'late' ? await ctx.activations() : undefined

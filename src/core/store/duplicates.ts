@@ -41,6 +41,11 @@ export function saveThreshold(db: Db, tier: DuplicateTier, threshold: number): v
   db.prepare('INSERT INTO duplicate_thresholds (tier, threshold) VALUES (?, ?) ON CONFLICT (tier) DO UPDATE SET threshold = excluded.threshold').run(tier, threshold)
 }
 
+/** Forgets the saved thresholds (they were cosines of a feature the library no longer uses). */
+export function clearThresholds(db: Db): void {
+  db.prepare('DELETE FROM duplicate_thresholds').run()
+}
+
 /** What `status` shows about duplicates. */
 export function duplicateDecisions(db: Db): DuplicateDecisions {
   const dismissed = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM duplicate_dismissals').get()!.n

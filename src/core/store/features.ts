@@ -84,3 +84,14 @@ export function libraryBackbone(db: Db): string | null {
   const row = db.prepare<[], { backbone: string }>('SELECT backbone FROM features GROUP BY backbone ORDER BY COUNT(*) DESC, backbone LIMIT 1').get()
   return row?.backbone ?? null
 }
+
+/** Distinct contents of ok photos (`total`), and how many of them have a feature for this backbone (`done`). */
+export function featureCoverage(db: Db, backboneId: string): { done: number; total: number } {
+  const row = db
+    .prepare<[string], { done: number | null; total: number }>(
+      `SELECT COUNT(*) AS total, SUM(EXISTS (SELECT 1 FROM features f WHERE f.hash = h.hash AND f.backbone = ?)) AS done
+       FROM (SELECT DISTINCT hash FROM photos WHERE status = 'ok' AND hash IS NOT NULL) h`,
+    )
+    .get(backboneId)!
+  return { done: row.done ?? 0, total: row.total }
+}

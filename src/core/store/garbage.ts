@@ -1,6 +1,8 @@
 // What the library keeps per content hash (features, activation maps, codes) outlives the photos
 // that had that content: a deleted or changed file leaves them behind. They are orphans once no
-// photo row has the hash, and are removed in one transaction.
+// photo row has the hash. After a feature upgrade the features and activation maps of the replaced
+// image feature are orphans too: only replaced models read them. Orphans are removed in one
+// transaction.
 import type { Db } from './db.ts'
 
 export interface StoredOrphans {
@@ -12,14 +14,35 @@ export interface StoredOrphans {
 const tables = ['features', 'activations', 'codes'] as const
 const orphan = (table: string) => `NOT EXISTS (SELECT 1 FROM photos p WHERE p.hash = ${table}.hash)`
 
-export function countStoredOrphans(db: Db): StoredOrphans {
-  const count = (table: (typeof tables)[number]) => db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${orphan(table)}`).get()!.n
+/**
+ * The backbone in `column` is one only replaced models read: a finished, inactive model was
+ * trained on it, the active model reads another, and it is not @keep (the feature this Lookalike
+ * computes, which an older version may have replaced before).
+ */
+const replaced = (column: string) =>
+  `(${column} IN (SELECT backbone FROM models WHERE active = 0 AND status = 'ready')
+    AND EXISTS (SELECT 1 FROM models WHERE active = 1) AND ${column} NOT IN (SELECT backbone FROM models WHERE active = 1)
+    AND (@keep IS NULL OR ${column} <> @keep))`
+
+/** Activation maps are keyed `<backbone>>`<layer> (modeling/inputs.activationLayer). */
+const layerBackbone = "substr(layer, 1, instr(layer, '>') - 1)"
+
+const garbage: Record<(typeof tables)[number], string> = {
+  features: `${orphan('features')} OR ${replaced('backbone')}`,
+  activations: `${orphan('activations')} OR ${replaced(layerBackbone)}`,
+  // Codes of replaced models go when the new model is activated (store/models.activateModel).
+  codes: orphan('codes'),
+}
+
+/** `keep`: a backbone whose features stay whatever the models say (the one this Lookalike computes). */
+export function countStoredOrphans(db: Db, keep: string | null = null): StoredOrphans {
+  const count = (table: (typeof tables)[number]) => db.prepare<[{ keep: string | null }], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${garbage[table]}`).get({ keep })!.n
   return { features: count('features'), activations: count('activations'), codes: count('codes') }
 }
 
-export function deleteStoredOrphans(db: Db): StoredOrphans {
+export function deleteStoredOrphans(db: Db, keep: string | null = null): StoredOrphans {
   return db.transaction(() => {
-    const remove = (table: (typeof tables)[number]) => db.prepare(`DELETE FROM ${table} WHERE ${orphan(table)}`).run().changes
+    const remove = (table: (typeof tables)[number]) => db.prepare(`DELETE FROM ${table} WHERE ${garbage[table]}`).run({ keep }).changes
     return { features: remove('features'), activations: remove('activations'), codes: remove('codes') }
   })()
 }

@@ -86,6 +86,17 @@ export function activeModelRecord(db: Db): ModelRecord | null {
   return row ? toRecord(row) : null
 }
 
+/** The active model's backbone and kind without its weights (cheap enough for every status call). */
+export function activeModelBackbone(db: Db): { id: number; backbone: string; kind: ModelKind } | null {
+  return db.prepare<[], { id: number; backbone: string; kind: ModelKind }>('SELECT id, backbone, kind FROM models WHERE active = 1').get() ?? null
+}
+
+/** The active model reads another backbone than this one: a feature upgrade is under way, or due. */
+export function activeReadsOther(db: Db, backboneId: string): boolean {
+  const active = activeModelBackbone(db)
+  return active !== null && active.backbone !== backboneId
+}
+
 export function modelRecord(db: Db, modelId: number): ModelRecord | null {
   const row = db.prepare<[number], ModelRow>(`SELECT ${COLUMNS} FROM models WHERE id = ?`).get(modelId)
   return row ? toRecord(row) : null

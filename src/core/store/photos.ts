@@ -229,6 +229,11 @@ export function movePhoto(db: Db, id: number, rootId: number, relPath: string, f
   ).run(rootId, relPath, facts.size, facts.mtimeMs, facts.hash, facts.width, facts.height, facts.takenAt, facts.camera, facts.orientation, facts.status, facts.error, Date.now(), id)
 }
 
+/** Marks the ok photos with this content failed, with the reason (their file no longer decodes); returns how many. */
+export function markContentFailed(db: Db, hash: string, reason: string): number {
+  return db.prepare("UPDATE photos SET status = 'failed', error = ? WHERE hash = ? AND status = 'ok'").run(reason, hash).changes
+}
+
 /** Ok photos with this content, with their absolute file paths (to tell moved-away ones from duplicates). */
 export function photosWithHash(db: Db, hash: string): (PhotoFacts & { id: number; root: string; file: string })[] {
   return db

@@ -6,7 +6,7 @@ import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
 import { epochTicks, lossSeries, nearestPoint, unchangedMap } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
-import { describeModel, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
+import { describeModel, describeUpgrade, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
 import { PHOTOS_MIME, carriesPhotos, readDraggedPhotos, writeDraggedPhotos } from './drag.ts'
 import type { PhotoSummary } from '../../../shared/types.ts'
@@ -164,6 +164,12 @@ describe('retrain rule', () => {
     expect(describeModel(model)).toBe('model #4 · trained on 3 albums')
     expect(describeModel({ ...model, finetune: 'late' })).toBe('model #4 · trained on 3 albums · fine-tuned')
     expect(describeModel(null)).toBe('no model yet')
+  })
+
+  it('says when the photo features are being upgraded, and whether a Retrain follows', () => {
+    expect(describeUpgrade(undefined)).toBe('')
+    expect(describeUpgrade({ done: 1200, total: 5000, jobId: 7, retrain: false })).toBe('upgrading to a new image feature 1,200/5,000')
+    expect(describeUpgrade({ done: 1200, total: 5000, jobId: null, retrain: true })).toBe('new image feature 1,200/5,000, carries on at the next start · then a Retrain on your albums')
   })
 })
 

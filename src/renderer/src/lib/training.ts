@@ -1,5 +1,5 @@
 // How retraining reads in the UI: the engine's plan for deeper fine-tuning, the job's stage, the active model.
-import type { JobProgress, ModelInfo, TrainPlan } from '../../../shared/types.ts'
+import type { FeatureUpgrade, JobProgress, ModelInfo, TrainPlan } from '../../../shared/types.ts'
 import { formatCount } from './format.ts'
 
 /** The engine's plan for this Retrain: being asked for, known, or unknown (the call failed). */
@@ -45,4 +45,12 @@ export function describeModel(model: ModelInfo | null | undefined): string {
   const parts = [`model #${model.id}`, model.kind === 'supervised' ? `trained on ${model.albums} albums` : 'unsupervised']
   if (model.finetune === 'late') parts.push('fine-tuned')
   return parts.join(' · ')
+}
+
+/** A feature upgrade in the status bar's words ("" when none): search keeps the active model meanwhile. */
+export function describeUpgrade(upgrade: FeatureUpgrade | null | undefined): string {
+  if (!upgrade) return ''
+  const count = `${formatCount(upgrade.done)}/${formatCount(upgrade.total)}`
+  const what = upgrade.jobId === null ? `new image feature ${count}, carries on at the next start` : `upgrading to a new image feature ${count}`
+  return upgrade.retrain ? `${what} · then a Retrain on your albums` : what
 }
