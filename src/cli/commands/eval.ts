@@ -1,28 +1,29 @@
 // `lookalike eval <folder> --db FILE [--labels folders|tsv:FILE] [--train-per-class N]
 //  [--queries-per-class Q] [--epochs E] [--backend B] [--json]`: the paper's protocol (docs/dpq.md) on a
 // labelled folder. Indexes the folder into FILE first (a rerun reuses every cached feature), then
-// prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine.
-import { readFileSync } from 'node:fs'
+// prints mAP of DPQ at every code length beside PQ at the same bit budget and float cosine. With
+// --unsupervised: the library's unsupervised model and search, scored without training on labels.
 import { basename, join, resolve } from 'node:path'
 import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
-import { evaluate, splitByClass, type LabelledPhotos } from '../../core/dpq/protocol.ts'
+import { evaluate, splitByClass } from '../../core/dpq/protocol.ts'
 import { indexRoot } from '../../core/library/indexer.ts'
 import { ensureBackend } from '../../core/modeling/backend.ts'
 import { finetunePlanHere } from '../../core/modeling/finetune-plan.ts'
 import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
-import { openDb, type Db } from '../../core/store/db.ts'
-import { featuresFor } from '../../core/store/features.ts'
-import { okPhotosInRoot } from '../../core/store/photos.ts'
+import { openDb } from '../../core/store/db.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+import { labelledPhotos, labelReader } from '../labelled-folder.ts'
 
-const USAGE = 'usage: lookalike eval <folder> [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--json]'
+const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
+  // --unsupervised scores the library's own unsupervised path instead (eval-unsupervised.ts).
+  if (argv.includes('--unsupervised')) return (await import('./eval-unsupervised.ts')).run(argv.filter((a) => a !== '--unsupervised'))
   const { values, positionals, db: dbFile } = parseCommand(argv, {
     labels: { type: 'string', default: 'folders' },
     'train-per-class': { type: 'string' },
@@ -94,43 +95,5 @@ async function finetuneRows(paths: string[], log: (line: string) => void): Promi
     return { rows, tail: extractor.tail }
   } finally {
     extractor.dispose()
-  }
-}
-
-/** rel_path → class names: the first folder of the path, or the photo's row in a TSV (path, labels). */
-function labelReader(spec: string): (relPath: string) => string[] {
-  if (spec === 'folders') {
-    return (relPath) => (relPath.includes('/') ? [relPath.split('/')[0]] : [])
-  }
-  if (spec.startsWith('tsv:')) {
-    const file = spec.slice(4)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      throw new CliError(`cannot read labels file ${file}: ${(err as Error).message}`)
-    }
-    // Columns: path (relative to the folder), comma-separated labels; a header line is skipped.
-    const byPath = new Map<string, string[]>()
-    for (const line of text.split('\n').slice(1)) {
-      const [path, labels] = line.split('\t')
-      if (path && labels) byPath.set(path.trim(), labels.split(',').map((l) => l.trim()).filter(Boolean))
-    }
-    return (relPath) => byPath.get(relPath) ?? []
-  }
-  throw new CliError(`--labels must be "folders" or "tsv:FILE", got "${spec}"`)
-}
-
-function labelledPhotos(db: Db, rootId: number, backboneId: string, labelsOf: (relPath: string) => string[]): LabelledPhotos {
-  const rows = okPhotosInRoot(db, rootId)
-  const features = featuresFor(db, backboneId, rows.map((r) => r.hash))
-  const kept = rows.filter((r) => features.has(r.hash) && labelsOf(r.relPath).length > 0)
-  const classNames = [...new Set(kept.flatMap((r) => labelsOf(r.relPath)))].sort()
-  const classOf = new Map(classNames.map((c, i) => [c, i]))
-  return {
-    names: kept.map((r) => r.relPath),
-    labels: kept.map((r) => labelsOf(r.relPath).map((l) => classOf.get(l)!)),
-    classNames,
-    features: kept.map((r) => features.get(r.hash)!),
   }
 }

@@ -72,3 +72,30 @@ export function meanAveragePrecision(
   const count = Math.max(1, queryLabels.length)
   return { all: sumAll / count, atR: sumR / count }
 }
+
+/**
+ * Share of relevant items among the first k of one ranking (`relevant[rank]`, best first). A ranking
+ * shorter than k is scored on its length, so a perfect short ranking scores 1.
+ */
+export function precisionAt(relevant: ArrayLike<boolean>, k: number): number {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`precision@k needs k ≥ 1, got ${k}`)
+  const n = Math.min(k, relevant.length)
+  let hits = 0
+  for (let rank = 0; rank < n; rank++) if (relevant[rank]) hits++
+  return n ? hits / n : 0
+}
+
+/**
+ * Average precision of one full ranking: the mean, over its relevant items, of the precision at
+ * each one's rank; 0 when nothing is relevant (as meanAveragePrecision scores such a query).
+ */
+export function averagePrecision(relevant: ArrayLike<boolean>): number {
+  let hits = 0
+  let sum = 0
+  for (let rank = 0; rank < relevant.length; rank++) {
+    if (!relevant[rank]) continue
+    hits++
+    sum += hits / (rank + 1)
+  }
+  return hits ? sum / hits : 0
+}

@@ -1,20 +1,27 @@
 // Every photo feature gets a code under the active model. The first model of a library (and the
-// refit of an unsupervised one the library has outgrown) is trained here, without labels. A
-// library whose active model reads another backbone is left as it is: replacing that model is the
-// feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
-import { trainDpq, type TrainOptions } from '../dpq/train.ts'
+// refit of an unsupervised one the library has outgrown, refit-schedule.ts) is trained here, without
+// labels. A library whose active model reads another backbone is left as it is: replacing that model
+// is the feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
+import type { DpqModel } from '../dpq/model.ts'
+import { trainDpq, type TrainHooks, type TrainOptions } from '../dpq/train.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
-import { featureCount, featuresFor } from '../store/features.ts'
+import { featureCount, featureHashes, featuresFor } from '../store/features.ts'
 import { activeModelBackbone, activeModelRecord, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
+import { refitDue, trainingSample } from './refit-schedule.ts'
 
-export interface EnsureCodesOptions extends ModelingHooks {
+export interface UnsupervisedFitOptions extends TrainHooks {
   trainOptions?: TrainOptions
+  /** The most features a fit reads (default TRAINING_SAMPLE). */
+  trainingSample?: number
+}
+
+export interface EnsureCodesOptions extends ModelingHooks, UnsupervisedFitOptions {
   /** Refit an outgrown unsupervised model (default true). */
   refit?: boolean
   /** Loads what computes the activation maps a fine-tuned active model needs for new photos (only called then). */
@@ -27,8 +34,9 @@ export interface EnsureCodesOptions extends ModelingHooks {
 }
 
 /**
- * No active model for this backbone yet: train an unsupervised one on all cached features and
- * activate it. Otherwise: encode the features that have no code (under a fine-tuned model, after
+ * No active model for this backbone yet (or an unsupervised one the library has outgrown): train an
+ * unsupervised one on the cached features (a bounded sample of a large library), encode every
+ * feature and activate it. Otherwise: encode the features that have no code (under a fine-tuned model, after
  * computing their activation maps from `activations`). Returns the active model id (null when the
  * library has no features yet) and how many were encoded.
  */
@@ -55,20 +63,38 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
     // Without a source of maps, new photos wait (uncoded) until one is given.
     const prepared =
       active.model.finetuned && missing.length && options.activations ? await prepareActivations(db, backboneId, missing, await options.activations(), options) : null
-    const { present } = await encodeLibrary(db, active.model, backboneId, missing, { ...options, writeTo: active.id })
+    const { present } = await encodeLibrary(db, active.model, backboneId, missing, { ...options, writeTo: active.id, keep: false })
     return { modelId: active.id, encoded: present.filter(Boolean).length, ...(prepared ? { failed: prepared.failed } : {}) }
   }
-  const features = featuresFor(db, backboneId)
-  if (features.size === 0) return { modelId: null, encoded: 0 }
+  const hashes = featureHashes(db, backboneId)
+  if (hashes.length === 0) return { modelId: null, encoded: 0 }
   removeUnfinishedModels(db)
-  const model = await trainDpq([...features.values()], null, options.trainOptions ?? {}, options)
-  const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize(), metrics: { trained_on: features.size } })
-  // The features are in memory already: encode from them rather than reading each one again.
-  const read = (part: readonly string[]) => new Map(part.map((h) => [h, features.get(h)!]))
-  await encodeLibrary(db, model, backboneId, [...features.keys()], { ...options, writeTo: modelId, read })
+  const whole = (part: readonly string[]) => (part.length === hashes.length ? featuresFor(db, backboneId) : featuresFor(db, backboneId, part))
+  const { model, features } = await fitUnsupervised(hashes, whole, options)
+  // trained_on is the library the refit schedule counts from; sampled, the features the fit read.
+  const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize(), metrics: { trained_on: hashes.length, sampled: features.size } })
+  // A library the fit read whole is in memory already: encode from it rather than reading each
+  // feature again. A larger one is read chunk by chunk, and no chunk's codes are kept here.
+  const read = features.size >= hashes.length ? (part: readonly string[]) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!])) : undefined
+  const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read, keep: false })
   checkCancelled(options.signal)
   activate(db, modelId, model)
-  return { modelId, encoded: features.size }
+  return { modelId, encoded: present.filter(Boolean).length }
+}
+
+/**
+ * The library's unsupervised model, as its first model and every refit train it: no labels, on the
+ * features of `hashes` (a deterministic sample of at most `trainingSample` of them), read by `read`.
+ * Returns the model and the features it read, by hash.
+ */
+export async function fitUnsupervised(
+  hashes: readonly string[],
+  read: (hashes: readonly string[]) => Map<string, Float32Array>,
+  options: UnsupervisedFitOptions = {},
+): Promise<{ model: DpqModel; features: Map<string, Float32Array> }> {
+  const features = read(trainingSample(hashes, options.trainingSample))
+  const model = await trainDpq([...features.values()], null, options.trainOptions ?? {}, options)
+  return { model, features }
 }
 
 /** The active model reads another backbone and this is no switch: it stays, nothing is encoded. */
@@ -84,9 +110,6 @@ function alreadyCoded(db: Db, backboneId: string, refit: boolean): EnsuredCodes 
   return hashesWithoutCode(db, backboneId, active.id).length === 0 ? { modelId: active.id, encoded: 0 } : null
 }
 
-/** Past this many photos an unsupervised model has seen enough of the library to keep. */
-const UNSUPERVISED_SETTLED = 20_000
-
 /**
  * Whether ensureCodes will train a model (long enough to run as a job the user can watch): the
  * library's first one, or a refit of an unsupervised model the library has outgrown. A model on
@@ -100,12 +123,11 @@ export function pendingTraining(db: Db, backboneId: string): 'first model' | 'li
 }
 
 /**
- * An unsupervised model trained on a library's first few photos (a first folder, a first watcher
- * batch) describes it poorly once it has doubled: such a model is retrained on everything.
+ * An unsupervised model is refitted on the schedule of refit-schedule.ts as the library grows.
  * Supervised models are the user's and are never replaced behind their back.
  */
 function outgrown(db: Db, active: Pick<StoredModel, 'kind' | 'metrics'>, backboneId: string): boolean {
   const trainedOn = active.metrics?.trained_on
-  if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number' || trainedOn >= UNSUPERVISED_SETTLED) return false
-  return featureCount(db, backboneId) >= 2 * trainedOn
+  if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number') return false
+  return refitDue(trainedOn, featureCount(db, backboneId))
 }

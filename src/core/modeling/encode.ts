@@ -16,7 +16,10 @@ export interface ModelingHooks {
   onLockWait?(holder: LockHolder): void
 }
 
-/** Embeddings (n × D) and codes (n × M) of the given photos, in order; `present` is false where a photo has no input. */
+/**
+ * Embeddings (n × D) and codes (n × M) of the given photos, in order (empty when not kept); `present`
+ * is false where a photo has no input.
+ */
 export interface LibraryEmbedding {
   x: Float32Array
   codes: Uint8Array
@@ -28,12 +31,15 @@ export interface EncodeOptions extends ModelingHooks {
   writeTo?: number
   /** Inputs of a chunk (default: modelInputs from the library file). */
   read?: (part: readonly string[]) => Map<string, Float32Array>
+  /** Return every embedding and code (default true); false bounds memory on a large library. */
+  keep?: boolean
 }
 
 export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string, hashes: readonly string[], options: EncodeOptions = {}): Promise<LibraryEmbedding> {
   const { M, D } = model
-  const x = new Float32Array(hashes.length * D)
-  const codes = new Uint8Array(hashes.length * M)
+  const kept = options.keep === false ? 0 : hashes.length
+  const x = new Float32Array(kept * D)
+  const codes = new Uint8Array(kept * M)
   const present = new Array<boolean>(hashes.length).fill(false)
   const chunk = model.finetuned ? 256 : 1000
   for (let from = 0; from < hashes.length; from += chunk) {
@@ -44,8 +50,10 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
     const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
     const pc = quantize(model, px)
     rows.forEach((r, j) => {
-      x.set(px.subarray(j * D, (j + 1) * D), r.i * D)
-      codes.set(pc.subarray(j * M, (j + 1) * M), r.i * M)
+      if (kept) {
+        x.set(px.subarray(j * D, (j + 1) * D), r.i * D)
+        codes.set(pc.subarray(j * M, (j + 1) * M), r.i * M)
+      }
       present[r.i] = true
     })
     if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc)

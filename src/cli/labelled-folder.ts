@@ -1,0 +1,56 @@
+// A labelled folder in the library: which classes each photo belongs to (its first sub-folder, or its
+// row in a TSV file), and the photos that have both a class and a cached feature.
+import { readFileSync } from 'node:fs'
+import type { LabelledPhotos } from '../core/dpq/protocol.ts'
+import type { Db } from '../core/store/db.ts'
+import { featuresFor } from '../core/store/features.ts'
+import { okPhotosInRoot } from '../core/store/photos.ts'
+import { CliError } from './args.ts'
+
+/** rel_path → class names: the first folder of the path, or the photo's row in a TSV (path, labels). */
+export function labelReader(spec: string): (relPath: string) => string[] {
+  if (spec === 'folders') {
+    return (relPath) => (relPath.includes('/') ? [relPath.split('/')[0]] : [])
+  }
+  if (spec.startsWith('tsv:')) {
+    const file = spec.slice(4)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new CliError(`cannot read labels file ${file}: ${(err as Error).message}`)
+    }
+    // Columns: path (relative to the folder), comma-separated labels; a header line is skipped.
+    const byPath = new Map<string, string[]>()
+    for (const line of text.split('\n').slice(1)) {
+      const [path, labels] = line.split('\t')
+      if (path && labels) byPath.set(path.trim(), labels.split(',').map((l) => l.trim()).filter(Boolean))
+    }
+    return (relPath) => byPath.get(relPath) ?? []
+  }
+  throw new CliError(`--labels must be "folders" or "tsv:FILE", got "${spec}"`)
+}
+
+export interface FolderPhotos extends LabelledPhotos {
+  /** Content hash of each labelled photo. */
+  hashes: string[]
+  /** Every distinct content in the folder with a feature, labelled or not. */
+  contents: string[]
+}
+
+/** The folder's photos with a class and a feature, in file-name order. */
+export function labelledPhotos(db: Db, rootId: number, backboneId: string, labelsOf: (relPath: string) => string[]): FolderPhotos {
+  const rows = okPhotosInRoot(db, rootId)
+  const features = featuresFor(db, backboneId, rows.map((r) => r.hash))
+  const kept = rows.filter((r) => features.has(r.hash) && labelsOf(r.relPath).length > 0)
+  const classNames = [...new Set(kept.flatMap((r) => labelsOf(r.relPath)))].sort()
+  const classOf = new Map(classNames.map((c, i) => [c, i]))
+  return {
+    names: kept.map((r) => r.relPath),
+    labels: kept.map((r) => labelsOf(r.relPath).map((l) => classOf.get(l)!)),
+    classNames,
+    features: kept.map((r) => features.get(r.hash)!),
+    hashes: kept.map((r) => r.hash),
+    contents: [...features.keys()],
+  }
+}
