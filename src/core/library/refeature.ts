@@ -54,17 +54,17 @@ export async function recomputeFeatures(db: Db, options: RefeatureOptions): Prom
   const size = options.batchSize ?? 32
   const batches: string[][] = []
   for (let i = 0; i < todo.length; i += size) batches.push(todo.slice(i, i + size))
-  const prepare = (batch: string[]) => {
+  const readBatch = (batch: string[]) => {
     const reads = mapLimit(batch, DECODE_CONCURRENCY, (hash) => readContent(db, hash))
     reads.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
     return reads
   }
   options.onProgress?.(done, total, null)
-  let next = batches.length ? prepare(batches[0]) : null
+  let next = batches.length ? readBatch(batches[0]) : null
   for (let i = 0; i < batches.length; i++) {
     if (options.signal?.aborted) throw new JobCancelled(summary)
     const reads = await next!
-    next = i + 1 < batches.length ? prepare(batches[i + 1]) : null
+    next = i + 1 < batches.length ? readBatch(batches[i + 1]) : null
     try {
       const ready = reads.filter((r) => r.input)
       const vectors = ready.length ? await options.embedder.embed(ready.map((r) => r.input!)) : []
