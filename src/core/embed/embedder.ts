@@ -2,7 +2,6 @@
 import { availableParallelism } from 'node:os'
 import { decodePhoto } from '../library/decode.ts'
 import type { Embedder } from '../types.ts'
-import { BACKBONE, backboneId, type BackboneSpec } from './backbone.ts'
 import { selectBackend, type BackendChoice } from './backend.ts'
 import { createInProcessEmbedder } from './in-process.ts'
 import { createWorkerPoolEmbedder } from './worker-pool.ts'
@@ -39,19 +38,6 @@ export async function createEmbedder(options: EmbedderOptions = {}): Promise<Emb
 /** One worker per core where tfjs computes on the calling thread (wasm, cpu); none for native TensorFlow. */
 export function defaultWorkers(choice: BackendChoice): number {
   return choice.kind === 'wasm' || choice.name === 'cpu' ? availableParallelism() : 0
-}
-
-/**
- * Features this Lookalike can compute, found by backbone id: the library feature, and those it
- * replaced, kept so that a library whose model still reads one (during a feature upgrade) can be
- * searched by image.
- */
-const FEATURES: readonly BackboneSpec[] = [BACKBONE]
-
-/** An embedder on this thread for the feature with this backbone id; null when this Lookalike no longer has it. */
-export async function createEmbedderFor(id: string): Promise<Embedder | null> {
-  const spec = FEATURES.find((f) => backboneId(f) === id)
-  return spec ? createInProcessEmbedder({ spec }) : null
 }
 
 let shared: Promise<Embedder> | undefined

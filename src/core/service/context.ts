@@ -4,7 +4,9 @@
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
-import { backboneId, createEmbedder, createEmbedderFor } from '../embed/embedder.ts'
+import { BACKBONE, backboneId, type BackboneSpec } from '../embed/backbone.ts'
+import { createEmbedder } from '../embed/embedder.ts'
+import { createInProcessEmbedder } from '../embed/in-process.ts'
 import { createEventHub, type EventHub } from '../events.ts'
 import { thumbnailDirFor } from '../paths.ts'
 import { openDb, type Db } from '../store/db.ts'
@@ -68,6 +70,19 @@ export interface ServiceContext {
   close(): Promise<void>
 }
 
+/**
+ * Features this Lookalike can compute, found by backbone id: the library's, and those it replaced,
+ * kept so that a library whose model still reads one (during a feature upgrade) can be searched
+ * by image.
+ */
+const FEATURES: readonly BackboneSpec[] = [BACKBONE]
+
+/** An embedder on this thread (one query image at a time) for the feature with this id; null when this Lookalike no longer has it. */
+async function embedderOfFeature(id: string): Promise<Embedder | null> {
+  const spec = FEATURES.find((f) => backboneId(f) === id)
+  return spec ? createInProcessEmbedder({ spec }) : null
+}
+
 export function createContext(options: ServiceOptions): ServiceContext {
   const db = openDb(options.dbFile)
   const thumbnailDir = options.thumbnailDir ?? thumbnailDirFor(options.dbFile)
@@ -107,7 +122,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
       let entry = former
       if (entry?.backbone !== backbone) {
         await releaseFormer()
-        const made = { backbone, embedder: createEmbedderFor(backbone) }
+        const made = { backbone, embedder: embedderOfFeature(backbone) }
         made.embedder.catch(() => former === made && (former = null))
         former = entry = made
       }
