@@ -1,6 +1,7 @@
 // Duplicate detection, measured. Prints JSON.
 //
 //   npx tsx bench/duplicates.ts [--originals 250] [--distractors 1000] [--skip-quality] [--skip-timing] [--n 10000,100000]
+//                               [--k 10] [--blocks 2]   (candidate settings other than the shipped CANDIDATES)
 //
 // Quality: originals drawn from ../shared/datasets/clothing-small and coco256, each re-saved twelve
 // ways (bench/duplicate-variants.ts), among distinct photos as distractors, indexed into a real
@@ -10,7 +11,8 @@
 // variant grouped with its original) and precision. The thresholds the app ships come from here.
 //
 // Timing: the whole-library pass on synthetic libraries of 10k and 100k photos (codes of a model
-// with the real shapes, 576-d features, one photo in five with near-copies), one thread.
+// with the real shapes, features of the stored feature's dimension, one photo in five with
+// near-copies), one thread.
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -38,18 +40,26 @@ const { values } = parseArgs({
     'skip-quality': { type: 'boolean', default: false },
     'skip-timing': { type: 'boolean', default: false },
     n: { type: 'string', default: '10000,100000' },
+    k: { type: 'string' },
+    blocks: { type: 'string' },
   },
 })
 
+/** The candidate settings measured: the shipped ones unless --k or --blocks say otherwise. */
+const candidates = { k: Number(values.k ?? CANDIDATES.k), blocks: Number(values.blocks ?? CANDIDATES.blocks) }
+
 const SOURCES = ['../shared/datasets/clothing-small', '../shared/datasets/coco256'].map((p) => resolve(p))
 const log = (...args: unknown[]) => console.error('[duplicates]', ...args)
-const out: Record<string, unknown> = { bench: 'duplicates', candidates: CANDIDATES, shipped: DEFAULT_THRESHOLDS }
+const out: Record<string, unknown> = { bench: 'duplicates', candidates, shipped: DEFAULT_THRESHOLDS }
 
 if (!values['skip-quality']) {
   if (SOURCES.every((s) => !existsSync(s))) out.quality = { skipped: `no photos: ${SOURCES.join(' and ')} are missing` }
   else out.quality = await quality()
 }
-if (!values['skip-timing']) out.timing = String(values.n).split(',').map((n) => timing(Number(n)))
+if (!values['skip-timing']) {
+  const dim = await featureDim()
+  out.timing = String(values.n).split(',').map((n) => timing(Number(n), dim))
+}
 console.log(JSON.stringify(out, null, 1))
 
 // ---- quality ---------------------------------------------------------------------------------
@@ -80,46 +90,57 @@ async function quality() {
   // the app's pass, timed
   const t0 = performance.now()
   const { M, K, D, codebooks } = stored.model
-  const dist = codewordDistances(codebooks, M, K, D, Math.min(CANDIDATES.blocks, M))
-  const candidates = mergePairs([candidatePairs(matrix, dist, K, CANDIDATES)])
+  const dist = codewordDistances(codebooks, M, K, D, Math.min(candidates.blocks, M))
+  const found = mergePairs([candidatePairs(matrix, dist, K, { ...candidates, blocks: Math.min(candidates.blocks, M) })])
   const t1 = performance.now()
   const ids = Array.from(matrix.ids.subarray(0, matrix.size))
   const hashOf = new Map(rows.map((r) => [r.id, r.hash]))
   const { dim, vectors } = packedFeatures(db, stored.backbone, ids.map((id) => hashOf.get(id)!))
   const rowOf = new Map(ids.map((id, i) => [id, i]))
-  const scores = pairCosines(vectors, dim, Int32Array.from(candidates.a, (id) => rowOf.get(id)!), Int32Array.from(candidates.b, (id) => rowOf.get(id)!))
+  const scores = pairCosines(vectors, dim, Int32Array.from(found.a, (id) => rowOf.get(id)!), Int32Array.from(found.b, (id) => rowOf.get(id)!))
   const t2 = performance.now()
-  const pairs: ScoredPairs = { a: candidates.a, b: candidates.b, score: scores }
+  const pairs: ScoredPairs = { a: found.a, b: found.b, score: scores }
 
-  // What the codes lose: truth pairs (variant, original) whose cosine would pass, but that are not candidates.
-  const candidateKeys = new Set(Array.from(candidates.a, (a, i) => `${a}-${candidates.b[i]}`))
+  // What the codes lose: truth pairs (variant, original) that are not candidates, per variant kind.
+  const candidateKeys = new Set(Array.from(found.a, (a, i) => `${a}-${found.b[i]}`))
   const idOf = new Map([...truth].map(([id, t]) => [t.photo.file, id]))
-  let truthPairs = 0
-  let missedByCodes = 0
-  for (const [id, t] of truth) {
-    if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
-    const original = idOf.get(t.photo.original!)
-    if (original === undefined) continue
-    truthPairs++
-    const key = id < original ? `${id}-${original}` : `${original}-${id}`
-    if (!candidateKeys.has(key)) missedByCodes++
-  }
-
+  const truthA: number[] = []
+  const truthB: number[] = []
+  const missedPerKind: Record<string, number> = {}
   // every variant's cosine to its own original (whether or not a candidate)
   const variantCosines: Record<string, number[]> = {}
   for (const [id, t] of truth) {
     if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
     const original = idOf.get(t.photo.original!)
     if (original === undefined) continue
+    const [a, b] = id < original ? [id, original] : [original, id]
+    truthA.push(a)
+    truthB.push(b)
+    if (!candidateKeys.has(`${a}-${b}`)) missedPerKind[t.photo.kind] = (missedPerKind[t.photo.kind] ?? 0) + 1
     const [c] = pairCosines(vectors, dim, Int32Array.of(rowOf.get(id)!), Int32Array.of(rowOf.get(original)!))
     ;(variantCosines[t.photo.kind] ??= []).push(c)
   }
+  const missedByCodes = Object.values(missedPerKind).reduce((n, m) => n + m, 0)
 
-  const sweep = []
+  // Thresholds swept coarsely, then each pick refined to 0.001 between the step below it and it.
+  const sweep: ReturnType<typeof score>[] = []
   const steps = [...Array.from({ length: 35 }, (_, i) => THRESHOLD_FLOOR + i * 0.01), ...Array.from({ length: 10 }, (_, i) => 0.95 + i * 0.005), ...Array.from({ length: 10 }, (_, i) => 0.99 + i * 0.001)]
-  for (const t of [...new Set(steps.map((x) => Math.round(x * 1000) / 1000))].sort((a, b) => a - b)) sweep.push(score(groupPairs(pairs, t), truth, t))
-  const dupPick = sweep.find((s) => s.precision >= 0.99)
-  const simPick = sweep.find((s) => s.precision >= 0.5)
+  for (const t of [...new Set(steps.map((x) => round(x, 3)))].sort((a, b) => a - b)) sweep.push(score(groupPairs(pairs, t), truth, t))
+  const pick = (precision: number) => {
+    const i = sweep.findIndex((s) => s.precision >= precision)
+    if (i <= 0) return sweep[i] ?? null
+    for (let t = round(sweep[i - 1].threshold + 0.001, 3); t < sweep[i].threshold; t = round(t + 0.001, 3)) {
+      const s = score(groupPairs(pairs, t), truth, t)
+      if (s.precision >= precision) return s
+    }
+    return sweep[i]
+  }
+  const dupPick = pick(0.99)
+  const simPick = pick(0.5)
+  // The same pick had every (variant, original) pair been a candidate: what the code scan costs.
+  const withTruth = mergePairs([found, { a: Int32Array.from(truthA), b: Int32Array.from(truthB) }])
+  const allTruth: ScoredPairs = { ...withTruth, score: pairCosines(vectors, dim, Int32Array.from(withTruth.a, (id) => rowOf.get(id)!), Int32Array.from(withTruth.b, (id) => rowOf.get(id)!)) }
+  const everyTruthPair = dupPick ? score(groupPairs(allTruth, dupPick.threshold), truth, dupPick.threshold) : null
   const atShipped = score(groupPairs(pairs, DEFAULT_THRESHOLDS.duplicates), truth, DEFAULT_THRESHOLDS.duplicates)
   db.close()
   return {
@@ -130,14 +151,15 @@ async function quality() {
     backbone: stored.backbone,
     featureDim: dim,
     indexSeconds: round(indexSeconds),
-    pass: { candidatesMs: round(t1 - t0), confirmMs: round(t2 - t1), candidatePairs: candidates.a.length },
-    codeScan: { truthPairs, missedByCodes, candidateRecall: round(1 - missedByCodes / truthPairs, 4) },
+    pass: { candidatesMs: round(t1 - t0), confirmMs: round(t2 - t1), candidatePairs: found.a.length },
+    codeScan: { truthPairs: truthA.length, missedByCodes, candidateRecall: round(1 - missedByCodes / truthA.length, 4), missedPerKind },
     variantCosine: Object.fromEntries(Object.entries(variantCosines).map(([k, v]) => [k, quantiles(v)])),
     pickedDuplicates: dupPick ? { threshold: dupPick.threshold, precision: dupPick.precision, recall: dupPick.recall } : null,
     pickedSimilar: simPick ? { threshold: simPick.threshold, precision: simPick.precision } : null,
     atShipped,
     sweep: sweep.map(({ perKind: _, ...s }) => s),
     perKindAtPicked: dupPick?.perKind ?? null,
+    atPickedWithEveryTruthPair: everyTruthPair && { precision: everyTruthPair.precision, recall: everyTruthPair.recall, recallPerKind: Object.fromEntries(Object.entries(everyTruthPair.perKind).map(([k, v]) => [k, v.recall])) },
   }
 }
 
@@ -213,16 +235,25 @@ function score(groups: Int32Array[], truth: Map<number, { photo: BenchPhoto; has
 
 // ---- timing ------------------------------------------------------------------------------------
 
+/** The stored feature's dimension, as the app's embedder reports it. */
+async function featureDim(): Promise<number> {
+  const embedder = await createEmbedder()
+  try {
+    return embedder.dim
+  } finally {
+    await embedder.close()
+  }
+}
+
 /**
  * The pass on a synthetic library of n photos: residual-style codebooks (M = 8, K = 256, D = 256),
  * random codes, one photo in five with 1–3 near-copies (same code but the last blocks, features a
- * little noisy), 576-d features.
+ * little noisy), features of `dim` dimensions.
  */
-function timing(n: number) {
+function timing(n: number, dim: number) {
   const M = 8
   const K = 256
   const D = 256
-  const dim = 576
   const model = syntheticModel(M, K, D, 7)
   const codes = randomCodes(new Uint8Array(n * M), K, 11)
   const random = seededRandom(13)
@@ -243,11 +274,11 @@ function timing(n: number) {
   for (let i = 0; i < n; i++) matrix.set(i + 1, codes.subarray(i * M, i * M + M), { rootId: 1, takenAt: 0 })
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  const dist = codewordDistances(model.codebooks, M, K, D, CANDIDATES.blocks)
+  const dist = codewordDistances(model.codebooks, M, K, D, candidates.blocks)
   const t1 = performance.now()
   const lists = []
   for (let start = 0; start < n; start += 256) {
-    lists.push(candidatePairs(matrix, dist, K, { ...CANDIDATES, rows: Int32Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i) }))
+    lists.push(candidatePairs(matrix, dist, K, { ...candidates, rows: Int32Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i) }))
   }
   const pairs = mergePairs(lists)
   const t2 = performance.now()
@@ -260,6 +291,7 @@ function timing(n: number) {
   log(`timing n=${n}: ${((t4 - t0) / 1000).toFixed(1)} s`)
   return {
     photos: n,
+    featureDim: dim,
     wallSeconds: round((t4 - t0) / 1000, 2),
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
     stepsMs: { codewordDistances: round(t1 - t0), candidateScan: round(t2 - t1), featureCosines: round(t3 - t2), grouping: round(t4 - t3) },
