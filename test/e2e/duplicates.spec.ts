@@ -9,12 +9,17 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { DEFAULT_THRESHOLDS } from '../../src/core/duplicates/defaults.ts'
 import { createWebApi } from '../../src/shared/web-client.ts'
 import { makePhotos } from '../fixtures/photos.ts'
 import { buildWebRenderer, chromiumMissing, launchChromium, screenshot, serve, type Served } from './harness.ts'
 
-/** A threshold the planted copies pass and the fixture's distinct photos do not. */
-const THRESHOLD = 0.985
+/**
+ * Another threshold than the shipped one that the planted copies pass and the fixture's distinct
+ * photos do not: with the stored feature the weakest copy (the crop) is at about 0.94 to its
+ * original, the closest distinct photos about 0.65.
+ */
+const THRESHOLD = 0.92
 
 describe.skipIf(chromiumMissing)('Duplicates view in the browser', () => {
   let dir: string
@@ -82,13 +87,18 @@ describe.skipIf(chromiumMissing)('Duplicates view in the browser', () => {
     await expect.poll(() => page.locator('[data-testid="duplicates-count"]').isVisible(), { timeout: 120_000 }).toBe(true)
   }
 
+  const planted = [
+    ['a-lossless.png', 'a-q30.jpg', 'a-smaller.jpg', 'group-0-photo-000.jpg'],
+    ['b-cropped.jpg', 'b-messenger.webp', 'group-1-photo-000.jpg'],
+  ]
+
   it('shows the planted copies as groups, largest first, with the keeper marked', async () => {
     await openView()
+    // the view opens at the shipped threshold, which finds exactly the planted copies
+    expect(Number(await page.locator('[data-testid="duplicates-threshold"]').inputValue())).toBe(DEFAULT_THRESHOLDS.duplicates)
+    await expect.poll(shown, { timeout: 30_000 }).toEqual(planted)
     await setThreshold(THRESHOLD)
-    await expect.poll(shown, { timeout: 30_000 }).toEqual([
-      ['a-lossless.png', 'a-q30.jpg', 'a-smaller.jpg', 'group-0-photo-000.jpg'],
-      ['b-cropped.jpg', 'b-messenger.webp', 'group-1-photo-000.jpg'],
-    ])
+    await expect.poll(shown, { timeout: 30_000 }).toEqual(planted)
     // one keeper per group: the largest resolution, then the least compressed (flat artwork packs
     // smaller as PNG than as this JPEG, so the original JPEG has more bytes per pixel)
     const keepers = await groups().evaluateAll((els) =>
