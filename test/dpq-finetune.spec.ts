@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKBONE, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
+import { LEGACY_FEATURE, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
 import { loadMobilenet } from '../src/core/embed/backbone-files.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
@@ -159,7 +159,7 @@ describe('activations of real photos', () => {
     // The tail as matMuls and shifted slices = the Keras layers model's pooled out_relu.
     const mobilenet = await loadMobilenet(tf)
     const reference = pooledFeatureModel(tf, mobilenet, ['out_relu'])
-    const expected = tf.tidy(() => (reference.predict(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, BACKBONE.range), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array)
+    const expected = tf.tidy(() => (reference.predict(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, LEGACY_FEATURE.range), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array)
     mobilenet.dispose()
     const flat = new Float32Array(rows.length * rows[0].length)
     rows.forEach((r, i) => flat.set(r, i * r.length))

@@ -1,13 +1,13 @@
 // Upgrading a library in place to a new image feature: a library made the way Lookalike made it
-// with the feature it stores today (index, first model, two albums, a supervised retrain) opened
-// with another real feature (MobileNetV2 pooled at another layer, so another backbone id). A real
+// with the feature it stored before (block 13 of the first MobileNetV2, averaged; index, first
+// model, two albums, a supervised retrain) opened with the region feature Lookalike stores now. A real
 // SQLite file, JPEGs written by sharp, real tfjs embedders and real DPQ training.
 import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKBONE } from '../src/core/embed/backbone.ts'
+import { FEATURE, LEGACY_FEATURE } from '../src/core/embed/backbone.ts'
 import { createInProcessEmbedder } from '../src/core/embed/in-process.ts'
 import { thumbnailPath } from '../src/core/library/thumbnails.ts'
 import { createService, type LookalikeService } from '../src/core/service.ts'
@@ -69,8 +69,8 @@ describe('feature upgrade', () => {
     dbFile = join(dir, 'lib.sqlite')
     const photosDir = join(dir, 'photos')
     made = await makePhotos(photosDir, { groups: 2, perGroup: 6, size: 96, seed: 5 })
-    legacy = await createInProcessEmbedder() // the feature today's libraries hold
-    next = await createInProcessEmbedder({ spec: { ...BACKBONE, layers: ['block_12_add'] } })
+    legacy = await createInProcessEmbedder({ feature: LEGACY_FEATURE }) // the feature libraries held before the region feature
+    next = await createInProcessEmbedder({ feature: FEATURE })
 
     // The library as it is today: indexed, a first model, two albums, a retrain on them.
     const old = await open(legacy)

@@ -1,6 +1,7 @@
 // `lookalike bench index <folder>`: indexing throughput of the real pipeline (see src/bench/index-throughput.ts).
 import { existsSync, statSync } from 'node:fs'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+import { featureFlag } from '../feature-flag.ts'
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -8,9 +9,10 @@ export async function run(argv: string[]): Promise<number> {
     threads: { type: 'string' },
     batch: { type: 'string' },
     compute: { type: 'string' },
+    feature: { type: 'string' },
   })
   const [folder] = positionals
-  if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--compute node|chromium] [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--json]')
+  if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--compute node|chromium] [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--feature region|legacy] [--json]')
   const compute = values.compute ?? 'node'
   if (compute !== 'node' && compute !== 'chromium') throw new CliError(`--compute must be node or chromium, got "${compute}"`)
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError(`not a folder: ${folder}`)
@@ -21,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     threads: values.threads === undefined ? undefined : intFlag(values.threads, 'threads', 0),
     batchSize: values.batch === undefined ? undefined : Math.max(1, intFlag(values.batch, 'batch', 16)),
     compute,
+    feature: featureFlag(values.feature as string | undefined),
   }).catch((err: unknown) => {
     throw err instanceof BackendUnavailableError ? new CliError(err.message) : err
   })

@@ -4,6 +4,7 @@
 import { DECODE_VERSION } from '../library/decode-version.ts'
 import type * as tfType from '@tensorflow/tfjs'
 import type { FusedBackbone } from './fused-backbone.ts'
+import { WHITENING_ID } from './whitening-asset.ts'
 
 export type Tf = typeof tfType
 
@@ -35,8 +36,9 @@ export function pooledFeatureModel(tf: Tf, mobilenet: tfType.LayersModel, layers
   return tf.model({ inputs: mobilenet.inputs, outputs: output })
 }
 
-/** Which activations make the feature, and how pixels are scaled before the network sees them. */
+/** Global-average-pooled layers of nsfwjs' first MobileNetV2 (what libraries stored first). */
 export interface BackboneSpec {
+  network: 'mobilenet_v2'
   /** Layer names, pooled and concatenated in this order. */
   layers: readonly string[]
   /** Pixel range fed to the network. */
@@ -45,28 +47,69 @@ export interface BackboneSpec {
   blockL2: boolean
 }
 
+/**
+ * R-MAC of one layer of nsfwjs' second MobileNetV2 (width 1.4), optionally a signed square root,
+ * then the PCA-whitening shipped with the app (whitening.ts), unit length. Pixels go in as [0,1].
+ */
+export interface RegionSpec {
+  network: 'mobilenet_v2_mid'
+  /** e.g. `expanded_conv_12/expand`: a 14×14 activation map. */
+  layer: string
+  signedSqrt: boolean
+  /** The shipped whitening's id, or null for the R-MAC vector itself. */
+  whitening: string | null
+}
+
+/** Which network, layers and pooling make the stored feature. */
+export type FeatureSpec = BackboneSpec | RegionSpec
+
 /** The nsfwjs package version pins the weights: a different version means different features. */
 export const MODEL_ID = 'mobilenet_v2@nsfwjs4.4'
+export const MID_MODEL_ID = 'mobilenet_v2_mid@nsfwjs4.4'
 
-/**
- * The feature Lookalike stores (chosen by measurement: docs/backbone.md). Changing anything here
- * changes backboneId, and stored features of the old id are recomputed instead of mixed in.
- */
-export const BACKBONE: BackboneSpec = {
+/** What libraries stored before the region feature: block 13's expansion, averaged (docs/backbone.md). */
+export const LEGACY_FEATURE: BackboneSpec = {
+  network: 'mobilenet_v2',
   layers: ['block_13_expand_relu'],
   // nsfwjs feeds this network pixels / 255; [-1,1] measured 0.01–0.05 mAP worse.
   range: '[0,1]',
   blockL2: false,
 }
 
-/** e.g. `mobilenet_v2@nsfwjs4.4:block_13_expand_relu:gap:l2:[0,1]:decode2` (the stored vector is unit length). */
-export function backboneId(spec: BackboneSpec = BACKBONE): string {
+/**
+ * The feature Lookalike stores (chosen by measurement on real photos: docs/backbone.md).
+ * Changing anything here changes backboneId, and a library's features of the old id are
+ * recomputed by an upgrade job instead of mixed in.
+ */
+export const FEATURE: FeatureSpec = {
+  network: 'mobilenet_v2_mid',
+  layer: 'expanded_conv_12/expand',
+  // Measured: the square root before whitening cost 0.005–0.01 P@20 on both real-photo sets.
+  signedSqrt: false,
+  whitening: WHITENING_ID,
+}
+
+/** Features by the name the CLI's `--feature` takes. */
+export const FEATURES: Readonly<Record<string, FeatureSpec>> = {
+  region: FEATURE,
+  legacy: LEGACY_FEATURE,
+}
+
+/**
+ * e.g. `mobilenet_v2_mid@nsfwjs4.4:expanded_conv_12/expand:rmac:<whitening>:l2:[0,1]:decode2`
+ * (the stored vector is unit length); the legacy feature keeps the id it always had.
+ */
+export function backboneId(spec: FeatureSpec = FEATURE): string {
+  if (spec.network === 'mobilenet_v2_mid') {
+    const steps = ['rmac', ...(spec.signedSqrt ? ['ssqrt'] : []), ...(spec.whitening ? [spec.whitening] : [])]
+    return `${MID_MODEL_ID}:${spec.layer}:${steps.join(':')}:l2:[0,1]:decode${DECODE_VERSION}`
+  }
   const blocks = spec.blockL2 && spec.layers.length > 1 ? ':blockl2' : ''
   return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}:decode${DECODE_VERSION}`
 }
 
 /** Channels of each layer of the spec, in concatenation order. */
-export function layerDims(mobilenet: tfType.LayersModel, spec: BackboneSpec = BACKBONE): number[] {
+export function layerDims(mobilenet: tfType.LayersModel, spec: BackboneSpec): number[] {
   return spec.layers.map((l) => (mobilenet.getLayer(l).output as tfType.SymbolicTensor).shape.at(-1) as number)
 }
 
@@ -110,6 +153,7 @@ export async function extractFeatures(
   }
 }
 
-function unit(tf: Tf, t: tfType.Tensor2D): tfType.Tensor2D {
+/** Rows made unit length. */
+export function unit(tf: Tf, t: tfType.Tensor2D): tfType.Tensor2D {
   return tf.div(t, tf.maximum(tf.norm(t, 'euclidean', 1, true), 1e-12))
 }

@@ -11,7 +11,7 @@ const init = workerData as WorkerInit
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
 
 try {
-  const embedder = await createInProcessEmbedder({ backend: init.backend, threads: init.wasmThreads })
+  const embedder = await createInProcessEmbedder({ backend: init.backend, threads: init.wasmThreads, feature: init.feature })
   post({ type: 'ready', backboneId: embedder.backboneId, backend: embedder.backend, dim: embedder.dim })
   port.on('message', (request: EmbedRequest | { type: 'close' }) => {
     if (request.type === 'close') {

@@ -7,13 +7,16 @@ import { createInProcessEmbedder } from './in-process.ts'
 import { createWorkerPoolEmbedder } from './worker-pool.ts'
 
 export { selectBackend, type BackendChoice } from './backend.ts'
-export { BACKBONE, backboneId } from './backbone.ts'
+export { FEATURE, FEATURES, LEGACY_FEATURE, backboneId, type FeatureSpec } from './backbone.ts'
+import type { FeatureSpec } from './backbone.ts'
 
 export interface EmbedderOptions {
   /** 'node-gpu' | 'node' | 'wasm' | 'cpu' | 'auto'; default $LOOKALIKE_BACKEND, else the best that works. */
   backend?: string
   /** Worker threads; 0 embeds on the calling thread. Default: one per core on wasm/cpu, 0 on native TensorFlow. */
   threads?: number
+  /** The feature to compute (default: the library's, FEATURE). */
+  feature?: FeatureSpec
 }
 
 /**
@@ -24,14 +27,15 @@ export interface EmbedderOptions {
 export async function createEmbedder(options: EmbedderOptions = {}): Promise<Embedder> {
   const choice = await selectBackend({ backend: options.backend })
   const workers = options.threads ?? defaultWorkers(choice)
-  if (workers <= 0) return createInProcessEmbedder({ backend: choice.name })
+  const feature = options.feature
+  if (workers <= 0) return createInProcessEmbedder({ backend: choice.name, feature })
   try {
-    return await createWorkerPoolEmbedder({ workers, backend: choice.name })
+    return await createWorkerPoolEmbedder({ workers, backend: choice.name, feature })
   } catch (err) {
     // Workers are an optimisation: where they cannot start (an unusual bundle, a locked-down
     // runtime) the same backbone runs on this thread, slower but correct.
     console.warn(`lookalike: embedding on the main thread (worker threads unavailable: ${err instanceof Error ? err.message : String(err)})`)
-    return createInProcessEmbedder({ backend: choice.name })
+    return createInProcessEmbedder({ backend: choice.name, feature })
   }
 }
 

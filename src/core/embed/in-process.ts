@@ -2,18 +2,20 @@
 // workers are off (tests, a single embed of an outside image).
 import * as tf from '@tensorflow/tfjs'
 import type { Embedder, ModelInput } from '../types.ts'
-import { BACKBONE, type BackboneSpec } from './backbone.ts'
+import { FEATURE, type FeatureSpec } from './backbone.ts'
 import { readBackboneArtifacts } from './backbone-files.ts'
 import { selectBackend, type BackendOptions } from './backend.ts'
 import { createFeatureExtractor } from './feature-extractor.ts'
 
 export interface InProcessOptions extends BackendOptions {
-  spec?: BackboneSpec
+  /** The feature to compute (default: the library's). */
+  feature?: FeatureSpec
 }
 
 export async function createInProcessEmbedder(options: InProcessOptions = {}): Promise<Embedder> {
   const choice = await selectBackend(options)
-  const extractor = await createFeatureExtractor(tf, readBackboneArtifacts(), options.spec ?? BACKBONE)
+  const feature = options.feature ?? FEATURE
+  const extractor = await createFeatureExtractor(tf, readBackboneArtifacts(feature.network), feature)
   // Batches run one after another: concurrent predict() calls would only fight over the same core.
   let queue: Promise<unknown> = Promise.resolve()
   let closed = false

@@ -53,7 +53,7 @@ export interface WorkerPoolEmbedder extends Embedder {
 
 export async function createWorkerPoolEmbedder(options: WorkerPoolOptions): Promise<WorkerPoolEmbedder> {
   const url = embedWorkerUrl()
-  const init: WorkerInit = { backend: options.backend, wasmThreads: options.wasmThreads }
+  const init: WorkerInit = { backend: options.backend, wasmThreads: options.wasmThreads, feature: options.feature }
   let nextId = 0
   let closing = false
 

@@ -1,6 +1,9 @@
 // Messages between the worker pool and embed-worker.ts.
+import type { FeatureSpec } from './backbone.ts'
+
 export interface WorkerInit {
   backend?: string
+  feature?: FeatureSpec
   /** XNNPACK threads inside the worker (wasm only). */
   wasmThreads?: number
 }

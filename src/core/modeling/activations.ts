@@ -1,8 +1,9 @@
-// What the fine-tuned model reads per photo: the cached `block_15_add` activation map and the
-// library's own pooled feature (block_13_expand_relu, unit length), from one backbone pass.
+// What the fine-tuned model reads per photo: the cached `block_15_add` activation map of the
+// first MobileNetV2 (where its pretrained tail starts) and the library's own stored feature.
 import type * as tfType from '@tensorflow/tfjs'
-import { BACKBONE, scalePixels } from '../embed/backbone.ts'
-import { loadMobilenet } from '../embed/backbone-files.ts'
+import { FEATURE, LEGACY_FEATURE, scalePixels } from '../embed/backbone.ts'
+import { loadMobilenet, readBackboneArtifacts } from '../embed/backbone-files.ts'
+import { createFeatureExtractor } from '../embed/feature-extractor.ts'
 import { fuseBackbone, type FusedBackbone } from '../embed/fused-backbone.ts'
 import { decodePhoto } from '../library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../types.ts'
@@ -13,7 +14,7 @@ import { ensureBackend } from './backend.ts'
 export interface ActivationExtractor {
   /** Pretrained block_16 + Conv_1, where fine-tuning starts. */
   tail: Tail
-  /** Model inputs ([map | pooled feature]) of 224² RGB pixel buffers. */
+  /** Model inputs ([map | library feature]) of 224² RGB pixel buffers. */
   fromPixels(inputs: readonly Uint8Array[]): Promise<Float32Array[]>
   /** Model inputs of photo files (or bytes); a photo that fails to decode throws with its path. */
   fromPhotos(paths: readonly (string | Buffer)[], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>
@@ -22,28 +23,26 @@ export interface ActivationExtractor {
 
 export async function createActivationExtractor(): Promise<ActivationExtractor> {
   await ensureBackend()
-  if (BACKBONE.layers.length !== 1) throw new Error('fine-tuning expects a single-layer library feature')
   const mobilenet = await loadMobilenet(tf)
   const tail = pretrainedTail(mobilenet)
-  const backbone: FusedBackbone = fuseBackbone(tf, mobilenet, [BACKBONE.layers[0], FINETUNE_LAYER])
+  const backbone: FusedBackbone = fuseBackbone(tf, mobilenet, [FINETUNE_LAYER])
+  // The library's stored feature, computed the same way the indexer computes it.
+  const library = await createFeatureExtractor(tf, readBackboneArtifacts(FEATURE.network), FEATURE)
   const size = MODEL_INPUT_SIZE
 
   const fromPixels = async (inputs: readonly Uint8Array[]): Promise<Float32Array[]> => {
     const out: Float32Array[] = []
     for (let s = 0; s < inputs.length; s += 16) {
       const part = inputs.slice(s, s + 16)
-      const [pooled, maps] = tf.tidy(() => {
-        const [early, late] = backbone.maps(tf.tensor4d(scalePixels(part, size, BACKBONE.range), [part.length, size, size, 3]))
-        const p = tf.mean(early, [1, 2]) as tfType.Tensor2D
-        // The library's stored feature is unit length: the fine-tuned model must read the same.
-        return [tf.div(p, tf.maximum(tf.norm(p, 'euclidean', 1, true), 1e-12)), late.reshape([part.length, -1])]
+      const maps = tf.tidy(() => {
+        const [late] = backbone.maps(tf.tensor4d(scalePixels(part, size, LEGACY_FEATURE.range), [part.length, size, size, 3]))
+        return late.reshape([part.length, -1]) as tfType.Tensor2D
       })
-      const p = (await pooled.data()) as Float32Array
       const m = (await maps.data()) as Float32Array
-      tf.dispose([pooled, maps])
-      const pd = p.length / part.length
+      tf.dispose(maps)
+      const pooled = await library.embed(part)
       const md = m.length / part.length
-      out.push(...finetuneInputs(part.map((_, i) => m.slice(i * md, (i + 1) * md)), part.map((_, i) => p.slice(i * pd, (i + 1) * pd))))
+      out.push(...finetuneInputs(part.map((_, i) => m.slice(i * md, (i + 1) * md)), pooled))
     }
     return out
   }
@@ -73,6 +72,7 @@ export async function createActivationExtractor(): Promise<ActivationExtractor> 
     dispose() {
       backbone.dispose()
       mobilenet.dispose()
+      library.dispose()
     },
   }
 }

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
-import { BACKBONE, backboneId, type BackboneSpec } from '../embed/backbone.ts'
+import { FEATURES, backboneId } from '../embed/backbone.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createInProcessEmbedder } from '../embed/in-process.ts'
 import { createEventHub, type EventHub } from '../events.ts'
@@ -71,16 +71,13 @@ export interface ServiceContext {
 }
 
 /**
- * Features this Lookalike can compute, found by backbone id: the library's, and those it replaced,
- * kept so that a library whose model still reads one (during a feature upgrade) can be searched
- * by image.
+ * An embedder on this thread (one query image at a time) for the feature with this id: the
+ * library's, or one it replaced (FEATURES keeps them), so that a library whose model still reads
+ * an older feature during an upgrade can be searched by image. Null when this Lookalike no longer has it.
  */
-const FEATURES: readonly BackboneSpec[] = [BACKBONE]
-
-/** An embedder on this thread (one query image at a time) for the feature with this id; null when this Lookalike no longer has it. */
 async function embedderOfFeature(id: string): Promise<Embedder | null> {
-  const spec = FEATURES.find((f) => backboneId(f) === id)
-  return spec ? createInProcessEmbedder({ spec }) : null
+  const feature = Object.values(FEATURES).find((f) => backboneId(f) === id)
+  return feature ? createInProcessEmbedder({ feature }) : null
 }
 
 export function createContext(options: ServiceOptions): ServiceContext {
