@@ -118,8 +118,8 @@ describe('lookalike eval --unsupervised', () => {
       expect(precision_at_20).toBeLessThanOrEqual(0.334)
     }
     // Each group has its own palette and pattern: cosine of the backbone feature separates them
-    // (0.97 measured), and so does the model's float embedding (PCA of it; 1.0 measured). A random
-    // ranking of 6 relevant among 18 scores about 0.38.
+    // (mAP 1.0 measured with the region feature, 0.97 with the legacy one), and so does the model's
+    // float embedding (PCA of it; 1.0 with either). A random ranking of 6 relevant among 18 scores about 0.38.
     expect(report.float.map).toBeGreaterThan(0.8)
     expect(report.search.exact.map).toBeGreaterThan(0.8)
     // The library is smaller than K = 256: every photo gets its own codeword, and 8 bits rank as exact does.
@@ -131,9 +131,12 @@ describe('lookalike eval --unsupervised', () => {
     const again = JSON.parse(rerun.stdout)
     expect({ search: again.search, float: again.float }).toEqual({ search: report.search, float: report.float })
 
-    const human = lookalike(...args.filter((a) => a !== '--json'))
+    // --feature picks the image feature: the legacy one has its own backbone id (and features).
+    const human = lookalike(...args.filter((a) => a !== '--json'), '--feature', 'legacy')
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout).toMatch(/^photos: 24 photos in 3 classes, 6 queries against 18 photos/)
+    expect(human.stdout).toMatch(/^backbone mobilenet_v2@nsfwjs4\.4:block_13_expand_relu:/m)
+    expect(human.stdout).not.toContain(report.backbone)
     expect(human.stdout).toMatch(/^64 bits +0\.\d{3} +\d\.\d{3}$/m)
     expect(human.stdout).toMatch(/^float \(cosine of feature\) +0\.\d{3} +\d\.\d{3}$/m)
   }, CLI_TEST_MS)
@@ -153,6 +156,7 @@ describe('lookalike eval --unsupervised', () => {
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--queries-per-class', '2.5'), /--queries-per-class must be a non-negative integer, got "2.5"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--queries-per-class', 'many'), /--queries-per-class must be a non-negative integer, got "many"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--epochs', '3'), /Unknown option '--epochs'/)
+    oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--feature', 'sift'), /--feature must be region or legacy, got "sift"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--json'), /every labelled photo in .*one-class is in one class \(group-0\): scoring look-alikes needs at least two/)
   }, CLI_TEST_MS)
 })

@@ -16,6 +16,7 @@ import { featureCounts } from '../src/core/store/features.ts'
 import { activeModelBackbone } from '../src/core/store/models.ts'
 import type { Embedder } from '../src/core/types.ts'
 import type { JobProgress, LibraryEvent } from '../src/shared/types.ts'
+import { runCli } from './fixtures/cli.ts'
 import { makePhotos, type MadePhoto } from './fixtures/photos.ts'
 import { call, waitFor } from './fixtures/service.ts'
 
@@ -72,7 +73,7 @@ describe('feature upgrade', () => {
     legacy = await createInProcessEmbedder({ feature: LEGACY_FEATURE }) // the feature libraries held before the region feature
     next = await createInProcessEmbedder({ feature: FEATURE })
 
-    // The library as it is today: indexed, a first model, two albums, a retrain on them.
+    // The library as Lookalike made it before the region feature: indexed, a first model, two albums, a retrain on them.
     const old = await open(legacy)
     await call(old, 'addRoot', { path: photosDir })
     await waitFor(() => events.some((e) => e.type === 'model-changed'), 'the first model')
@@ -162,8 +163,26 @@ describe('feature upgrade', () => {
     const image = readFileSync(made.find((m) => m.group === 0)!.path).toString('base64')
     const byImage = await call(upgraded, 'similarToImage', { data: image, precision: 'exact', k: 3 })
     expect(byImage.results.map((r) => groupOf.get(r.id))).toEqual([0, 0, 0])
+
+    // A Retrain meanwhile improves the model search uses, on the feature it reads: here a deeper
+    // fine-tuning, whose searches by image read the old feature beside the activation map.
+    const trainFrom = events.length
+    const { jobId } = await call(upgraded, 'train', { finetune: 'late' })
+    await waitFor(() => !!jobEvent(events, trainFrom, 'train', (j) => j.jobId === jobId && ended(j)), 'the retrain during the upgrade', 240_000)
+    expect(jobEvent(events, trainFrom, 'train', ended)).toMatchObject({ state: 'done' })
+    expect((await call(upgraded, 'status', {})).model).toMatchObject({ kind: 'supervised', finetune: 'late' })
+    expect(modelRows().active).toMatchObject({ backbone: legacy.backboneId })
+    const fineTuned = await call(upgraded, 'similarToImage', { data: image, precision: 'exact', k: 3 })
+    expect(fineTuned.results.map((r) => groupOf.get(r.id))).toEqual([0, 0, 0])
+    expect((await call(upgraded, 'similar', { photoId: query, precision: 32, k: 5 })).results).toHaveLength(5)
     await close()
-    expect(modelRows().ids).toEqual(before.models)
+    const models = modelRows().ids
+    expect(models).toEqual([...before.models, expect.any(Number)])
+    before.models = models
+    // `lookalike status` says so too, from a process that computes no feature itself.
+    const cli = runCli(['status', '--db', dbFile, '--json'])
+    expect(cli.code, cli.stderr).toBe(0)
+    expect(JSON.parse(cli.stdout).upgrade).toMatchObject({ done: status.upgrade!.done, jobId: null, retrain: true })
   })
 
   it('reopened: carries on with the photos still missing the feature, searching meanwhile, then switches and retrains on the albums', async () => {

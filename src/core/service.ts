@@ -49,8 +49,8 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     ...albumMethods(ctx),
 
     async status({ storage }): Promise<LibraryStatus> {
-      const feature = upgrade.info()
-      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}), ...(feature ? { upgrade: feature } : {}) }
+      const upgrading = upgrade.info()
+      const status = { ...libraryStatus(ctx.db, ctx.backend()), ...(ctx.device() ? { device: ctx.device()! } : {}), ...(upgrading ? { upgrade: upgrading } : {}) }
       // Running jobs as they are this instant, not as last stored.
       const live = new Map(jobs.running().map((j) => [j.jobId, j]))
       const current = { ...status, jobs: status.jobs.map((j) => live.get(j.jobId) ?? j) }

@@ -1,9 +1,10 @@
 // `lookalike eval <folder> --unsupervised [--db FILE] [--labels folders|tsv:FILE] [--queries-per-class Q]
-//  [--backend B] [--json]`: how well the library's own unsupervised path finds look-alikes, with labels
+//  [--feature NAME] [--backend B] [--json]`: how well the library's own unsupervised path finds look-alikes, with labels
 // used only to score. Indexes the folder into FILE (a rerun reuses every cached feature), fits the
 // unsupervised model as a library's first model is fitted, encodes every photo, and ranks the other
 // photos for the first Q photos of each class: precision@20 and mAP@all of search at each precision
-// the app offers, and of cosine on the stored backbone feature.
+// the app offers, and of cosine on the stored backbone feature. --feature picks the image feature the
+// folder is indexed with (the library's by default).
 import { existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { evaluateUnsupervised, type UnsupervisedEvalReport } from '../../core/modeling/unsupervised-eval.ts'
@@ -16,14 +17,16 @@ import type { Embedder } from '../../core/types.ts'
 import type { RankingQuality } from '../../core/search/retrieval-quality.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+import { featureFlag } from '../feature-flag.ts'
 import { labelledPhotos, labelReader } from '../labelled-folder.ts'
 
-const USAGE = 'usage: lookalike eval <folder> --unsupervised [--db FILE] [--labels folders|tsv:FILE] [--queries-per-class Q] [--backend B] [--json]'
+const USAGE = 'usage: lookalike eval <folder> --unsupervised [--db FILE] [--labels folders|tsv:FILE] [--queries-per-class Q] [--feature NAME] [--backend B] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, db: dbFile } = parseCommand(argv, {
     labels: { type: 'string', default: 'folders' },
     'queries-per-class': { type: 'string' },
+    feature: { type: 'string' },
     backend: { type: 'string' },
   })
   if (positionals.length !== 1) throw new CliError(USAGE)
@@ -32,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const queriesPerClass = intFlag(values['queries-per-class'], 'queries-per-class', 20)
   if (queriesPerClass < 1) throw new CliError(`--queries-per-class must be at least 1, got "${values['queries-per-class']}"`)
   const labelsOf = labelReader(values.labels as string)
+  const feature = featureFlag(values.feature as string | undefined)
   const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
 
   const db = openDb(dbFile)
@@ -39,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const root = addRoot(db, folder)
     const { createEmbedder } = await import('../../core/embed/embedder.ts')
-    embedder = await createEmbedder({ backend: values.backend as string | undefined })
+    embedder = await createEmbedder({ backend: values.backend as string | undefined, feature })
     log(`indexing ${folder} …`)
     await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
     const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)

@@ -1,7 +1,7 @@
 // What the fine-tuned model reads per photo: the cached `block_15_add` activation map of the
 // first MobileNetV2 (where its pretrained tail starts) and the library's own stored feature.
 import type * as tfType from '@tensorflow/tfjs'
-import { FEATURE, LEGACY_FEATURE, scalePixels } from '../embed/backbone.ts'
+import { FEATURE, LEGACY_FEATURE, scalePixels, type FeatureSpec } from '../embed/backbone.ts'
 import { loadMobilenet, readBackboneArtifacts } from '../embed/backbone-files.ts'
 import { createFeatureExtractor } from '../embed/feature-extractor.ts'
 import { fuseBackbone, type FusedBackbone } from '../embed/fused-backbone.ts'
@@ -21,13 +21,14 @@ export interface ActivationExtractor {
   dispose(): void
 }
 
-export async function createActivationExtractor(): Promise<ActivationExtractor> {
+/** `feature`: the stored feature the model reads beside the map (default the library's; an older one during a feature upgrade). */
+export async function createActivationExtractor(feature: FeatureSpec = FEATURE): Promise<ActivationExtractor> {
   await ensureBackend()
   const mobilenet = await loadMobilenet(tf)
   const tail = pretrainedTail(mobilenet)
   const backbone: FusedBackbone = fuseBackbone(tf, mobilenet, [FINETUNE_LAYER])
   // The library's stored feature, computed the same way the indexer computes it.
-  const library = await createFeatureExtractor(tf, readBackboneArtifacts(FEATURE.network), FEATURE)
+  const library = await createFeatureExtractor(tf, readBackboneArtifacts(feature.network), feature)
   const size = MODEL_INPUT_SIZE
 
   const fromPixels = async (inputs: readonly Uint8Array[]): Promise<Float32Array[]> => {

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
-import { FEATURES, backboneId } from '../embed/backbone.ts'
+import { FEATURES, backboneId, type FeatureSpec } from '../embed/backbone.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createInProcessEmbedder } from '../embed/in-process.ts'
 import { createEventHub, type EventHub } from '../events.ts'
@@ -55,13 +55,14 @@ export interface ServiceContext {
    * first use and kept until `releaseFormer`. ApiError 'unavailable' when this Lookalike cannot compute it.
    */
   embedderFor(backbone: string): Promise<Embedder>
-  /** Closes the embedder of a former feature, once no model reads it any more. */
+  /** Closes what computes a former feature (embedder, activation extractor), once no model reads it any more. */
   releaseFormer(): Promise<void>
   /**
-   * The late-activation extractor fine-tuned models read (MobileNetV2 in this process), loaded on
-   * first use: only a library that fine-tunes ever needs it.
+   * The late-activation extractor fine-tuned models read (MobileNetV2 in this process) beside the
+   * feature with this backbone id (default: this Lookalike's; during a feature upgrade a fine-tuned
+   * active model's older one), loaded on first use: only a library that fine-tunes ever needs it.
    */
-  activations(): Promise<ActivationExtractor>
+  activations(backbone?: string): Promise<ActivationExtractor>
   /** The embedder's tfjs backend once it is loaded, else what was asked for. */
   backend(): string
   /** The embedder's device label, when it has one (Embedder.device). */
@@ -71,14 +72,21 @@ export interface ServiceContext {
 }
 
 /**
- * An embedder on this thread (one query image at a time) for the feature with this id: the
- * library's, or one it replaced (FEATURES keeps them), so that a library whose model still reads
- * an older feature during an upgrade can be searched by image. Null when this Lookalike no longer has it.
+ * The feature with this backbone id: the library's, or one it replaced (FEATURES keeps them), so
+ * that a library whose model still reads an older feature during an upgrade can be searched by
+ * image. Null when this Lookalike no longer has it.
  */
+function featureOf(id: string): FeatureSpec | null {
+  return Object.values(FEATURES).find((f) => backboneId(f) === id) ?? null
+}
+
+/** An embedder on this thread (one query image at a time) for the feature with this id. */
 async function embedderOfFeature(id: string): Promise<Embedder | null> {
-  const feature = Object.values(FEATURES).find((f) => backboneId(f) === id)
+  const feature = featureOf(id)
   return feature ? createInProcessEmbedder({ feature }) : null
 }
+
+const NO_LONGER = 'The active model reads an image feature this Lookalike no longer computes; this works again once the feature upgrade has finished'
 
 export function createContext(options: ServiceOptions): ServiceContext {
   const db = openDb(options.dbFile)
@@ -90,13 +98,20 @@ export function createContext(options: ServiceOptions): ServiceContext {
   const make = setting === 'auto' ? () => createEmbedder() : typeof setting === 'function' ? setting : null
   let loading: Promise<Embedder> | null = given ? Promise.resolve(given) : null
   let loaded: Embedder | null = given
-  let extractor: Promise<ActivationExtractor> | null = null
+  /** Activation extractors by the backbone id of the feature they compute beside the maps. */
+  const extractors = new Map<string, Promise<ActivationExtractor>>()
   let former: { backbone: string; embedder: Promise<Embedder | null> } | null = null
   const feature = given ? given.backboneId : backboneId()
+  const dispose = async (backbone: string) => {
+    const extractor = extractors.get(backbone)
+    extractors.delete(backbone)
+    if (extractor) (await extractor.catch(() => null))?.dispose()
+  }
   const releaseFormer = async () => {
     const old = former
     former = null
     await (await old?.embedder.catch(() => null))?.close()
+    for (const backbone of [...extractors.keys()]) if (backbone !== feature) await dispose(backbone)
   }
   return {
     db,
@@ -124,17 +139,20 @@ export function createContext(options: ServiceOptions): ServiceContext {
         former = entry = made
       }
       const embedder = await entry!.embedder
-      if (!embedder) throw new ApiError('unavailable', 'The active model reads an image feature this Lookalike no longer computes; search by image works again once the feature upgrade has finished')
+      if (!embedder) throw new ApiError('unavailable', NO_LONGER)
       return embedder
     },
     releaseFormer,
-    activations() {
+    activations(backbone = feature) {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
-      if (!extractor) {
-        extractor = import('../modeling/activations.ts').then((m) => m.createActivationExtractor())
-        extractor.catch(() => (extractor = null))
-      }
-      return extractor
+      const known = extractors.get(backbone)
+      if (known) return known
+      const spec = featureOf(backbone)
+      if (!spec) return Promise.reject(new ApiError('unavailable', NO_LONGER))
+      const made = import('../modeling/activations.ts').then((m) => m.createActivationExtractor(spec))
+      made.catch(() => extractors.get(backbone) === made && extractors.delete(backbone))
+      extractors.set(backbone, made)
+      return made
     },
     backend() {
       return loaded?.backend ?? (setting === null ? 'none' : 'not loaded')
@@ -148,8 +166,8 @@ export function createContext(options: ServiceOptions): ServiceContext {
         const embedder = await loading.catch(() => null)
         await embedder?.close()
       }
-      if (extractor) (await extractor.catch(() => null))?.dispose()
       await releaseFormer()
+      await dispose(feature)
       db.close()
     },
   }

@@ -24,7 +24,7 @@ export function imageBytes(data: string): Buffer {
  */
 export async function featureOfImage(ctx: ServiceContext, data: string, model: { backbone: string; finetuned: boolean } | null): Promise<Float32Array> {
   const bytes = imageBytes(data)
-  const source = model?.finetuned ? await ctx.activations() : null
+  const source = model?.finetuned ? await ctx.activations(model.backbone) : null
   const embedder = source ? null : await ctx.embedderFor(model?.backbone ?? ctx.feature)
   try {
     if (source) return (await source.fromPhotos([bytes]))[0]

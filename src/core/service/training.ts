@@ -67,7 +67,7 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
           const backbone = await backboneOf()
           if (backbone === null) throw new ApiError('unavailable', 'No photo has an image feature yet: let indexing finish first')
           job.checkCancelled()
-          const activations = finetune === 'late' ? await ctx.activations() : undefined
+          const activations = finetune === 'late' ? await ctx.activations(backbone) : undefined
           job.checkCancelled()
           const result = await retrain(ctx.db, backbone, {
             finetune,

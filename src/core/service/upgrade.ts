@@ -130,7 +130,10 @@ export function createUpgrade(
     },
     info() {
       const now = pending()
-      return now && { done: now.done, total: now.total, jobId: running?.jobId ?? null, retrain: now.supervised }
+      if (!now) return null
+      // Running here, or in another live Lookalike on this library (the app while the CLI looks).
+      const jobId = running?.jobId ?? unfinishedJobs(ctx.db, 'upgrade').find((j) => processAlive(j.params.pid))?.id ?? null
+      return { done: now.done, total: now.total, jobId, retrain: now.supervised }
     },
     close() {
       closed = true
