@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { FEATURE, backboneId } from '../src/core/embed/backbone.ts'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-bench-index-'))
@@ -29,7 +30,7 @@ it('reports photos, rate, time per stage, backend and memory as JSON', async () 
   for (const stage of ['decode', 'embed', 'write']) expect(report.stage_ms[stage]).toBeGreaterThanOrEqual(0)
   expect(report.stage_ms.embed).toBeGreaterThan(0)
   expect(report.rss_mb).toBeGreaterThan(50)
-  expect(report.backbone).toMatch(/^mobilenet_v2@/)
+  expect(report.backbone).toBe(backboneId(FEATURE))
 })
 
 it('says how to use it when the folder is missing', async () => {

@@ -17,9 +17,11 @@ import { openDb } from '../../core/store/db.ts'
 import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
+import { featureFlag } from '../feature-flag.ts'
+import type { FeatureSpec } from '../../core/embed/backbone.ts'
 import { labelledPhotos, labelReader } from '../labelled-folder.ts'
 
-const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--json]'
+const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--feature region|legacy] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
   // --unsupervised scores the library's own unsupervised path instead (eval-unsupervised.ts).
@@ -32,6 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     finetune: { type: 'string' },
     unlabelled: { type: 'string', default: 'none' },
+    feature: { type: 'string' },
   })
   if (positionals.length !== 1) throw new CliError(USAGE)
   const folder = resolve(positionals[0])
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const queriesPerClass = intFlag(values['queries-per-class'], 'queries-per-class', 100)
   const epochs = values.epochs === undefined ? undefined : intFlag(values.epochs, 'epochs', 0)
   const labelsOf = labelReader(values.labels as string)
+  const feature = featureFlag(values.feature as string | undefined)
   // 'database': DPQ also trains on the database photos, unlabelled (as Retrain sees the whole library).
   const unlabelled = values.unlabelled as string
   if (unlabelled !== 'none' && unlabelled !== 'database') throw new CliError(`--unlabelled must be none or database, got "${unlabelled}"`)
@@ -51,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const root = addRoot(db, folder)
     const { createEmbedder } = await import('../../core/embed/embedder.ts')
-    embedder = await createEmbedder({ backend: values.backend as string | undefined })
+    embedder = await createEmbedder({ backend: values.backend as string | undefined, feature })
     const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
     log(`indexing ${folder} …`)
     await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
@@ -63,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     const n = photos.names.length
     const plan = await finetunePlanHere({ photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs }, values.backend as string | undefined)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
-    const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log) : null
+    const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log, feature) : null
     const report = await evaluate(photos, split, {
       dataset: basename(folder),
       dpq: { ...(epochs ? { epochs } : {}), ...(late ? { finetune, tail: late.tail } : {}) },
@@ -86,9 +90,9 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** finetune 'late': every photo's block_15_add map + pooled feature, recomputed from the files. */
-async function finetuneRows(paths: string[], log: (line: string) => void): Promise<{ rows: Float32Array[]; tail: Tail }> {
+async function finetuneRows(paths: string[], log: (line: string) => void, feature?: FeatureSpec): Promise<{ rows: Float32Array[]; tail: Tail }> {
   const { createActivationExtractor } = await import('../../core/modeling/activations.ts')
-  const extractor = await createActivationExtractor()
+  const extractor = await createActivationExtractor(feature)
   try {
     log(`activations for fine-tuning: ${paths.length} photos …`)
     const rows = await extractor.fromPhotos(paths, (done, total) => done % 1024 === 0 && log(`activations ${done}/${total}`))
