@@ -48,6 +48,11 @@ export function isInside(parent: string, child: string): boolean {
 /** Adds a folder as a root; adding an existing root returns it unchanged. Nested roots are refused. */
 export function addRoot(db: Db, path: string): Root {
   const real = canonicalFolder(path)
+  // Check and insert under one write lock: two processes adding the same folder get the same root.
+  return db.transaction(() => insertRoot(db, real)).immediate()
+}
+
+function insertRoot(db: Db, real: string): Root {
   for (const root of listRoots(db)) {
     if (root.path === real) return root
     if (isInside(root.path, real)) {
