@@ -30,8 +30,8 @@ let reference: Float32Array[] = []
 let wasm: Embedder
 const open: ChromiumCompute[] = []
 
-async function page(backends: ComputeBackendName[]) {
-  const chromium = await launchChromiumCompute({ extraArgs: FAST_SOFTWARE_WEBGPU })
+async function page(backends: ComputeBackendName[], extraArgs = FAST_SOFTWARE_WEBGPU) {
+  const chromium = await launchChromiumCompute({ extraArgs })
   open.push(chromium)
   const client = await connectCompute(chromium.channel, { artifacts: readBackboneArtifacts(), backends, deadlines: SOFTWARE_DEADLINES })
   return { chromium, client }
@@ -110,11 +110,13 @@ afterAll(async () => {
 })
 
 describe.skipIf(missing)('compute page in Chromium', () => {
-  it('refuses WebGPU where its features differ from wasm, and embeds on the fallback instead', async () => {
-    // tfjs-backend-webgpu 4.22 on Chromium's software adapter computes the width-1.4 network's
-    // activations slightly differently, and whitening magnifies it past the self-check. Where a
-    // build of either fixes that, the WebGPU case below runs instead.
-    const client = await pageOn('webgpu')
+  it('refuses a WebGPU whose features differ from wasm, and embeds on the fallback instead', async () => {
+    // A WebGPU that computes wrongly: Dawn without robust buffer access, which tfjs-backend-webgpu
+    // 4.22's matmul relies on (see FAST_SOFTWARE_WEBGPU); on Chromium 156's software adapter the
+    // region feature then comes out at 0.996 cosine. Should a build read only in bounds, there is
+    // no wrong backend here to refuse.
+    const { client } = await page(['webgpu'], ['--enable-dawn-features=disable_robustness,skip_validation'])
+    console.log(JSON.stringify({ compute: 'webgpu without robust buffer access', check: client.checks[0] }))
     if (client.backend === 'webgpu') return
     expect(client.checks[0]).toMatchObject({ backend: 'webgpu', accepted: false })
     expect(client.checks[0].reason).toMatch(/features differ from wasm's \(cosine 0\.\d+ < 0\.999\)/)
@@ -125,11 +127,11 @@ describe.skipIf(missing)('compute page in Chromium', () => {
   }, 600_000)
 
   for (const backend of ['webgpu', 'webgl'] as const) {
-    it(`embeds 20 photos on ${backend} with the same features as wasm (≥ 0.999 cosine)`, async (ctx) => {
+    it(`accepts ${backend} and embeds 20 photos there with the same features as wasm (≥ 0.999 cosine)`, async () => {
       const client = await pageOn(backend)
-      if (backend === 'webgpu' && client.backend !== 'webgpu') ctx.skip()
       expect(client.backend).toBe(backend)
       expect(client.checks[0]).toMatchObject({ backend, accepted: true })
+      expect(client.checks[0].cosine).toBeGreaterThanOrEqual(0.999)
       // No GPU here: Chromium's software adapter. Correctness only, never a GPU timing.
       expect(client.adapter?.fallback).toBe(true)
       expect(client.backboneId).toBe(wasm.backboneId)
@@ -139,9 +141,9 @@ describe.skipIf(missing)('compute page in Chromium', () => {
       const features = await client.embed(inputs)
       expect(features).toHaveLength(20)
       const lowest = Math.min(...features.map((f, i) => cosineOf(f, reference[i])))
-      console.log(JSON.stringify({ compute: backend, adapter: client.adapter, photos: 20, lowest_cosine_vs_wasm: lowest }))
+      console.log(JSON.stringify({ compute: backend, adapter: client.adapter, self_check_cosine: client.checks[0].cosine, photos: 20, lowest_cosine_vs_wasm: lowest }))
       expect(lowest).toBeGreaterThanOrEqual(0.999)
-      // Software WebGPU is slow: on a quiet 2-core box this takes about a minute; under load, more.
+      // Software WebGPU is slow: on a busy 2-core box the 20 photos took over two minutes.
     }, 600_000)
   }
 
