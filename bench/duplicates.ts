@@ -2,23 +2,30 @@
 //
 //   npx tsx bench/duplicates.ts [--originals 250] [--distractors 1000] [--skip-quality] [--skip-timing] [--n 10000,100000]
 //                               [--k 10] [--blocks 2]   (candidate settings other than the shipped CANDIDATES)
+//                               [--hash-distance 6] [--hash-bonus 0.1]   (a hash rule other than the shipped HASH_RULE)
 //
 // Quality: originals drawn from ../shared/datasets/clothing-small and coco256, each re-saved twelve
 // ways (bench/duplicate-variants.ts), among distinct photos as distractors, indexed into a real
-// library (.tmp/duplicates/, reused by reruns; a new stored feature is re-embedded there). Pairs are
-// found exactly as the app finds them (code-scan candidates, feature cosine, connected groups) and
-// scored against the truth at every threshold: pair precision and, per variant kind, recall (the
-// variant grouped with its original) and precision. The thresholds the app ships come from here.
+// library (.tmp/duplicates/, reused by reruns; a new stored feature is re-embedded there, missing
+// perceptual hashes are computed from the stored thumbnails). Pairs are found exactly as the app
+// finds them (code-scan and hash candidates, feature cosine lifted by close hashes, connected
+// groups) and scored against the truth at every threshold: pair precision and, per variant kind,
+// recall (the variant grouped with its original) and precision. The thresholds the app ships come
+// from here, and the hash rule from the grid of rules it also measures.
 //
 // Timing: the whole-library pass on synthetic libraries of 10k and 100k photos (codes of a model
 // with the real shapes, features of the stored feature's dimension, one photo in five with
-// near-copies), one thread.
+// near-copies, their perceptual hashes a few bits from the original's), one thread.
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { candidatePairs, codewordDistances, mergePairs } from '../src/core/duplicates/candidates.ts'
-import { pairCosines } from '../src/core/duplicates/confirm.ts'
-import { CANDIDATES, DEFAULT_THRESHOLDS, THRESHOLD_FLOOR } from '../src/core/duplicates/defaults.ts'
+import { hashLiftedScores, pairCosines, type HashRule } from '../src/core/duplicates/confirm.ts'
+import { CANDIDATES, DEFAULT_THRESHOLDS, HASH_RULE, THRESHOLD_FLOOR } from '../src/core/duplicates/defaults.ts'
+import { hashCandidatePairs } from '../src/core/duplicates/hash-candidates.ts'
+import { hammingDistance } from '../src/core/duplicates/perceptual-hash.ts'
+import { hashStoredThumbnails } from '../src/core/library/hash-thumbnails.ts'
+import { packedPerceptualHashes } from '../src/core/store/perceptual-hashes.ts'
 import { groupPairs, type ScoredPairs } from '../src/core/duplicates/groups.ts'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
@@ -42,15 +49,18 @@ const { values } = parseArgs({
     n: { type: 'string', default: '10000,100000' },
     k: { type: 'string' },
     blocks: { type: 'string' },
+    'hash-distance': { type: 'string' },
+    'hash-bonus': { type: 'string' },
   },
 })
 
 /** The candidate settings measured: the shipped ones unless --k or --blocks say otherwise. */
 const candidates = { k: Number(values.k ?? CANDIDATES.k), blocks: Number(values.blocks ?? CANDIDATES.blocks) }
+const hashRule: HashRule = { maxDistance: Number(values['hash-distance'] ?? HASH_RULE.maxDistance), bonus: Number(values['hash-bonus'] ?? HASH_RULE.bonus) }
 
 const SOURCES = ['../shared/datasets/clothing-small', '../shared/datasets/coco256'].map((p) => resolve(p))
 const log = (...args: unknown[]) => console.error('[duplicates]', ...args)
-const out: Record<string, unknown> = { bench: 'duplicates', candidates, shipped: DEFAULT_THRESHOLDS }
+const out: Record<string, unknown> = { bench: 'duplicates', candidates, hashRule, shipped: DEFAULT_THRESHOLDS }
 
 if (!values['skip-quality']) {
   if (SOURCES.every((s) => !existsSync(s))) out.quality = { skipped: `no photos: ${SOURCES.join(' and ')} are missing` }
@@ -75,6 +85,10 @@ async function quality() {
   const indexSeconds = (performance.now() - indexStarted) / 1000
 
   const db = openDb(dbFile)
+  // a library indexed before hashes were kept gets them from its thumbnails, as the app's pass does
+  const hashStarted = performance.now()
+  const backfilled = await hashStoredThumbnails(db, thumbnailDirFor(dbFile))
+  const backfillSeconds = (performance.now() - hashStarted) / 1000
   const stored = loadActiveModel(db)
   if (!stored) throw new Error('no model after indexing')
   const rows = db.prepare<[], { id: number; hash: string; relPath: string }>("SELECT id, hash, rel_path AS relPath FROM photos WHERE status = 'ok'").all()
@@ -91,24 +105,35 @@ async function quality() {
   const t0 = performance.now()
   const { M, K, D, codebooks } = stored.model
   const dist = codewordDistances(codebooks, M, K, D, Math.min(candidates.blocks, M))
-  const found = mergePairs([candidatePairs(matrix, dist, K, { ...candidates, blocks: Math.min(candidates.blocks, M) })])
+  const codePairs = candidatePairs(matrix, dist, K, { ...candidates, blocks: Math.min(candidates.blocks, M) })
   const t1 = performance.now()
   const ids = Array.from(matrix.ids.subarray(0, matrix.size))
   const hashOf = new Map(rows.map((r) => [r.id, r.hash]))
+  const perceptual = packedPerceptualHashes(db, ids.map((id) => hashOf.get(id)!))
+  const hashPairsOf = (maxDistance: number) => hashCandidatePairs(perceptual.values, Int32Array.from(ids), maxDistance, { known: perceptual.known })
+  const found = mergePairs([codePairs, hashPairsOf(hashRule.maxDistance)])
+  const t2 = performance.now()
   const { dim, vectors } = packedFeatures(db, stored.backbone, ids.map((id) => hashOf.get(id)!))
   const rowOf = new Map(ids.map((id, i) => [id, i]))
-  const scores = pairCosines(vectors, dim, Int32Array.from(found.a, (id) => rowOf.get(id)!), Int32Array.from(found.b, (id) => rowOf.get(id)!))
-  const t2 = performance.now()
+  const rowsOf = (p: { a: Int32Array; b: Int32Array }) => ({ rowA: Int32Array.from(p.a, (id) => rowOf.get(id)!), rowB: Int32Array.from(p.b, (id) => rowOf.get(id)!) })
+  const { rowA, rowB } = rowsOf(found)
+  const cosines = pairCosines(vectors, dim, rowA, rowB)
+  const scores = hashLiftedScores(cosines, perceptual.values, perceptual.known, rowA, rowB, hashRule)
+  const t3 = performance.now()
   const pairs: ScoredPairs = { a: found.a, b: found.b, score: scores }
 
-  // What the codes lose: truth pairs (variant, original) that are not candidates, per variant kind.
+  // What the candidates lose: truth pairs (variant, original) that are not candidates, per variant
+  // kind, from the code scan alone and with the hash candidates.
+  const codeKeys = new Set(Array.from(codePairs.a, (a, i) => `${a}-${codePairs.b[i]}`))
   const candidateKeys = new Set(Array.from(found.a, (a, i) => `${a}-${found.b[i]}`))
   const idOf = new Map([...truth].map(([id, t]) => [t.photo.file, id]))
   const truthA: number[] = []
   const truthB: number[] = []
   const missedPerKind: Record<string, number> = {}
-  // every variant's cosine to its own original (whether or not a candidate)
+  const missedByCodesPerKind: Record<string, number> = {}
+  // every variant's cosine and hash distance to its own original (whether or not a candidate)
   const variantCosines: Record<string, number[]> = {}
+  const variantDistances: Record<string, number[]> = {}
   for (const [id, t] of truth) {
     if (t.photo.kind === 'original' || t.photo.kind === 'distractor') continue
     const original = idOf.get(t.photo.original!)
@@ -117,29 +142,48 @@ async function quality() {
     truthA.push(a)
     truthB.push(b)
     if (!candidateKeys.has(`${a}-${b}`)) missedPerKind[t.photo.kind] = (missedPerKind[t.photo.kind] ?? 0) + 1
+    if (!codeKeys.has(`${a}-${b}`)) missedByCodesPerKind[t.photo.kind] = (missedByCodesPerKind[t.photo.kind] ?? 0) + 1
     const [c] = pairCosines(vectors, dim, Int32Array.of(rowOf.get(id)!), Int32Array.of(rowOf.get(original)!))
     ;(variantCosines[t.photo.kind] ??= []).push(c)
+    if (perceptual.known[rowOf.get(id)!] && perceptual.known[rowOf.get(original)!]) {
+      ;(variantDistances[t.photo.kind] ??= []).push(hammingDistance(perceptual.values, rowOf.get(id)!, rowOf.get(original)!))
+    }
   }
-  const missedByCodes = Object.values(missedPerKind).reduce((n, m) => n + m, 0)
+  const missed = Object.values(missedPerKind).reduce((n, m) => n + m, 0)
+  const missedByCodes = Object.values(missedByCodesPerKind).reduce((n, m) => n + m, 0)
 
   // Thresholds swept coarsely, then each pick refined to 0.001 between the step below it and it.
-  const sweep: ReturnType<typeof score>[] = []
   const steps = [...Array.from({ length: 35 }, (_, i) => THRESHOLD_FLOOR + i * 0.01), ...Array.from({ length: 10 }, (_, i) => 0.95 + i * 0.005), ...Array.from({ length: 10 }, (_, i) => 0.99 + i * 0.001)]
-  for (const t of [...new Set(steps.map((x) => round(x, 3)))].sort((a, b) => a - b)) sweep.push(score(groupPairs(pairs, t), truth, t))
-  const pick = (precision: number) => {
-    const i = sweep.findIndex((s) => s.precision >= precision)
-    if (i <= 0) return sweep[i] ?? null
-    for (let t = round(sweep[i - 1].threshold + 0.001, 3); t < sweep[i].threshold; t = round(t + 0.001, 3)) {
-      const s = score(groupPairs(pairs, t), truth, t)
+  const sweepOf = (scored: ScoredPairs) => [...new Set(steps.map((x) => round(x, 3)))].sort((a, b) => a - b).map((t) => score(groupPairs(scored, t), truth, t))
+  const pickIn = (scored: ScoredPairs, swept: ReturnType<typeof score>[], precision: number) => {
+    const i = swept.findIndex((s) => s.precision >= precision)
+    if (i <= 0) return swept[i] ?? null
+    for (let t = round(swept[i - 1].threshold + 0.001, 3); t < swept[i].threshold; t = round(t + 0.001, 3)) {
+      const s = score(groupPairs(scored, t), truth, t)
       if (s.precision >= precision) return s
     }
-    return sweep[i]
+    return swept[i]
   }
+  const sweep = sweepOf(pairs)
+  const pick = (precision: number) => pickIn(pairs, sweep, precision)
   const dupPick = pick(0.99)
   const simPick = pick(0.5)
+  // Other hash rules: each one's duplicate pick (precision ≥ 0.99) and its recall.
+  const hashRules = []
+  for (const maxDistance of [0, 4, 6, 8]) {
+    const ruleFound = mergePairs([codePairs, hashPairsOf(maxDistance)])
+    const r = rowsOf(ruleFound)
+    const ruleCosines = pairCosines(vectors, dim, r.rowA, r.rowB)
+    for (const bonus of maxDistance === 0 ? [0] : [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]) {
+      const scored: ScoredPairs = { ...ruleFound, score: hashLiftedScores(ruleCosines, perceptual.values, perceptual.known, r.rowA, r.rowB, { maxDistance, bonus }) }
+      const p = pickIn(scored, sweepOf(scored), 0.99)
+      hashRules.push({ maxDistance, bonus, threshold: p?.threshold ?? null, precision: p?.precision ?? null, recall: p?.recall ?? null, resize25: p?.perKind.resize25?.recall ?? null })
+    }
+  }
   // The same pick had every (variant, original) pair been a candidate: what the code scan costs.
   const withTruth = mergePairs([found, { a: Int32Array.from(truthA), b: Int32Array.from(truthB) }])
-  const allTruth: ScoredPairs = { ...withTruth, score: pairCosines(vectors, dim, Int32Array.from(withTruth.a, (id) => rowOf.get(id)!), Int32Array.from(withTruth.b, (id) => rowOf.get(id)!)) }
+  const truthRows = rowsOf(withTruth)
+  const allTruth: ScoredPairs = { ...withTruth, score: hashLiftedScores(pairCosines(vectors, dim, truthRows.rowA, truthRows.rowB), perceptual.values, perceptual.known, truthRows.rowA, truthRows.rowB, hashRule) }
   const everyTruthPair = dupPick ? score(groupPairs(allTruth, dupPick.threshold), truth, dupPick.threshold) : null
   const atShipped = score(groupPairs(pairs, DEFAULT_THRESHOLDS.duplicates), truth, DEFAULT_THRESHOLDS.duplicates)
   db.close()
@@ -151,9 +195,14 @@ async function quality() {
     backbone: stored.backbone,
     featureDim: dim,
     indexSeconds: round(indexSeconds),
-    pass: { candidatesMs: round(t1 - t0), confirmMs: round(t2 - t1), candidatePairs: found.a.length },
-    codeScan: { truthPairs: truthA.length, missedByCodes, candidateRecall: round(1 - missedByCodes / truthA.length, 4), missedPerKind },
+    hashBackfill: { hashed: backfilled, seconds: round(backfillSeconds, 2), photosWithHash: perceptual.known.reduce((n, k) => n + k, 0) },
+    pass: { candidatesMs: round(t1 - t0), hashCandidatesMs: round(t2 - t1), confirmMs: round(t3 - t2), candidatePairs: found.a.length, codePairs: codePairs.a.length },
+    codeScan: { truthPairs: truthA.length, missedByCodes, candidateRecall: round(1 - missedByCodes / truthA.length, 4), missedPerKind: missedByCodesPerKind },
+    withHashCandidates: { missed, candidateRecall: round(1 - missed / truthA.length, 4), missedPerKind },
     variantCosine: Object.fromEntries(Object.entries(variantCosines).map(([k, v]) => [k, quantiles(v)])),
+    variantHashDistance: Object.fromEntries(Object.entries(variantDistances).map(([k, v]) => [k, { ...quantiles(v), p95: round([...v].sort((x, y) => x - y)[Math.floor(0.95 * v.length)] ?? NaN, 1), max: Math.max(...v) }])),
+    distinctHashDistance: distinctDistances(perceptual.values, perceptual.known, ids.map((id) => truth.get(id))),
+    hashRules,
     pickedDuplicates: dupPick ? { threshold: dupPick.threshold, precision: dupPick.precision, recall: dupPick.recall } : null,
     pickedSimilar: simPick ? { threshold: simPick.threshold, precision: simPick.precision } : null,
     atShipped,
@@ -233,6 +282,23 @@ function score(groups: Int32Array[], truth: Map<number, { photo: BenchPhoto; has
   }
 }
 
+/**
+ * How close distinct photos' hashes come: among originals and distractors (never copies of one
+ * another), how many pairs are at most d bits apart, for d = 0 … 16.
+ */
+function distinctDistances(values: Uint32Array, known: Uint8Array, photos: ({ photo: BenchPhoto; hash: string } | undefined)[]) {
+  const rows = photos.flatMap((t, r) => (t && known[r] && (t.photo.kind === 'original' || t.photo.kind === 'distractor') ? [r] : []))
+  const atMost = new Array<number>(17).fill(0)
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = i + 1; j < rows.length; j++) {
+      if (photos[rows[i]]!.hash === photos[rows[j]]!.hash) continue
+      const d = hammingDistance(values, rows[i], rows[j])
+      for (let k = d; k <= 16; k++) atMost[k]++
+    }
+  }
+  return { photos: rows.length, pairs: (rows.length * (rows.length - 1)) / 2, pairsAtMost: Object.fromEntries(atMost.map((n, d) => [d, n]).filter(([d]) => d % 2 === 0)) }
+}
+
 // ---- timing ------------------------------------------------------------------------------------
 
 /** The stored feature's dimension, as the app's embedder reports it. */
@@ -248,7 +314,7 @@ async function featureDim(): Promise<number> {
 /**
  * The pass on a synthetic library of n photos: residual-style codebooks (M = 8, K = 256, D = 256),
  * random codes, one photo in five with 1–3 near-copies (same code but the last blocks, features a
- * little noisy), features of `dim` dimensions.
+ * little noisy, perceptual hashes 0–4 bits off), features of `dim` dimensions, random hashes.
  */
 function timing(n: number, dim: number) {
   const M = 8
@@ -259,12 +325,20 @@ function timing(n: number, dim: number) {
   const random = seededRandom(13)
   const normal = gaussian(random)
   const features = new Float32Array(n * dim)
+  const hashes = new Uint32Array(n * 2)
   let planted = 0
   for (let i = 0; i < n; ) {
     for (let d = 0; d < dim; d++) features[i * dim + d] = normal()
+    hashes[2 * i] = Math.floor(random() * 2 ** 32)
+    hashes[2 * i + 1] = Math.floor(random() * 2 ** 32)
     const copies = random() < 0.2 ? 1 + Math.floor(random() * 3) : 0
     for (let c = 1; c <= copies && i + c < n; c++) {
       codes.copyWithin((i + c) * M, i * M, i * M + M - 2)
+      hashes.copyWithin(2 * (i + c), 2 * i, 2 * i + 2)
+      for (let flip = Math.floor(random() * 5); flip > 0; flip--) {
+        const bit = Math.floor(random() * 64)
+        hashes[2 * (i + c) + (bit >> 5)] ^= 1 << (bit & 31)
+      }
       for (let d = 0; d < dim; d++) features[(i + c) * dim + d] = features[i * dim + d] + normal() * 0.15
       planted++
     }
@@ -280,9 +354,14 @@ function timing(n: number, dim: number) {
   for (let start = 0; start < n; start += 256) {
     lists.push(candidatePairs(matrix, dist, K, { ...candidates, rows: Int32Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i) }))
   }
+  const t2a = performance.now()
+  lists.push(hashCandidatePairs(hashes, Int32Array.from({ length: n }, (_, i) => i + 1), hashRule.maxDistance))
+  const t2b = performance.now()
   const pairs = mergePairs(lists)
   const t2 = performance.now()
-  const scores = pairCosines(features, dim, Int32Array.from(pairs.a, (id) => id - 1), Int32Array.from(pairs.b, (id) => id - 1))
+  const rowA = Int32Array.from(pairs.a, (id) => id - 1)
+  const rowB = Int32Array.from(pairs.b, (id) => id - 1)
+  const scores = hashLiftedScores(pairCosines(features, dim, rowA, rowB), hashes, new Uint8Array(n).fill(1), rowA, rowB, hashRule)
   const t3 = performance.now()
   const groups = groupPairs({ ...pairs, score: scores }, DEFAULT_THRESHOLDS.duplicates)
   const t4 = performance.now()
@@ -294,7 +373,7 @@ function timing(n: number, dim: number) {
     featureDim: dim,
     wallSeconds: round((t4 - t0) / 1000, 2),
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
-    stepsMs: { codewordDistances: round(t1 - t0), candidateScan: round(t2 - t1), featureCosines: round(t3 - t2), grouping: round(t4 - t3) },
+    stepsMs: { codewordDistances: round(t1 - t0), candidateScan: round(t2a - t1), hashCandidates: round(t2b - t2a), mergePairs: round(t2 - t2b), featureCosines: round(t3 - t2), grouping: round(t4 - t3) },
     candidatePairs: pairs.a.length,
     plantedCopies: planted,
     copiesGrouped: grouped,

@@ -1,5 +1,7 @@
 // Confirming candidates: the exact cosine of two photos' stored features (the backbone's vectors,
-// not the codes), which is what the duplicate thresholds are measured on.
+// not the codes), which is what the duplicate thresholds are measured on, lifted a little where
+// the photos' perceptual hashes say they are the same picture.
+import { hammingDistance } from './perceptual-hash.ts'
 
 /** ‖v‖ of each of the n = features.length / dim rows. */
 export function rowNorms(features: Float32Array, dim: number): Float32Array {
@@ -28,6 +30,30 @@ export function pairCosines(features: Float32Array, dim: number, rowA: Int32Arra
     let dot = 0
     for (let d = 0, x = a * dim, y = b * dim; d < dim; d++) dot += features[x + d] * features[y + d]
     out[i] = dot / denom
+  }
+  return out
+}
+
+/** When a pair's perceptual hashes are close enough to lift its cosine, and by how much. */
+export interface HashRule {
+  /** Hashes at most this many bits apart… */
+  maxDistance: number
+  /** …add this to the pair's cosine. */
+  bonus: number
+}
+
+/**
+ * Each pair's score: its cosine, plus the rule's bonus where both photos have a perceptual hash
+ * (`known`) and the two are at most maxDistance bits apart. The hash only lowers the bar: a pair
+ * still needs a cosine of threshold − bonus, so two photos of one layout with unrelated content
+ * are not taken for copies.
+ */
+export function hashLiftedScores(cosines: Float32Array, hashes: Uint32Array, known: Uint8Array, rowA: Int32Array, rowB: Int32Array, rule: HashRule): Float32Array {
+  const out = Float32Array.from(cosines)
+  for (let i = 0; i < out.length; i++) {
+    const a = rowA[i]
+    const b = rowB[i]
+    if (known[a] && known[b] && hammingDistance(hashes, a, b) <= rule.maxDistance) out[i] += rule.bonus
   }
   return out
 }

@@ -2,6 +2,7 @@
 // `npx tsx bench/duplicates.ts` on variants of real photos among distinct ones (README "Duplicates"):
 // rerun it, and pick again, whenever the stored feature or the candidate settings change.
 import type { DuplicateTier } from '../../shared/types.ts'
+import type { HashRule } from './confirm.ts'
 
 /**
  * Duplicates: the lowest cosine with pair precision ≥ 0.99 in the benchmark. Similar shots: the
@@ -24,6 +25,12 @@ export const THRESHOLD_FLOOR = 0.6
  * with a dozen copies lost some crops to their siblings; 15 finds every pair the cosine keeps.
  */
 export const CANDIDATES = { k: 15, blocks: 2 }
+
+/**
+ * Perceptual hashes at most maxDistance bits apart (of 64) make a pair a candidate and lift its
+ * cosine by bonus. To be measured.
+ */
+export const HASH_RULE: HashRule = { maxDistance: 6, bonus: 0.1 }
 
 /** Similar shots: EXIF capture times this close lift a pair's cosine by BURST_BONUS. */
 export const BURST_WINDOW_MS = 120_000

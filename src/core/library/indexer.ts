@@ -10,6 +10,7 @@ import { requireFreeSpace } from '../disk-full.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
+import { hasPerceptualHash, putPerceptualHashes } from '../store/perceptual-hashes.ts'
 import { unfinishedJobs } from '../store/jobs.ts'
 import { activeReadsOther } from '../store/models.ts'
 import { deletePhotos, knownFile, knownFiles, movePhoto, photoLocation, photosWithHash, writePhoto, type PhotoFacts } from '../store/photos.ts'
@@ -22,6 +23,7 @@ import { collectGarbage } from './garbage.ts'
 import { readExif } from './exif.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { scanFolder, type ScannedFile } from './scan.ts'
+import { thumbnailHash } from './thumbnail-hash.ts'
 import { hasThumbnail, removeLeftoverTemporaries, saveThumbnail, thumbnailInventory, thumbnailsCommitted } from './thumbnails.ts'
 
 export interface IndexSummary {
@@ -63,6 +65,8 @@ interface Prepared {
   relPath: string
   facts: PhotoFacts
   thumbnail?: Buffer
+  /** The duplicate finder's perceptual hash of the thumbnail, for a content that has none yet. */
+  perceptualHash?: Uint32Array
   modelInput?: ModelInput
 }
 
@@ -272,6 +276,7 @@ async function preparePhoto(db: Db, rootPath: string, file: ScannedFile, options
   }
   try {
     const [decoded, exif] = await Promise.all([decodePhoto(bytes), readExif(bytes)])
+    const perceptualHash = hasPerceptualHash(db, hash) ? undefined : await thumbnailHash(decoded.thumbnail)
     return {
       relPath,
       facts: {
@@ -287,6 +292,7 @@ async function preparePhoto(db: Db, rootPath: string, file: ScannedFile, options
         error: null,
       },
       thumbnail: decoded.thumbnail,
+      perceptualHash,
       modelInput: backbone && !hasFeature(db, hash, backbone) ? decoded.modelInput : undefined,
     }
   } catch (err) {
@@ -370,6 +376,8 @@ function commitBatch(
         summary.failures.push({ path: join(rootPath, relPath), reason: facts.error ?? 'unknown error' })
       }
     }
+    const hashes = items.flatMap((item) => (item.perceptualHash && item.facts.hash && item.facts.status === 'ok' ? [{ hash: item.facts.hash, value: item.perceptualHash }] : []))
+    if (hashes.length) putPerceptualHashes(db, hashes)
     if (features.size && options.embedder) {
       putFeatures(db, options.embedder.backboneId, [...features].map(([hash, vector]) => ({ hash, vector })))
     }

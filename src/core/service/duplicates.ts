@@ -1,13 +1,18 @@
 // Duplicates and similar shots: candidate pairs from the code scan at a short code length, confirmed
-// by the exact cosine of the stored features, grouped at a threshold the user can move. The
-// whole-library pass runs as a job; after it, photos new to the search matrix are checked against
-// the library on their own (when the library changes, and before every report). What the user
+// by the exact cosine of the stored features, grouped at a threshold the user can move. Pairs
+// whose perceptual hashes are a few bits apart are candidates too, and their cosine is lifted a
+// little (a tiny copy's feature is a poor likeness of its original's; its hash is not). The
+// whole-library pass runs as a job, first hashing the stored thumbnails of photos indexed before
+// the library kept hashes; after it, photos new to the search matrix are checked against the
+// library on their own (when the library changes, and before every report). What the user
 // decided (not duplicates, stacks, thresholds) lives in the library file, by content hash.
 import { ApiError } from '../../shared/contract.ts'
 import type { DuplicateDecisions, DuplicateGroup, DuplicatePhoto, DuplicateReport, DuplicateTier, PhotoStack } from '../../shared/types.ts'
 import { candidatePairs, codewordDistances, mergePairs } from '../duplicates/candidates.ts'
-import { BURST_BONUS, BURST_WINDOW_MS, CANDIDATES, DEFAULT_THRESHOLDS, THRESHOLD_FLOOR } from '../duplicates/defaults.ts'
-import { pairCosines } from '../duplicates/confirm.ts'
+import { BURST_BONUS, BURST_WINDOW_MS, CANDIDATES, DEFAULT_THRESHOLDS, HASH_RULE, THRESHOLD_FLOOR } from '../duplicates/defaults.ts'
+import { hashLiftedScores, pairCosines } from '../duplicates/confirm.ts'
+import { hashCandidatePairs } from '../duplicates/hash-candidates.ts'
+import { hashStoredThumbnails } from '../library/hash-thumbnails.ts'
 import { burstScores, groupPairs, type ScoredPairs } from '../duplicates/groups.ts'
 import { suggestKeeper } from '../duplicates/keeper.ts'
 import {
@@ -22,6 +27,7 @@ import {
   savedThreshold,
   saveThreshold,
 } from '../store/duplicates.ts'
+import { packedPerceptualHashes } from '../store/perceptual-hashes.ts'
 import { deletePhotos, photoFile } from '../store/photos.ts'
 import { createStack, listStackRows, removeStackOf } from '../store/stacks.ts'
 import type { CodeKeeper } from './codes.ts'
@@ -77,12 +83,18 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
       // one turn of the event loop first, so a Cancel sent with the start is seen before any work
       await new Promise((resolve) => setImmediate(resolve))
       job.checkCancelled()
+      if (!search.snapshot()) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
+      await hashStoredThumbnails(db, ctx.thumbnailDir, async ({ done, total }) => {
+        job.report({ done, total, current: 'hashing thumbnails' })
+        job.checkCancelled()
+        await new Promise((resolve) => setImmediate(resolve))
+      })
       const snap = search.snapshot()
       if (!snap) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
       const { matrix, model, hashes } = snap
       const dist = distancesOf(model)
       const total = matrix.size
-      const lists: { a: Int32Array; b: Int32Array }[] = []
+      const lists: { a: Int32Array; b: Int32Array }[] = [hashPairs(matrix.ids.subarray(0, total), hashes)]
       for (let start = 0; start < total; start += CHUNK) {
         const rows = Int32Array.from({ length: Math.min(CHUNK, total - start) }, (_, i) => start + i)
         lists.push(candidatePairs(matrix, dist, model.model.K, { ...CANDIDATES, rows }))
@@ -114,7 +126,13 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     return distances.dist
   }
 
-  /** Exact feature cosines of candidate pairs; those at or above the floor are kept. */
+  /** Pairs among these photos (or with one end among `rows`) whose perceptual hashes are close. */
+  function hashPairs(ids: Int32Array, hashes: Map<number, string>, rows?: Int32Array): { a: Int32Array; b: Int32Array } {
+    const { values, known } = packedPerceptualHashes(db, Array.from(ids, (id) => hashes.get(id) ?? ''))
+    return hashCandidatePairs(values, Int32Array.from(ids), HASH_RULE.maxDistance, { known, rows })
+  }
+
+  /** Feature cosines of candidate pairs, lifted where the hashes agree; those at or above the floor are kept. */
   function confirm(model: SearchModel, hashes: Map<number, string>, pairs: { a: Int32Array; b: Int32Array }): Omit<Found, 'checked' | 'backbone'> {
     // one feature row per photo in the pairs, read in one pass
     const rowOf = new Map<number, number>()
@@ -133,7 +151,8 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     const { dim, vectors } = packedFeatures(db, model.backbone, order)
     const out: Omit<Found, 'checked' | 'backbone'> = { a: [], b: [], score: [] }
     if (dim === 0) return out
-    const cosines = pairCosines(vectors, dim, rowA, rowB)
+    const perceptual = packedPerceptualHashes(db, order)
+    const cosines = hashLiftedScores(pairCosines(vectors, dim, rowA, rowB), perceptual.values, perceptual.known, rowA, rowB, HASH_RULE)
     for (let i = 0; i < cosines.length; i++) {
       if (cosines[i] < THRESHOLD_FLOOR) continue
       out.a.push(pairs.a[i])
@@ -155,7 +174,7 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
     if (!snap) return
     const { matrix, model, hashes } = snap
     const rows = Int32Array.from(fresh.map((id) => matrix.rowOf(id)).filter((r) => r >= 0))
-    const pairs = candidatePairs(matrix, distancesOf(model), model.model.K, { ...CANDIDATES, rows })
+    const pairs = mergePairs([candidatePairs(matrix, distancesOf(model), model.model.K, { ...CANDIDATES, rows }), hashPairs(matrix.ids.subarray(0, matrix.size), hashes, rows)])
     const confirmed = confirm(model, hashes, pairs)
     const redo = new Set(fresh)
     const keep = found.a.map((a, i) => !redo.has(a) && !redo.has(found!.b[i]))

@@ -2,7 +2,7 @@
 // that had that content: a deleted or changed file leaves them behind. They are orphans once no
 // photo row has the hash. After a feature upgrade the features and activation maps of the replaced
 // image feature are orphans too: only replaced models read them. Orphans are removed in one
-// transaction.
+// transaction. Perceptual hashes (8 bytes each) go with their content too, uncounted.
 import type { Db } from './db.ts'
 
 export interface StoredOrphans {
@@ -42,6 +42,7 @@ export function countStoredOrphans(db: Db, keep: string | null = null): StoredOr
 
 export function deleteStoredOrphans(db: Db, keep: string | null = null): StoredOrphans {
   return db.transaction(() => {
+    db.prepare(`DELETE FROM perceptual_hashes WHERE ${orphan('perceptual_hashes')}`).run()
     const remove = (table: (typeof tables)[number]) => db.prepare(`DELETE FROM ${table} WHERE ${garbage[table]}`).run({ keep }).changes
     return { features: remove('features'), activations: remove('activations'), codes: remove('codes') }
   })()
@@ -52,7 +53,11 @@ export function deleteStoredOrphansOf(db: Db, hashes: Iterable<string>): StoredO
   return db.transaction(() => {
     const removed: StoredOrphans = { features: 0, activations: 0, codes: 0 }
     const statements = tables.map((table) => [table, db.prepare(`DELETE FROM ${table} WHERE hash = ? AND ${orphan(table)}`)] as const)
-    for (const hash of hashes) for (const [table, remove] of statements) removed[table] += remove.run(hash).changes
+    const perceptual = db.prepare(`DELETE FROM perceptual_hashes WHERE hash = ? AND ${orphan('perceptual_hashes')}`)
+    for (const hash of hashes) {
+      for (const [table, remove] of statements) removed[table] += remove.run(hash).changes
+      perceptual.run(hash)
+    }
     return removed
   })()
 }

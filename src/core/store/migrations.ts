@@ -159,4 +159,10 @@ export const migrations: readonly string[] = [
     threshold  REAL NOT NULL
   );
   `,
+  /* 5: the duplicate finder's perceptual hash (duplicates/perceptual-hash.ts), by content hash */ `
+  CREATE TABLE perceptual_hashes (
+    hash   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+  );
+  `,
 ]
