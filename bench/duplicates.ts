@@ -2,7 +2,7 @@
 //
 //   npx tsx bench/duplicates.ts [--originals 250] [--distractors 1000] [--skip-quality] [--skip-timing] [--n 10000,100000]
 //                               [--k 10] [--blocks 2]   (candidate settings other than the shipped CANDIDATES)
-//                               [--hash-distance 6] [--hash-bonus 0.1]   (a hash rule other than the shipped HASH_RULE)
+//                               [--hash-distance 4] [--hash-shrink 0.4]   (a hash rule other than the shipped HASH_RULE)
 //
 // Quality: originals drawn from ../shared/datasets/clothing-small and coco256, each re-saved twelve
 // ways (bench/duplicate-variants.ts), among distinct photos as distractors, indexed into a real
@@ -50,13 +50,13 @@ const { values } = parseArgs({
     k: { type: 'string' },
     blocks: { type: 'string' },
     'hash-distance': { type: 'string' },
-    'hash-bonus': { type: 'string' },
+    'hash-shrink': { type: 'string' },
   },
 })
 
 /** The candidate settings measured: the shipped ones unless --k or --blocks say otherwise. */
 const candidates = { k: Number(values.k ?? CANDIDATES.k), blocks: Number(values.blocks ?? CANDIDATES.blocks) }
-const hashRule: HashRule = { maxDistance: Number(values['hash-distance'] ?? HASH_RULE.maxDistance), bonus: Number(values['hash-bonus'] ?? HASH_RULE.bonus) }
+const hashRule: HashRule = { maxDistance: Number(values['hash-distance'] ?? HASH_RULE.maxDistance), shrink: Number(values['hash-shrink'] ?? HASH_RULE.shrink) }
 
 const SOURCES = ['../shared/datasets/clothing-small', '../shared/datasets/coco256'].map((p) => resolve(p))
 const log = (...args: unknown[]) => console.error('[duplicates]', ...args)
@@ -170,14 +170,14 @@ async function quality() {
   const simPick = pick(0.5)
   // Other hash rules: each one's duplicate pick (precision ≥ 0.99) and its recall.
   const hashRules = []
-  for (const maxDistance of [0, 4, 6, 8]) {
+  for (const maxDistance of [0, 2, 4, 6]) {
     const ruleFound = mergePairs([codePairs, hashPairsOf(maxDistance)])
     const r = rowsOf(ruleFound)
     const ruleCosines = pairCosines(vectors, dim, r.rowA, r.rowB)
-    for (const bonus of maxDistance === 0 ? [0] : [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]) {
-      const scored: ScoredPairs = { ...ruleFound, score: hashLiftedScores(ruleCosines, perceptual.values, perceptual.known, r.rowA, r.rowB, { maxDistance, bonus }) }
+    for (const shrink of maxDistance === 0 ? [1] : [0.7, 0.5, 0.4, 0.35, 0.3]) {
+      const scored: ScoredPairs = { ...ruleFound, score: hashLiftedScores(ruleCosines, perceptual.values, perceptual.known, r.rowA, r.rowB, { maxDistance, shrink }) }
       const p = pickIn(scored, sweepOf(scored), 0.99)
-      hashRules.push({ maxDistance, bonus, threshold: p?.threshold ?? null, precision: p?.precision ?? null, recall: p?.recall ?? null, resize25: p?.perKind.resize25?.recall ?? null })
+      hashRules.push({ maxDistance, shrink, threshold: p?.threshold ?? null, precision: p?.precision ?? null, recall: p?.recall ?? null, resize25: p?.perKind.resize25?.recall ?? null })
     }
   }
   // The same pick had every (variant, original) pair been a candidate: what the code scan costs.

@@ -97,14 +97,14 @@ describe('hash candidates', () => {
     expect(keys(hashCandidatePairs(hashes, ids, 6, { known }))).toEqual(naive(6, (i, j) => known[i] === 1 && known[j] === 1))
   })
 
-  it('lifts the cosine of pairs with close hashes only', () => {
-    const cosines = Float32Array.of(0.8, 0.8, 0.8)
-    const rowA = Int32Array.of(0, 0, 2)
-    const rowB = Int32Array.of(1, 2, 3)
+  it('lifts the cosine of pairs with close hashes only, towards 1 and never past it', () => {
+    const cosines = Float32Array.of(0.8, 0.8, 0.8, 1)
+    const rowA = Int32Array.of(0, 0, 2, 0)
+    const rowB = Int32Array.of(1, 2, 3, 1)
     const known = Uint8Array.of(1, 1, 1, 0)
-    const lifted = hashLiftedScores(cosines, hashes, known, rowA, rowB, { maxDistance: 64, bonus: 0.1 })
-    expect(Array.from(lifted, (x) => Math.round(x * 100) / 100)).toEqual([0.9, 0.9, 0.8]) // row 3 has no hash
-    const tight = hashLiftedScores(cosines, hashes, known, rowA, rowB, { maxDistance: hammingDistance(hashes, 0, 1), bonus: 0.1 })
+    const lifted = hashLiftedScores(cosines, hashes, known, rowA, rowB, { maxDistance: 64, shrink: 0.5 })
+    expect(Array.from(lifted, (x) => Math.round(x * 100) / 100)).toEqual([0.9, 0.9, 0.8, 1]) // row 3 has no hash
+    const tight = hashLiftedScores(cosines, hashes, known, rowA, rowB, { maxDistance: hammingDistance(hashes, 0, 1), shrink: 0.5 })
     expect(tight[0]).toBeCloseTo(0.9)
     expect(tight[1]).toBeCloseTo(0.8) // 0 and 2 are unrelated: about 32 bits apart
   })

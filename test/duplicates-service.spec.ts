@@ -137,6 +137,23 @@ describe('finding duplicates', () => {
     off()
   })
 
+  it('hashes the stored thumbnails of a library indexed before perceptual hashes, as part of the pass', async () => {
+    const other = openDb(dbFile)
+    const contents = other.prepare<[], { n: number }>("SELECT COUNT(DISTINCT hash) AS n FROM photos WHERE status = 'ok'").get()!.n
+    other.prepare('DELETE FROM perceptual_hashes').run()
+    const events: JobProgress[] = []
+    const off = service.onEvent((e) => {
+      if (e.type === 'job' && e.job.kind === 'duplicates') events.push(e.job)
+    })
+    const pass = await call(service, 'scanDuplicates', {})
+    await waitFor(() => events.some((j) => j.jobId === pass.jobId && j.state === 'done'), 'the pass')
+    off()
+    expect(events.some((j) => j.jobId === pass.jobId && j.current === 'hashing thumbnails' && j.done === contents && j.total === contents)).toBe(true)
+    expect(other.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM perceptual_hashes').get()!.n).toBe(contents)
+    other.close()
+    expect(names(await ready(service))).toContainEqual(['p1-copy.jpg', 'p1.jpg'])
+  })
+
   it('checks a photo added after the pass against the library on its own', async () => {
     // the app's way in: the folder watcher indexes the new file, the code keeper encodes it
     await service.close()

@@ -34,26 +34,28 @@ export function pairCosines(features: Float32Array, dim: number, rowA: Int32Arra
   return out
 }
 
-/** When a pair's perceptual hashes are close enough to lift its cosine, and by how much. */
+/** When a pair's perceptual hashes are close enough to lift its cosine, and how far. */
 export interface HashRule {
   /** Hashes at most this many bits apart… */
   maxDistance: number
-  /** …add this to the pair's cosine. */
-  bonus: number
+  /** …multiply the pair's distance from a perfect match (1 − cosine) by this (0 < shrink ≤ 1). */
+  shrink: number
 }
 
 /**
- * Each pair's score: its cosine, plus the rule's bonus where both photos have a perceptual hash
- * (`known`) and the two are at most maxDistance bits apart. The hash only lowers the bar: a pair
- * still needs a cosine of threshold − bonus, so two photos of one layout with unrelated content
- * are not taken for copies.
+ * Each pair's score: its cosine, lifted towards 1 where both photos have a perceptual hash
+ * (`known`) and the two are at most maxDistance bits apart: 1 − (1 − cosine) · shrink. The lift
+ * keeps the order of pairs and never passes 1, so the threshold still means what it says (at 1
+ * only identical features group) and a hash only lowers the bar: at a threshold t a pair still
+ * needs a cosine of 1 − (1 − t) / shrink, so two photos of one layout with unrelated content are
+ * not taken for copies.
  */
 export function hashLiftedScores(cosines: Float32Array, hashes: Uint32Array, known: Uint8Array, rowA: Int32Array, rowB: Int32Array, rule: HashRule): Float32Array {
   const out = Float32Array.from(cosines)
   for (let i = 0; i < out.length; i++) {
     const a = rowA[i]
     const b = rowB[i]
-    if (known[a] && known[b] && hammingDistance(hashes, a, b) <= rule.maxDistance) out[i] += rule.bonus
+    if (out[i] < 1 && known[a] && known[b] && hammingDistance(hashes, a, b) <= rule.maxDistance) out[i] = 1 - (1 - out[i]) * rule.shrink
   }
   return out
 }

@@ -13,7 +13,7 @@ import { hammingDistance } from './perceptual-hash.ts'
  * A bucket this full (one block's value shared by this many photos) describes no picture: blank or
  * uniform images. It is skipped, leaving those photos to the code scan, so the pass stays linear.
  */
-const MAX_BUCKET = 1024
+const MAX_BUCKET = 4096
 
 export interface HashCandidateOptions {
   /** Rows to query (default: every row); pairs have at least one end among them. */
