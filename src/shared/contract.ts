@@ -107,7 +107,7 @@ export const contract = {
     input: z
       .object({
         tier: duplicateTier.default('duplicates'),
-        /** Feature cosine; default: the saved threshold of the tier. */
+        /** Score (feature cosine, lifted where perceptual hashes agree); default: the saved threshold of the tier. */
         threshold: z.number().min(0).max(1).optional(),
         limit: z.number().int().min(1).max(10_000).default(200),
       })

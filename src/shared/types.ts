@@ -240,7 +240,7 @@ export interface DuplicatePhoto {
   exifTime: boolean
   camera: string | null
   albums: number[]
-  /** Highest feature cosine to another photo of the group. */
+  /** Highest score (feature cosine, lifted where perceptual hashes agree) to another photo of the group. */
   score: number
 }
 

@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length) throw new CliError(`duplicates takes no arguments, got "${positionals.join(' ')}"`)
   if (!existsSync(db)) throw new CliError(`No library at ${db}: index a folder first (lookalike index <folder> --db ${db})`)
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold)
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold must be a cosine between 0 and 1, got "${String(values.threshold)}"`)
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`--threshold must be a score between 0 and 1, got "${String(values.threshold)}"`)
   let input
   try {
     input = parseInput('duplicates', { tier: values.tier, threshold, limit: intFlag(values.limit, 'limit', 10_000) })
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     else if (values.json) printJson({ tier: report.tier, threshold: report.threshold, checked: report.checked, total: report.total, groups: report.groups, rows: exportRows(report.groups) })
     else {
       const what = report.tier === 'duplicates' ? 'groups of duplicates' : 'groups of similar shots'
-      console.log(`${report.total} ${what} among ${report.checked} photos (feature cosine ≥ ${report.threshold})`)
+      console.log(`${report.total} ${what} among ${report.checked} photos (score ≥ ${report.threshold})`)
       report.groups.forEach((g, i) => {
         console.log(`\n#${i + 1} (${g.photos.length} photos)`)
         for (const p of g.photos) {

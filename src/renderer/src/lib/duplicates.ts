@@ -12,7 +12,7 @@ export function formatDate(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
 }
 
-/** A cosine as the slider shows it. */
+/** A score (feature cosine, lifted where hashes agree) as the slider shows it. */
 export function formatThreshold(value: number): string {
   return value.toFixed(3)
 }
