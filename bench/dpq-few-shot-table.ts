@@ -1,6 +1,7 @@
 // Markdown tables from bench/dpq-few-shot.ts output (JSON lines): one row per dataset and number
 // of photos per album, mAP@all of DPQ per code length beside its float embedding, the unsupervised
-// codes and the float feature, and whether the sweep's targets hold.
+// codes and the float feature, and whether the sweep's targets hold (32 and 64 bits at least the float
+// feature and the unsupervised codes; 64 ≥ 8 + 0.01 from 10 per album; no fall of more than 0.005 with more bits).
 //   npx tsx bench/dpq-few-shot-table.ts .tmp/dpq-few-shot/*.jsonl [--variant NAME]
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -55,6 +56,10 @@ for (const albums of [...new Set(rows.map((r) => r.albums))]) {
         if (unsup && dpq[b].map < unsup[b].map) misses.push(`${b} < unsup`)
       }
       if (Number(per) >= 10 && dpq['64'].map < dpq['8'].map + 0.01) misses.push('64 < 8 + 0.01')
+      // mAP never falls with more bits by more than 0.005 (every length measured, not only the printed ones).
+      const lengths = Object.keys(dpq).map(Number).sort((a, b) => a - b)
+      const falls = lengths.filter((b, i) => i > 0 && dpq[b].map < Math.max(...lengths.slice(0, i).map((s) => dpq[s].map)) - 0.005)
+      if (falls.length) misses.push(`falls at ${falls.join(', ')} bits`)
       const cell = (m: Measured | undefined) => (m ? `${f(m.map)}` : '–')
       console.log(
         `| ${ds} | ${per} (${pick(values.variant!)!.album_photos}) | ${LENGTHS.map((b) => cell(dpq[b])).join(' | ')} (${f(dpq['64'].p20)}) | ${cell(emb)} | ${unsup ? ['8', '32', '64'].map((b) => f(unsup[b].map)).join(' / ') + ` (${f(unsup['64'].p20)})` : '–'} | ${float ? `${f(float.map)} (${f(float.p20)})` : '–'} | ${misses.length ? misses.join(', ') : 'met'} |`,

@@ -11,6 +11,7 @@ import { codesFor } from '../src/core/store/codes.ts'
 import { modelMetrics } from '../src/core/store/models.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { TrainingCancelled } from '../src/core/dpq/train.ts'
+import { LIBRARY_DEFAULTS } from '../src/core/dpq/library-model.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
 
@@ -94,11 +95,11 @@ describe('DPQ model store', () => {
     expect(Object.keys(result.after)).toEqual([...lengths, 'exact'])
     let best = 0
     for (const bits of lengths) {
-      expect(result.after[bits]!).toBeGreaterThanOrEqual(best - 0.005)
+      expect(result.after[bits]!).toBeGreaterThanOrEqual(best - LIBRARY_DEFAULTS.tolerance)
       best = Math.max(best, result.after[bits]!)
     }
     // The model keeps the unsupervised embedding beside the learned one, and survives a reload.
-    expect(active.model.head.blend?.weight).toBe(0.5)
+    expect(active.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.blend)
     const reloaded = loadModel(db, active.id)!.model
     expect(Array.from(reloaded.embedFlat([new Float32Array(24).fill(0.3)]))).toEqual(Array.from(active.model.embedFlat([new Float32Array(24).fill(0.3)])))
   })
