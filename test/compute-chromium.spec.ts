@@ -135,9 +135,8 @@ describe.skipIf(missing)('compute page in Chromium', () => {
       // No GPU here: Chromium's software adapter. Correctness only, never a GPU timing.
       expect(client.adapter?.fallback).toBe(true)
       expect(client.backboneId).toBe(wasm.backboneId)
-      // Training needs synchronous reads: beside WebGPU the page trains on WebGL, here not
-      // offered to it (only webgpu was asked for), so on wasm.
-      expect(client.training.backend).toBe(backend === 'webgpu' ? 'wasm' : 'webgl')
+      // The page trains where it embeds.
+      expect(client.training).toEqual({ backend, adapter: client.adapter })
       const features = await client.embed(inputs)
       expect(features).toHaveLength(20)
       const lowest = Math.min(...features.map((f, i) => cosineOf(f, reference[i])))
@@ -147,23 +146,30 @@ describe.skipIf(missing)('compute page in Chromium', () => {
     }, 600_000)
   }
 
-  it('trains DPQ on webgl with the per-epoch losses of wasm (supervised, fixed seeds)', async () => {
-    const client = await pageOn('webgl')
-    const { features, labels } = clusters(20, 32, 11)
-    const options: TrainOptions = { M: 2, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 4, warmup: 0.5, seed: 7 }
-    const run = await trainBoth(client, features, labels, options)
-    expect(run.page).toHaveLength(4)
-    const worst = largestRelativeDifference(run.page, run.wasm)
-    console.log(JSON.stringify({ train: 'supervised', backend: client.training.backend, epochs: run.page, wasm: run.wasm, largest_relative_difference: worst }))
-    expect(worst).toBeLessThan(LOSS_TOLERANCE)
-    // The same model, up to float rounding: the codes of the training photos mostly agree.
-    const a = run.pageModel.encode(features)
-    const b = run.wasmModel.encode(features)
-    expect(a.filter((code, i) => code === b[i]).length / a.length).toBeGreaterThan(0.9)
-  }, 600_000)
+  // WebGPU trains where it is accepted; WebGL where WebGPU is not.
+  for (const backend of ['webgpu', 'webgl'] as const) {
+    it(`trains DPQ on ${backend} with the per-epoch losses of wasm (supervised, fixed seeds)`, async () => {
+      const client = await pageOn(backend)
+      expect(client.training.backend).toBe(backend)
+      expect(client.training.adapter?.fallback).toBe(true)
+      const { features, labels } = clusters(20, 32, 11)
+      const options: TrainOptions = { M: 2, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 4, warmup: 0.5, seed: 7 }
+      const run = await trainBoth(client, features, labels, options)
+      expect(run.page).toHaveLength(4)
+      const worst = largestRelativeDifference(run.page, run.wasm)
+      console.log(JSON.stringify({ train: 'supervised', backend: client.training.backend, epochs: run.page, wasm: run.wasm, largest_relative_difference: worst }))
+      expect(worst).toBeLessThan(LOSS_TOLERANCE)
+      // The same model, up to float rounding: the codes of the training photos mostly agree.
+      const a = run.pageModel.encode(features)
+      const b = run.wasmModel.encode(features)
+      expect(a.filter((code, i) => code === b[i]).length / a.length).toBeGreaterThan(0.9)
+    }, 600_000)
+  }
 
-  it('trains deeper fine-tuning\'s tail on webgl, with the per-epoch losses of wasm', async () => {
-    const client = await pageOn('webgl')
+  it('trains deeper fine-tuning\'s tail on webgpu, with the per-epoch losses of wasm', async () => {
+    const client = await pageOn('webgpu')
+    expect(client.training.backend).toBe('webgpu')
+    expect(client.training.adapter?.fallback).toBe(true)
     // Rows as fine-tuning reads them: a block_15_add map, then the pooled feature.
     const rng = createRng(5)
     const { features: pooled, labels } = clusters(4, 16, 5)

@@ -70,12 +70,7 @@ export async function chooseBackend(tf: Tf, featuresOn: FeaturesOn, order: reado
     const check = await checkBackend(tf, backend, featuresOn, inputs, reference)
     checks.push(check)
     if (!check.accepted) continue
-    if (backend !== 'webgpu') return { backend, adapter: check.adapter, checks, training: { backend, adapter: check.adapter } }
-    // WebGPU embeds; training needs synchronous reads, which WebGL does well and WebGPU does not.
-    const webgl = order.includes('webgl') ? await checkBackend(tf, 'webgl', featuresOn, inputs, reference) : null
-    if (webgl) checks.push(webgl)
-    await tf.setBackend('webgpu')
-    return { backend, adapter: check.adapter, checks, training: webgl?.accepted ? { backend: 'webgl', adapter: webgl.adapter } : { backend: 'wasm', adapter: null } }
+    return { backend, adapter: check.adapter, checks, training: { backend, adapter: check.adapter } }
   }
   await tf.setBackend('wasm')
   checks.push({ backend: 'wasm', accepted: true, cosine: 1, adapter: null })

@@ -28,16 +28,19 @@ export function serveCompute(tf: Tf, port: ComputePort): void {
   const running = new Map<number, AbortController>()
   /** The backend training runs on (ComputeReady.training), switched to for the request only. */
   let training: string | null = null
-  const onTrainingBackend = async <T>(work: () => Promise<T> | T): Promise<T> => {
+  const onTrainingBackend = async <T>(work: () => Promise<T> | T, backend = training): Promise<T> => {
     const embedding = tf.getBackend()
-    if (!training) throw new Error('the compute page was asked to train before init')
-    if (training !== embedding) await tf.setBackend(training)
+    if (!backend) throw new Error('the compute page was asked to train before init')
+    if (backend !== embedding) await tf.setBackend(backend)
     try {
       return await work()
     } finally {
-      if (training !== embedding) await tf.setBackend(embedding)
+      if (backend !== embedding) await tf.setBackend(embedding)
     }
   }
+  // Unsupervised training (k-means, power iteration) reads tensors synchronously, which WebGPU
+  // cannot: it runs on wasm there. Supervised training and the tail timing read with awaits.
+  const trainingBackendFor = (labels: number[][] | null) => (training === 'webgpu' && !labels?.some((l) => l.length > 0) ? 'wasm' : training)
 
   const reply = (message: ComputeReply) => port.postMessage(message, transferablesOf(message))
 
@@ -76,11 +79,13 @@ export function serveCompute(tf: Tf, port: ComputePort): void {
         try {
           const started = performance.now()
           const rows = rowsOf(new Float32Array(request.features), request.dim)
-          const model = await onTrainingBackend(() =>
-            trainDpq(rows, request.labels, request.options, {
-              signal: controller.signal,
-              onProgress: (event) => reply({ type: 'progress', id: request.id, event }),
-            }),
+          const model = await onTrainingBackend(
+            () =>
+              trainDpq(rows, request.labels, request.options, {
+                signal: controller.signal,
+                onProgress: (event) => reply({ type: 'progress', id: request.id, event }),
+              }),
+            trainingBackendFor(request.labels),
           )
           const bytes = model.serialize()
           const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer

@@ -58,9 +58,10 @@ export interface ComputeReady {
   backend: ComputeBackendName
   adapter: ComputeAdapter | null
   /**
-   * Where the page trains DPQ: its backend, except that WebGPU hands training to WebGL (or wasm).
-   * DPQ's trainer reads tensors synchronously, and tfjs-backend-webgpu 4.22's synchronous read
-   * goes through a canvas copy that, on Chromium 156, loses the device (every later call fails).
+   * Where the page trains DPQ (supervised, fine-tuning's tail included): the backend it embeds on.
+   * On WebGPU every read in training is awaited, since tfjs-backend-webgpu 4.22's synchronous read
+   * goes through a canvas copy that returns zeros on Chromium's software adapter; unsupervised
+   * training, which reads synchronously, runs on wasm there.
    */
   training: { backend: ComputeBackendName; adapter: ComputeAdapter | null }
   backboneId: string

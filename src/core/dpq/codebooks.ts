@@ -1,9 +1,9 @@
 // The M residual codebooks of a supervised model: initial values (residual k-means on the current
 // embeddings, or N(0, 0.01²) as in the authors' code), and fitting them alone on fixed embeddings,
 // which may include photos in no album since L_Q needs no labels.
-import { kmeans } from './kmeans.ts'
+import { kmeansAsync } from './kmeans.ts'
 import { normal, shuffle, type Rng } from './prng.ts'
-import { quantize, reconstruct } from './quantize.ts'
+import { quantizeAsync, reconstruct } from './quantize.ts'
 import { tf } from './tf.ts'
 import { checkCancelled, yieldTurn } from './training-scope.ts'
 import type { TrainHooks } from './train.ts'
@@ -16,20 +16,20 @@ export interface CodebookInit {
 }
 
 /** Sets every codebook from `embeddings` (flat [n, D], labelled and unlabelled photos alike). */
-export function initCodebooks(codebooks: readonly tf.Variable[], embeddings: Float32Array, o: CodebookInit, rng: Rng): void {
+export async function initCodebooks(codebooks: readonly tf.Variable[], embeddings: Float32Array, o: CodebookInit, rng: Rng): Promise<void> {
   const { K, D } = o
   if (o.codebookInit === 'normal') {
     for (const c of codebooks) assignDisposing(c, tf.tensor2d(Float32Array.from({ length: K * D }, () => 0.01 * normal(rng)), [K, D]))
     return
   }
   const residual = embeddings.slice()
-  codebooks.forEach((c, m) => {
-    const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: 10, maxPoints: 8000 })
+  for (const [m, c] of codebooks.entries()) {
+    const block = await kmeansAsync(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: 10, maxPoints: 8000 })
     assignDisposing(c, tf.tensor2d(block, [K, D]))
     const q = { M: 1, K, D, codebooks: block }
-    const hard = reconstruct(q, quantize(q, residual))
+    const hard = reconstruct(q, await quantizeAsync(q, residual))
     for (let i = 0; i < residual.length; i++) residual[i] -= hard[i]
-  })
+  }
 }
 
 export interface CodebookFit {
@@ -60,7 +60,7 @@ export async function fitCodebooks(
       checkCancelled(hooks.signal)
       const batch = tf.tensor1d(all.slice(s * fit.batchRows, (s + 1) * fit.batchRows), 'int32')
       const cost = tf.tidy(() => optimizer.minimize(() => loss(embeddings.gather(batch) as tf.Tensor2D), true, codebooks) as tf.Scalar)
-      sum += cost.dataSync()[0]
+      sum += (await cost.data())[0]
       cost.dispose()
       batch.dispose()
       if (s % 4 === 3) await yieldTurn()

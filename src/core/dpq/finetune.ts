@@ -5,7 +5,7 @@
 // matMul over the N·49 positions and the depthwise conv is a sum of 9 shifted slices × per-channel
 // weights; batch norms are folded into each conv's weights and bias.
 import type * as tfType from '@tensorflow/tfjs'
-import { mm, tf } from './tf.ts'
+import { mm, readingAsync, readingSync, tf, type Reading } from './tf.ts'
 
 /** The cached activation: MobileNetV2's output after block 15 (7×7 positions × 160 channels). */
 export const FINETUNE_LAYER = 'block_15_add'
@@ -86,6 +86,15 @@ export function tailFromArrays(take: (n: number) => Float32Array): Tail {
 
 /** Embeds inputs through the tail in chunks (inference). */
 export function applyTail(tail: Tail, inputs: Float32Array, rows: number, chunk = 256): Float32Array {
+  return readingSync(tailPass(tail, inputs, rows, chunk))
+}
+
+/** applyTail with awaited reads (WebGPU). */
+export function applyTailAsync(tail: Tail, inputs: Float32Array, rows: number, chunk = 256): Promise<Float32Array> {
+  return readingAsync(tailPass(tail, inputs, rows, chunk))
+}
+
+function* tailPass(tail: Tail, inputs: Float32Array, rows: number, chunk: number): Reading<Float32Array> {
   const dim = inputs.length / Math.max(1, rows)
   const outDim = TAIL_OUT + dim - MAP_SIZE
   const out = new Float32Array(rows * outDim)
@@ -94,8 +103,7 @@ export function applyTail(tail: Tail, inputs: Float32Array, rows: number, chunk 
     for (let s = 0; s < rows; s += chunk) {
       const n = Math.min(chunk, rows - s)
       const y = tf.tidy(() => tailForward(tf.tensor2d(inputs.subarray(s * dim, (s + n) * dim), [n, dim]), weights))
-      out.set(y.dataSync() as Float32Array, s * outDim)
-      y.dispose()
+      out.set(yield y, s * outDim)
     }
   } finally {
     tf.dispose(weights)

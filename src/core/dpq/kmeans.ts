@@ -1,7 +1,7 @@
 // k-means on the rows of a matrix, seeded. Used for PQ sub-codebooks and for initialising
 // (or, without albums, training) DPQ's residual codebooks.
 import { createRng, sampleIndices } from './prng.ts'
-import { matMulT, tf } from './tf.ts'
+import { matMulT, readingAsync, readingSync, tf, type Reading } from './tf.ts'
 
 export interface KmeansOptions {
   k: number
@@ -15,6 +15,15 @@ export interface KmeansOptions {
 
 /** Returns k centroids as a flat [k, dim] array. Fewer points than k: the extra centroids repeat points. */
 export function kmeans(points: Float32Array, dim: number, options: KmeansOptions): Float32Array {
+  return readingSync(lloyd(points, dim, options))
+}
+
+/** kmeans with awaited reads (a backend without usable synchronous reads: WebGPU). */
+export function kmeansAsync(points: Float32Array, dim: number, options: KmeansOptions): Promise<Float32Array> {
+  return readingAsync(lloyd(points, dim, options))
+}
+
+function* lloyd(points: Float32Array, dim: number, options: KmeansOptions): Reading<Float32Array> {
   const { k, iterations = 20, seed = 1, assign = 'euclidean', maxPoints = 20_000 } = options
   const n = points.length / dim
   const rng = createRng(seed)
@@ -31,7 +40,7 @@ export function kmeans(points: Float32Array, dim: number, options: KmeansOptions
   const x = tf.tensor2d(data, [count, dim])
   try {
     for (let it = 0; it < iterations; it++) {
-      const labels = assignNearest(x, centroids, dim, assign)
+      const labels = (yield nearest(x, centroids, dim, assign)) as Int32Array
       const next = new Float32Array(k * dim)
       const sizes = new Int32Array(k)
       for (let i = 0; i < count; i++) {
@@ -64,6 +73,15 @@ export function kmeans(points: Float32Array, dim: number, options: KmeansOptions
 
 /** Index of the best centroid for every row of x (a [n, dim] tensor). */
 export function assignNearest(x: tf.Tensor2D, centroids: Float32Array, dim: number, assign: 'euclidean' | 'cosine'): Int32Array {
+  const labels = nearest(x, centroids, dim, assign)
+  try {
+    return labels.dataSync() as Int32Array
+  } finally {
+    labels.dispose()
+  }
+}
+
+function nearest(x: tf.Tensor2D, centroids: Float32Array, dim: number, assign: 'euclidean' | 'cosine'): tf.Tensor1D {
   const k = centroids.length / dim
   return tf.tidy(() => {
     const c = tf.tensor2d(centroids, [k, dim])
@@ -75,8 +93,8 @@ export function assignNearest(x: tf.Tensor2D, centroids: Float32Array, dim: numb
       const cc = c.square().sum(1).reshape([1, k])
       score = matMulT(x, c).mul(2).sub(cc)
     }
-    return score.argMax(1).dataSync() as Int32Array
-  }) as Int32Array
+    return score.argMax(1) as tf.Tensor1D
+  })
 }
 
 export function l2normalize<T extends tf.Tensor>(x: T): T {

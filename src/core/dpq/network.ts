@@ -30,9 +30,9 @@ export interface Network {
   /** x and classifier logits; with `step`, training mode (dropout seeded by the step). */
   forward(input: tf.Tensor2D, step?: number): { x: tf.Tensor2D; logits: tf.Tensor2D }
   /** x of every row, in chunks (no dropout). */
-  embedAll(input: tf.Tensor2D): Float32Array
+  embedAll(input: tf.Tensor2D): Promise<Float32Array>
   /** The trained weights as a model head. */
-  head(): Head
+  head(): Promise<Head>
 }
 
 /** Glorot weights are drawn from `rng` in the order W_h, W_x, W_c. */
@@ -59,13 +59,13 @@ export function createNetwork(scope: TensorScope, shape: NetworkShape, o: Networ
     return { x: tf.tanh(mm(h, wx).add(bx)) as tf.Tensor2D, logits: mm(h, wc).add(bc) as tf.Tensor2D }
   }
 
-  const embedAll = (input: tf.Tensor2D): Float32Array => {
+  const embedAll = async (input: tf.Tensor2D): Promise<Float32Array> => {
     const parts: Float32Array[] = []
     // The tail's activations are 49 positions × 960 channels per photo: smaller chunks.
     const chunk = tail ? 128 : 1024
     for (let s = 0; s < input.shape[0]; s += chunk) {
       const x = tf.tidy(() => forward(input.slice([s, 0], [Math.min(chunk, input.shape[0] - s), inputDim])).x)
-      parts.push(x.dataSync() as Float32Array)
+      parts.push((await x.data()) as Float32Array)
       x.dispose()
     }
     const out = new Float32Array(input.shape[0] * D)
@@ -73,17 +73,20 @@ export function createNetwork(scope: TensorScope, shape: NetworkShape, o: Networ
     return out
   }
 
-  const head = (): Head => {
-    const read = (v: tf.Tensor) => Float32Array.from(v.dataSync() as Float32Array)
-    const trainedTail = tail ? tf.tidy(() => tailWeights().map(read)) : null
+  const head = async (): Promise<Head> => {
+    const read = async (v: tf.Tensor) => Float32Array.from((await v.data()) as Float32Array)
+    const tailNow = tail ? tf.tidy(() => tailWeights()) : null
+    const trainedTail = tailNow ? await Promise.all(tailNow.map(read)) : null
+    tf.dispose(tailNow ?? [])
+    const [whNow, bhNow, wxNow, bxNow] = await Promise.all([wh, bh, wx, bx].map(read))
     let k = 0
     return {
       mean: standard.mean,
       scale: standard.scale,
       ...(trainedTail ? { tail: tailFromArrays(() => trainedTail[k++]) } : {}),
       layers: [
-        { inDim: headDim, outDim: hidden, activation: 'relu', weights: read(wh), bias: read(bh) },
-        { inDim: hidden, outDim: D, activation: 'tanh', weights: read(wx), bias: read(bx) },
+        { inDim: headDim, outDim: hidden, activation: 'relu', weights: whNow, bias: bhNow },
+        { inDim: hidden, outDim: D, activation: 'tanh', weights: wxNow, bias: bxNow },
       ],
     }
   }

@@ -1,7 +1,7 @@
 // Progressive (residual) quantization: block m picks the codeword closest in angle to what
 // blocks 1..m−1 left over. The first l bytes of a code are therefore a valid l-block code.
 import { l2normalize } from './kmeans.ts'
-import { matMulT, tf } from './tf.ts'
+import { matMulT, readingAsync, readingSync, tf, type Reading } from './tf.ts'
 
 export interface Quantizer {
   M: number
@@ -13,6 +13,15 @@ export interface Quantizer {
 
 /** Codes (n × M bytes, row-major) for n embeddings given as a flat [n, D] array. */
 export function quantize(q: Quantizer, embeddings: Float32Array): Uint8Array {
+  return readingSync(coding(q, embeddings))
+}
+
+/** quantize with awaited reads (WebGPU). */
+export function quantizeAsync(q: Quantizer, embeddings: Float32Array): Promise<Uint8Array> {
+  return readingAsync(coding(q, embeddings))
+}
+
+function* coding(q: Quantizer, embeddings: Float32Array): Reading<Uint8Array> {
   const n = embeddings.length / q.D
   const codes = new Uint8Array(n * q.M)
   const blocks = Array.from({ length: q.M }, (_, m) => q.codebooks.subarray(m * q.K * q.D, (m + 1) * q.K * q.D))
@@ -30,8 +39,7 @@ export function quantize(q: Quantizer, embeddings: Float32Array): Uint8Array {
       }
       return tf.stack(out, 1)
     })
-    codes.set(picked.dataSync(), start * q.M)
-    picked.dispose()
+    codes.set(yield picked, start * q.M)
   }
   return codes
 }

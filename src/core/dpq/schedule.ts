@@ -35,7 +35,7 @@ export interface EpochRun {
   labelledRows: number
   unlabelledRows: number
   /** Called once, before the first epoch that quantizes. */
-  startQuantizing(): void
+  startQuantizing(): Promise<void>
 }
 
 /** The network epochs: shuffled album-photo batches, each with a sample of photos in no album. */
@@ -47,7 +47,7 @@ export async function runEpochs(plan: SchedulePlan, c: StepContext, run: EpochRu
   for (let epoch = 1; epoch <= run.epochs; epoch++) {
     const kind = plan.stepKind(epoch)
     if (kind !== 'network' && !quantizing) {
-      run.startQuantizing()
+      await run.startQuantizing()
       quantizing = true
     }
     shuffle(order, rng)
@@ -59,7 +59,7 @@ export async function runEpochs(plan: SchedulePlan, c: StepContext, run: EpochRu
       const unlabelled = c.unlabelled ? tf.tensor1d(sampleIndices(run.unlabelledRows, run.batchSize, rng), 'int32') : null
       const terms = trainStep(kind, c, { labelled, unlabelled, step })
       for (const [name, t] of Object.entries(terms)) {
-        sums[name] = (sums[name] ?? 0) + t.dataSync()[0]
+        sums[name] = (sums[name] ?? 0) + (await t.data())[0]
         t.dispose()
       }
       labelled.dispose()

@@ -37,3 +37,38 @@ export const mm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveF
 export function mmT(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return mm(a, tf.transpose(b))
 }
+
+// Reading tensors back: Node's backends and WebGL read synchronously, while tfjs-backend-webgpu's
+// synchronous read goes through a canvas that returns zeros on Chromium's software adapter (and
+// stalls a real GPU). A computation that reads mid-way is written once, as a generator that yields
+// each tensor it needs the values of and receives them; these run it either way, identically.
+
+/** A computation that yields tensors to read (each disposed once read) and gets back their values. */
+export type Reading<R> = Generator<tf.Tensor, R, tf.TypedArray>
+
+/** Runs `reading` with synchronous reads. */
+export function readingSync<R>(reading: Reading<R>): R {
+  try {
+    let next = reading.next(undefined as unknown as tf.TypedArray)
+    while (!next.done) next = reading.next(valuesOf(next.value, next.value.dataSync()))
+    return next.value
+  } finally {
+    reading.return(undefined as R)
+  }
+}
+
+/** Runs `reading` with awaited reads (every backend, WebGPU included). */
+export async function readingAsync<R>(reading: Reading<R>): Promise<R> {
+  try {
+    let next = reading.next(undefined as unknown as tf.TypedArray)
+    while (!next.done) next = reading.next(valuesOf(next.value, await next.value.data()))
+    return next.value
+  } finally {
+    reading.return(undefined as R)
+  }
+}
+
+function valuesOf(t: tf.Tensor, values: tf.TypedArray): tf.TypedArray {
+  t.dispose()
+  return values
+}

@@ -1,6 +1,6 @@
 // The tensors a supervised training reads: standardised inputs, multi-hot album targets, the
 // fixed class vectors v_j, and Glorot initial weights.
-import { applyTail, MAP_SIZE, TAIL_OUT } from './finetune.ts'
+import { applyTailAsync, MAP_SIZE, TAIL_OUT } from './finetune.ts'
 import { normal, type Rng } from './prng.ts'
 import { tf } from './tf.ts'
 import { orthonormalizeColumns } from './unsupervised.ts'
@@ -44,11 +44,11 @@ export function matrixOf(features: readonly Float32Array[], rows: readonly numbe
 }
 
 /** The pretrained tail's output for the given rows (the head's standardisation statistics come from it). */
-export function tailOutputs(tail: Parameters<typeof applyTail>[0], features: readonly Float32Array[], rows: readonly number[], dim: number): Float32Array[] {
+export async function tailOutputs(tail: Parameters<typeof applyTailAsync>[0], features: readonly Float32Array[], rows: readonly number[], dim: number): Promise<Float32Array[]> {
   const flat = new Float32Array(rows.length * dim)
   rows.forEach((r, i) => flat.set(features[r], i * dim))
   const outDim = TAIL_OUT + dim - MAP_SIZE
-  const out = applyTail(tail, flat, rows.length)
+  const out = await applyTailAsync(tail, flat, rows.length)
   return rows.map((_, i) => out.subarray(i * outDim, (i + 1) * outDim))
 }
 

@@ -137,7 +137,7 @@ async function trainSupervised(features: Float32Array[], labels: number[][], o: 
   const tail = o.finetune === 'late' ? checkedTail(o, inputDim) : null
   // With a tail, the head reads the tail's output, standardised by its pretrained statistics.
   const headDim = tail ? TAIL_OUT + inputDim - MAP_SIZE : inputDim
-  const headRows = tail ? tailOutputs(tail, features, labelled.concat(unlabelled), inputDim) : null
+  const headRows = tail ? await tailOutputs(tail, features, labelled.concat(unlabelled), inputDim) : null
   const standard = headRows ? standardization(headRows, headRows.map((_, i) => i), headDim) : standardization(features, labelled.concat(unlabelled), inputDim)
 
   const scope = new TensorScope()
@@ -155,28 +155,28 @@ async function trainSupervised(features: Float32Array[], labels: number[][], o: 
     const margins = scope.constant(tf.tidy(() => tf.sub(1, matMulT(classVectors, classVectors)) as tf.Tensor2D))
     const network = createNetwork(scope, { inputDim, headDim, hidden: o.hidden, D, classes }, o, rng, tail, standard)
     const codebooks = Array.from({ length: M }, (_, m) => scope.variable(tf.zeros([K, D]) as tf.Tensor2D, `codebook${m}`))
-    const embedAll = () => (unlabelledInputs ? concatFlat(network.embedAll(inputs), network.embedAll(unlabelledInputs)) : network.embedAll(inputs))
+    const embedAll = async () => (unlabelledInputs ? concatFlat(await network.embedAll(inputs), await network.embedAll(unlabelledInputs)) : network.embedAll(inputs))
     const context: StepContext = { network, codebooks, netOptimizer, codebookOptimizer, inputs, targets, unlabelled: unlabelledInputs, unlabelledTarget, classVectors, margins, multiLabel, weights: o }
 
     const plan = planSchedule(o)
     let codebooksReady = false
-    const startQuantizing = () => {
-      initCodebooks(codebooks, embedAll(), o, rng)
+    const startQuantizing = async () => {
+      await initCodebooks(codebooks, await embedAll(), o, rng)
       codebooksReady = true
     }
     await runEpochs(plan, context, { epochs: o.epochs, batchSize: o.batchSize, labelledRows: labelled.length, unlabelledRows: unlabelled.length, startQuantizing }, rng, hooks)
-    if (!codebooksReady) startQuantizing()
+    if (!codebooksReady) await startQuantizing()
     if (o.schedule === 'sequential' && o.codebookEpochs > 0) {
-      const fixed = scope.constant(tf.tensor2d(embedAll(), [labelled.length + unlabelled.length, D]))
+      const fixed = scope.constant(tf.tensor2d(await embedAll(), [labelled.length + unlabelled.length, D]))
       const fit = { epochs: o.codebookEpochs, batchRows: 2 * o.batchSize, firstEpoch: o.epochs, totalEpochs: plan.totalEpochs }
       await fitCodebooks(codebooks, codebookOptimizer, fixed, (x) => quantizationLoss(x, codebooks, o), fit, rng, hooks)
     }
 
     const flatCodebooks = new Float32Array(M * K * D)
-    codebooks.forEach((c, m) => flatCodebooks.set(c.dataSync() as Float32Array, m * K * D))
+    for (const [m, c] of codebooks.entries()) flatCodebooks.set((await c.data()) as Float32Array, m * K * D)
     const { tail: _start, ...recorded } = o
     const params: DpqParams = { ...recorded, kind: 'supervised', M, K, D, gamma: o.gamma, inputDim, classes, multiLabel, labelled: labelled.length, unlabelled: unlabelled.length }
-    return new DpqModel(params, network.head(), flatCodebooks)
+    return new DpqModel(params, await network.head(), flatCodebooks)
   } finally {
     // Also on cancel or error: the wasm heap is bounded.
     netOptimizer.dispose()

@@ -9,6 +9,6 @@ let measured: Promise<number> | null = null
 
 /** This machine's time per unit of tail work ÷ the reference box's (1 = the same speed). */
 export function tailSpeedFactor(): Promise<number> {
-  measured ??= ensureBackend().then(() => tailSpeedFromMs(timeTailPass()))
+  measured ??= ensureBackend().then(timeTailPass).then(tailSpeedFromMs)
   return measured
 }
