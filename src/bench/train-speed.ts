@@ -1,6 +1,7 @@
 // DPQ training time on a library's own features and albums, as Retrain would train (supervised on
 // the albums, unsupervised without two of them), on this process's backend or on the compute page
 // in headless Chromium. Nothing is written to the library.
+import { trainingBackendOf } from '../core/compute/protocol.ts'
 import { trainDpq, type TrainOptions } from '../core/dpq/train.ts'
 import { ensureBackend } from '../core/modeling/backend.ts'
 import { albumLabels } from '../core/store/albums.ts'
@@ -64,7 +65,9 @@ export async function benchTrain(dbFile: string, options: BenchTrainOptions = {}
       const started = performance.now()
       await client.train(features, supervised ? labels : null, trainOptions, { onProgress })
       const seconds = (performance.now() - started) / 1000
-      const adapter = client.training.adapter
+      // Unsupervised runs beside WebGPU train on the page's wasm.
+      const backend = trainingBackendOf(client.training.backend, supervised ? labels : null)
+      const adapter = backend === client.training.backend ? client.training.adapter : null
       report = {
         photos: features.length,
         albums: albumsCount,
@@ -72,7 +75,7 @@ export async function benchTrain(dbFile: string, options: BenchTrainOptions = {}
         epochs: events.filter((e) => e.epoch).length,
         train_seconds: Math.round(seconds * 100) / 100,
         compute: 'chromium',
-        backend: client.training.backend,
+        backend,
         adapter,
         chromium: chromium.version,
         ...(adapter?.fallback ? { note: 'software adapter (no GPU): train_seconds measures a CPU emulating a GPU, never a GPU' } : {}),

@@ -4,7 +4,7 @@
 // its own. A cancel is handled at once, outside the queue.
 import type * as tfType from '@tensorflow/tfjs'
 import type { ComputeReply, ComputeRequest } from '../core/compute/protocol.ts'
-import { transferablesOf } from '../core/compute/protocol.ts'
+import { trainingBackendOf, transferablesOf, type ComputeBackendName } from '../core/compute/protocol.ts'
 import { rowsOf } from '../core/dpq/tf.ts'
 import { trainDpq } from '../core/dpq/train.ts'
 import { timeTailPass } from '../core/dpq/tail-timing.ts'
@@ -27,7 +27,7 @@ export function serveCompute(tf: Tf, port: ComputePort): void {
   /** Training requests still running, by id: a 'cancel' aborts one at once. */
   const running = new Map<number, AbortController>()
   /** The backend training runs on (ComputeReady.training), switched to for the request only. */
-  let training: string | null = null
+  let training: ComputeBackendName | null = null
   const onTrainingBackend = async <T>(work: () => Promise<T> | T, backend = training): Promise<T> => {
     const embedding = tf.getBackend()
     if (!backend) throw new Error('the compute page was asked to train before init')
@@ -38,9 +38,6 @@ export function serveCompute(tf: Tf, port: ComputePort): void {
       if (backend !== embedding) await tf.setBackend(embedding)
     }
   }
-  // Unsupervised training (k-means, power iteration) reads tensors synchronously, which WebGPU
-  // cannot: it runs on wasm there. Supervised training and the tail timing read with awaits.
-  const trainingBackendFor = (labels: number[][] | null) => (training === 'webgpu' && !labels?.some((l) => l.length > 0) ? 'wasm' : training)
 
   const reply = (message: ComputeReply) => port.postMessage(message, transferablesOf(message))
 
@@ -85,7 +82,7 @@ export function serveCompute(tf: Tf, port: ComputePort): void {
                 signal: controller.signal,
                 onProgress: (event) => reply({ type: 'progress', id: request.id, event }),
               }),
-            trainingBackendFor(request.labels),
+            training && trainingBackendOf(training, request.labels),
           )
           const bytes = model.serialize()
           const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer

@@ -61,12 +61,17 @@ export interface ComputeReady {
    * Where the page trains DPQ (supervised, fine-tuning's tail included): the backend it embeds on.
    * On WebGPU every read in training is awaited, since tfjs-backend-webgpu 4.22's synchronous read
    * goes through a canvas copy that returns zeros on Chromium's software adapter; unsupervised
-   * training, which reads synchronously, runs on wasm there.
+   * training, which reads synchronously, runs on wasm there (trainingBackendOf).
    */
   training: { backend: ComputeBackendName; adapter: ComputeAdapter | null }
   backboneId: string
   dim: number
   checks: BackendCheck[]
+}
+
+/** Where the page runs one training: `labels` with no album photo means unsupervised. */
+export function trainingBackendOf(training: ComputeBackendName, labels: readonly (readonly number[])[] | null): ComputeBackendName {
+  return training === 'webgpu' && !labels?.some((l) => l.length > 0) ? 'wasm' : training
 }
 
 export type ComputeReply =

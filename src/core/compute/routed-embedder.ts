@@ -6,6 +6,7 @@ import { tailSpeedFromMs } from '../dpq/tail-timing.ts'
 import { trainDpq, TrainingCancelled } from '../dpq/train.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { ComputeClient } from './client.ts'
+import { trainingBackendOf } from './protocol.ts'
 
 /** Training on the compute page, as the service's Retrain uses it. */
 export interface PageTrainer {
@@ -56,7 +57,8 @@ export function createRoutedEmbedder(compute: ComputeClient, options: RoutedEmbe
   const pageTrainer: PageTrainer = {
     backend: compute.training.backend,
     async train(features, labels, options, hooks) {
-      if (!reason) {
+      // A run the page would do on wasm (unsupervised beside WebGPU) is as well done here.
+      if (!reason && trainingBackendOf(compute.training.backend, labels) !== 'wasm') {
         try {
           return await compute.train(features, labels, options, hooks)
         } catch (err) {
