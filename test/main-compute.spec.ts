@@ -21,13 +21,13 @@ const NVIDIA: ComputeReady = {
   backboneId: 'stand-in-backbone',
   dim: 3,
   checks: [{ backend: 'webgpu', accepted: true, cosine: 0.99999, adapter: { vendor: 'nvidia', architecture: 'ampere', description: '', fallback: false } }],
-  training: { backend: 'webgl', adapter: { vendor: 'Google Inc. (NVIDIA)', architecture: '', description: 'ANGLE (NVIDIA, H200)', fallback: false } },
+  training: { backend: 'webgpu', adapter: { vendor: 'nvidia', architecture: 'ampere', description: '', fallback: false } },
 }
 const SWIFTSHADER: ComputeReady = {
   ...NVIDIA,
   adapter: { vendor: 'google', architecture: 'swiftshader', description: '', fallback: true },
   checks: [{ backend: 'webgpu', accepted: true, cosine: 1, adapter: { vendor: 'google', architecture: 'swiftshader', description: '', fallback: true } }],
-  training: { backend: 'webgl', adapter: { vendor: 'Google Inc. (Google)', architecture: '', description: 'ANGLE (SwiftShader)', fallback: true } },
+  training: { backend: 'webgpu', adapter: { vendor: 'google', architecture: 'swiftshader', description: '', fallback: true } },
 }
 const artifacts: BackboneArtifacts = { modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(8) }
 
@@ -170,12 +170,12 @@ function albums(seed: number) {
 const tiny = { M: 2, K: 4, D: 4, hidden: 8, batchSize: 16, epochs: 2, seed: 1 }
 
 describe('desktop training route', () => {
-  it('trains on the page (WebGL beside WebGPU) for a hardware adapter, at the speed the page measured', async () => {
+  it('trains on the page (where it embeds) for a hardware adapter, at the speed the page measured', async () => {
     const page = standInWindow(NVIDIA, () => 'answer')
     const { pool, start } = standInPool()
     const embedder = await createDesktopEmbedder({ open: () => page.window, artifacts: () => artifacts, fallback: start, log: quiet })
     const trainer = embedder.trainer?.()
-    expect(trainer?.backend).toBe('webgl')
+    expect(trainer?.backend).toBe('webgpu')
     const { features, labels } = albums(1)
     const epochs: number[] = []
     const model = await trainer!.train(features, labels, tiny, { onProgress: (e) => e.epoch && epochs.push(e.epoch) })
@@ -183,6 +183,9 @@ describe('desktop training route', () => {
     expect(epochs).toEqual([1, 2])
     expect(model.encode(features)).toHaveLength(30 * 2)
     expect(await trainer!.tailSpeed()).toBeCloseTo(0.1)
+    // Unsupervised training reads synchronously, which WebGPU cannot: it runs here.
+    await trainer!.train(features, null, tiny)
+    expect(page.state.trained).toBe(1)
     expect(pool.started).toBe(0)
   })
 
