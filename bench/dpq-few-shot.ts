@@ -154,7 +154,7 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
   const isTrain = new Set(split.train)
   const heldOut = everyFifth(split.train)
   const db = split.database
-  const { model, fitted } = await trainLibraryModel(
+  const { model, fitted, blendChoice } = await trainLibraryModel(
     db.map((i) => photos.features[i]),
     db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])),
     db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])),
@@ -164,7 +164,7 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
   const codes = codesOf(model, x, db)
   const measured = byGroup(groups, db, (q) => codeScores(model, x, model.D, q, db, codes))
   const embedding = byGroup(groups, db, (q) => cosineScores(x, model.D, q, db))
-  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
+  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
 }
 
 /**

@@ -2,6 +2,7 @@
 // the albums, the unsupervised embedding of the backbone feature is kept beside it (photos in no
 // album keep their neighbours), and the codebooks are fitted on the whole library and checked
 // block by block on the held-out album photos (checked-codebooks.ts).
+import { chooseBlend } from './blend-choice.ts'
 import { refitOnLibrary, type FittedCodebooks } from './checked-codebooks.ts'
 import { DpqModel, type Head } from './model.ts'
 import { createRng, sampleIndices } from './prng.ts'
@@ -10,8 +11,10 @@ import { pca } from './unsupervised.ts'
 
 export interface LibraryModelOptions {
   train?: TrainOptions
-  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only). */
+  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only); unset: chosen from `blendCandidates`. */
   blend?: number
+  /** Weights tried on the held-out album photos when `blend` is unset (blend-choice.ts). */
+  blendCandidates?: readonly number[]
   /** Photos the codebooks and the kept PCA see at most, beside every album photo (sampled). */
   maxOthers?: number
   /** mAP a block may lose on the held-out photos and still be kept as fitted. */
@@ -19,11 +22,13 @@ export interface LibraryModelOptions {
 }
 
 /**
- * Measured on clothing-small with the region feature (docs/dpq.md, "Few photos per album"): w = 0.4
- * keeps photos in no album at or above the unsupervised model (0.5 lost up to 0.018 P@20 there), and
- * tolerance 0.002 weakens more of the later blocks, which is what makes 64 bits beat 8 with 50 photos per album.
+ * Measured on clothing-small and CIFAR-10 with the region feature (docs/dpq.md, "Few photos per
+ * album"): weights above 0.4 cost photos in no album (0.5 lost up to 0.018 P@20 there), so the
+ * candidates stop at 0.4; where the head learned little (CIFAR-10, 10 per album) 0.2 ranks new photos
+ * best. `blend` is used when the held-out photos cannot judge (no two share an album). Tolerance 0.002
+ * weakens more of the later blocks, which is what makes 64 bits beat 8 with 50 photos per album.
  */
-export const LIBRARY_DEFAULTS = { blend: 0.4, maxOthers: 10_000, tolerance: 0.002 }
+export const LIBRARY_DEFAULTS = { blend: 0.4, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], maxOthers: 10_000, tolerance: 0.002 }
 
 /**
  * `features` and `labels` cover the whole library (labels [] for photos in no album); rows in
@@ -35,7 +40,7 @@ export async function trainLibraryModel(
   heldOut: readonly number[],
   options: LibraryModelOptions = {},
   hooks: TrainHooks = {},
-): Promise<{ model: DpqModel; fitted: FittedCodebooks }> {
+): Promise<{ model: DpqModel; fitted: FittedCodebooks; blendChoice?: Record<string, number> }> {
   const o = { ...LIBRARY_DEFAULTS, ...options }
   const train = { ...DEFAULTS, ...o.train }
   const isHeld = new Set(heldOut)
@@ -48,12 +53,29 @@ export async function trainLibraryModel(
     { ...o.train, ...cheapCodebooks },
     hooks,
   )
-  const model = o.blend < 1 ? blendWithUnsupervised(learned, features, o.blend, o.maxOthers, train.seed) : learned
-  return refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed })
+  let model = learned
+  let blendChoice: Record<string, number> | undefined
+  if (options.blend === undefined) {
+    const kept = keptUnsupervised(learned, features, o.maxOthers, train.seed)
+    const heldFeatures = heldOut.map((i) => features[i])
+    const chosen = chooseBlend(o.blendCandidates, (w) => {
+      const m = assembleBlend(learned, kept, w)
+      return { x: m.embedFlat(heldFeatures), D: m.D }
+    }, heldOut.map((i) => labels[i]))
+    model = assembleBlend(learned, kept, chosen?.weight ?? o.blend)
+    blendChoice = chosen?.peerMap
+  } else if (o.blend < 1) model = blendWithUnsupervised(learned, features, o.blend, o.maxOthers, train.seed)
+  const refit = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed })
+  return { ...refit, ...(blendChoice ? { blendChoice } : {}) }
 }
 
 /** The learned head beside the PCA of the library's features (as unsupervised models embed), D = D_learned + D_kept. */
 export function blendWithUnsupervised(learned: DpqModel, features: readonly Float32Array[], weight: number, maxPoints: number, seed: number): DpqModel {
+  return assembleBlend(learned, keptUnsupervised(learned, features, maxPoints, seed), weight)
+}
+
+/** The PCA head kept beside the learned one (fitted on up to `maxPoints` sampled library photos). */
+function keptUnsupervised(learned: DpqModel, features: readonly Float32Array[], maxPoints: number, seed: number): Head {
   if (learned.finetuned) throw new Error('A blended model reads pooled features only: fine-tuned models are not blended')
   const inputDim = learned.params.inputDim
   const keptD = Math.min(learned.D, inputDim)
@@ -61,7 +83,11 @@ export function blendWithUnsupervised(learned: DpqModel, features: readonly Floa
   const sample = new Float32Array(used.length * inputDim)
   used.forEach((r, i) => sample.set(features[r], i * inputDim))
   const { mean, scale, basis } = pca(sample, inputDim, keptD, seed)
-  const kept: Head = { mean, scale, layers: [{ inDim: inputDim, outDim: keptD, activation: 'linear', weights: basis, bias: new Float32Array(keptD) }] }
+  return { mean, scale, layers: [{ inDim: inputDim, outDim: keptD, activation: 'linear', weights: basis, bias: new Float32Array(keptD) }] }
+}
+
+function assembleBlend(learned: DpqModel, kept: Head, weight: number): DpqModel {
+  const keptD = kept.layers[kept.layers.length - 1].outDim
   const D = learned.D + keptD
   const { M, K } = learned
   return new DpqModel({ ...learned.params, D, blend: weight, learnedD: learned.D }, { ...learned.head, blend: { weight, head: kept } }, new Float32Array(M * K * D))
