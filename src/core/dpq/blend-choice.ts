@@ -3,12 +3,36 @@
 // search meets. Ranked among the trained album photos instead, the learned half always looks better
 // (the head pulled those photos into their albums), and that favoured the largest weight even where it
 // lowered mAP on new photos.
-import { labelSets, meanAveragePrecision } from './metrics.ts'
+import { labelSets, sharesLabel } from './metrics.ts'
 
 /** Leave-one-out mAP@all of held-out embeddings (flat [n, D]) by cosine; null when no photo shares an album with another. */
 export function heldOutPeerMap(x: Float32Array, D: number, labels: readonly (readonly number[])[]): number | null {
   const n = labels.length
   const sets = labelSets(labels)
+  const cosine = gram(x, D, n)
+  const others = new Int32Array(n - 1)
+  let sum = 0
+  let judged = 0
+  for (let q = 0; q < n; q++) {
+    for (let j = 0, t = 0; j < n; j++) if (j !== q) others[t++] = j
+    // Best first; ties keep photo order, so the choice repeats exactly.
+    const ranked = Array.from(others).sort((a, b) => cosine[q * n + b] - cosine[q * n + a] || a - b)
+    let hits = 0
+    let precisionSum = 0
+    ranked.forEach((j, rank) => {
+      if (!sharesLabel(sets[q], sets[j])) return
+      hits++
+      precisionSum += hits / (rank + 1)
+    })
+    if (!hits) continue
+    sum += precisionSum / hits
+    judged++
+  }
+  return judged ? sum / judged : null
+}
+
+/** Cosine of every pair of rows, flat [n, n]. */
+function gram(x: Float32Array, D: number, n: number): Float64Array {
   const unit = x.slice(0, n * D)
   for (let i = 0; i < n; i++) {
     let s = 0
@@ -16,23 +40,16 @@ export function heldOutPeerMap(x: Float32Array, D: number, labels: readonly (rea
     const norm = Math.sqrt(s) || 1
     for (let k = 0; k < D; k++) unit[i * D + k] /= norm
   }
-  let sum = 0
-  let judged = 0
-  for (let q = 0; q < n; q++) {
-    const others = Array.from({ length: n - 1 }, (_, j) => (j < q ? j : j + 1))
-    const relevant = others.some((j) => labels[j].some((l) => labels[q].includes(l)))
-    if (!relevant) continue
-    const ap = meanAveragePrecision([sets[q]], others.map((j) => sets[j]), (_, out) => {
-      others.forEach((j, t) => {
-        let s = 0
-        for (let k = 0; k < D; k++) s += unit[q * D + k] * unit[j * D + k]
-        out[t] = s
-      })
-    }).all
-    sum += ap
-    judged++
+  const out = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0
+      for (let k = 0; k < D; k++) s += unit[i * D + k] * unit[j * D + k]
+      out[i * n + j] = s
+      out[j * n + i] = s
+    }
   }
-  return judged ? sum / judged : null
+  return out
 }
 
 /**
