@@ -2,7 +2,7 @@
 // features, one album per class, then the app's own path: ensureCodes (first, unsupervised model)
 // and retrain (train on albums, re-encode everything, measure held-out mAP, activate).
 // Prints seconds and mAP before/after as one JSON line.
-//   npx tsx bench/dpq-retrain.ts [--layers block_13_expand_relu | --library FILE] [--album-photos 500] [--dpq '{…}']
+//   npx tsx bench/dpq-retrain.ts [--layers block_13_expand_relu | --library FILE] [--album-photos 500] [--dpq '{…}'] [--library-model '{…}']
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { retrain } from '../src/core/modeling/retrain.ts'
 import type { TrainOptions } from '../src/core/dpq/train.ts'
+import type { LibraryModelOptions } from '../src/core/dpq/library-model.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
 import { loadCached } from './dpq-cached.ts'
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     layers: { type: 'string', default: 'block_13_expand_relu' },
     'album-photos': { type: 'string', default: '500' },
     dpq: { type: 'string', default: '{}' },
+    /** Retrain's library-model options, e.g. '{"blend":0.4}' for a fixed blend weight (default: chosen per library). */
+    'library-model': { type: 'string', default: '{}' },
     /** Features from an indexed library file instead (`lookalike index <cifar10-dev> --db FILE`). */
     library: { type: 'string' },
   },
@@ -48,7 +51,7 @@ try {
   await ensureCodes(db, 'b')
   const firstModelSeconds = (performance.now() - t) / 1000
   t = performance.now()
-  const result = await retrain(db, 'b', { trainOptions: JSON.parse(values.dpq!) as TrainOptions })
+  const result = await retrain(db, 'b', { trainOptions: JSON.parse(values.dpq!) as TrainOptions, libraryModel: JSON.parse(values['library-model']!) as LibraryModelOptions })
   const retrainSeconds = (performance.now() - t) / 1000
   console.log(JSON.stringify({ photos: photos.names.length, backend, first_model_seconds: round(firstModelSeconds), retrain_seconds: round(retrainSeconds), ...result }))
 } finally {

@@ -1,6 +1,6 @@
-// The library model's blend weight, chosen on held-out album photos ranked among each other: the
-// weight whose embedding groups them best wins, ties go to the smaller weight, and a library whose
-// held-out photos cannot judge (no two in one album) keeps the default.
+// The library model's blend weight, chosen on held-out album photos ranked among each other: a weight
+// whose embedding groups them clearly better than the default's wins, and a library whose held-out
+// photos cannot judge (no two in one album) keeps the default.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { chooseBlend, heldOutPeerMap } from '../src/core/dpq/blend-choice.ts'
 import { LIBRARY_DEFAULTS, trainLibraryModel } from '../src/core/dpq/library-model.ts'
@@ -37,16 +37,21 @@ describe('blend weight chosen on held-out album photos', () => {
     expect(heldOutPeerMap(new Float32Array(6), 2, [[0], [1], [2]])).toBeNull()
   })
 
-  it('takes the weight that ranks them best, ties to the smaller weight', () => {
-    // The learned half groups the albums: the largest weight wins.
-    expect(chooseBlend([0.2, 0.3, 0.4], (w) => joined(grouping, noise, w), labels)?.weight).toBe(0.4)
+  it('takes the weight that ranks them clearly best, else keeps the default', () => {
+    const o = { candidates: [0.2, 0.3, 0.4], default: 0.4, margin: 0.01 }
     // The learned half is noise (a head that memorised its few photos): the smallest weight wins.
-    const fromNoise = chooseBlend([0.4, 0.3, 0.2], (w) => joined(noise, grouping, w), labels)!
+    const fromNoise = chooseBlend({ ...o, candidates: [0.4, 0.3, 0.2] }, (w) => joined(noise, grouping, w), labels)!
     expect(fromNoise.weight).toBe(0.2)
     expect(Object.keys(fromNoise.peerMap)).toEqual(['0.2', '0.3', '0.4'])
-    // Both halves group the albums perfectly: every weight ties, the smallest is kept.
-    expect(chooseBlend([0.2, 0.3, 0.4], (w) => joined(grouping, grouping, w), labels)?.weight).toBe(0.2)
-    expect(chooseBlend([0.2, 0.4], (w) => joined(grouping, grouping, w), [[0], [1], [2], [3], [4], [5]])).toBeNull()
+    expect(fromNoise.peerMap['0.2']).toBeGreaterThan(fromNoise.peerMap['0.4'] + o.margin)
+    // The learned half groups the albums: the default (the largest) stays.
+    expect(chooseBlend(o, (w) => joined(grouping, noise, w), labels)?.weight).toBe(0.4)
+    // Both halves group the albums perfectly: every weight ties, the default stays.
+    expect(chooseBlend(o, (w) => joined(grouping, grouping, w), labels)?.weight).toBe(0.4)
+    // A margin larger than any difference keeps the default; the default is tried even when not a candidate.
+    expect(chooseBlend({ ...o, margin: 1 }, (w) => joined(noise, grouping, w), labels)?.weight).toBe(0.4)
+    expect(Object.keys(chooseBlend({ ...o, candidates: [0.2] }, (w) => joined(noise, grouping, w), labels)!.peerMap)).toEqual(['0.2', '0.4'])
+    expect(chooseBlend(o, (w) => joined(grouping, grouping, w), [[0], [1], [2], [3], [4], [5]])).toBeNull()
   })
 
   it('Retrain’s library model uses the chosen weight, a fixed one when given, and the default when nothing can judge', async () => {
@@ -66,8 +71,10 @@ describe('blend weight chosen on held-out album photos', () => {
     const chosen = await trainLibraryModel(features, albumOf, heldOut, { train })
     const scores = chosen.blendChoice!
     expect(Object.keys(scores)).toEqual(LIBRARY_DEFAULTS.blendCandidates.map(String))
-    const best = Math.max(...Object.values(scores))
-    expect(chosen.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.blendCandidates.find((w) => scores[String(w)] === best))
+    const weight = chosen.model.head.blend!.weight
+    expect(LIBRARY_DEFAULTS.blendCandidates).toContain(weight)
+    if (weight !== LIBRARY_DEFAULTS.blend) expect(scores[String(weight)]).toBeGreaterThan(scores[String(LIBRARY_DEFAULTS.blend)] + LIBRARY_DEFAULTS.blendMargin)
+    expect(Math.max(...Object.values(scores))).toBeLessThanOrEqual(scores[String(weight)] + LIBRARY_DEFAULTS.blendMargin)
     const fixed = await trainLibraryModel(features, albumOf, heldOut, { train, blend: 0.5 })
     expect(fixed.model.head.blend?.weight).toBe(0.5)
     expect(fixed.blendChoice).toBeUndefined()

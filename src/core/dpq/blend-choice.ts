@@ -2,7 +2,8 @@
 // photo is ranked among the *other held-out* photos: neither side was trained on, as with the photos a
 // search meets. Ranked among the trained album photos instead, the learned half always looks better
 // (the head pulled those photos into their albums), and that favoured the largest weight even where it
-// lowered mAP on new photos.
+// lowered mAP on new photos. The default weight stays unless another is clearly better: a few dozen
+// held-out photos cannot tell weights apart finely, and a noisy win is not worth the change.
 import { labelSets, sharesLabel } from './metrics.ts'
 
 /** Leave-one-out mAP@all of held-out embeddings (flat [n, D]) by cosine; null when no photo shares an album with another. */
@@ -52,20 +53,37 @@ function gram(x: Float32Array, D: number, n: number): Float64Array {
   return out
 }
 
+export interface BlendChoice {
+  /** Weights tried, the default among them. */
+  candidates: readonly number[]
+  /** The weight kept unless another ranks the held-out photos better by more than `margin`. */
+  default: number
+  /** Held-out sets are small (20 photos at 10 per album): smaller differences are their noise. */
+  margin: number
+}
+
 /**
- * The weight whose embedding ranks the held-out photos best; a larger weight must beat the best smaller
- * one outright (ties go to the smaller weight: photos in no album keep more of the unsupervised
- * embedding). `embed(w)` embeds the held-out photos under weight w. Null when nothing can be judged.
+ * The weight whose embedding ranks the held-out photos best, if it beats the default by more than the
+ * margin (ties between the others go to the smaller weight: photos in no album keep more of the
+ * unsupervised embedding). `embed(w)` embeds the held-out photos under weight w. Null when nothing can be judged.
  */
-export function chooseBlend(candidates: readonly number[], embed: (weight: number) => { x: Float32Array; D: number }, labels: readonly (readonly number[])[]): { weight: number; peerMap: Record<string, number> } | null {
-  let best: { weight: number; map: number } | null = null
+export function chooseBlend(o: BlendChoice, embed: (weight: number) => { x: Float32Array; D: number }, labels: readonly (readonly number[])[]): { weight: number; peerMap: Record<string, number> } | null {
   const peerMap: Record<string, number> = {}
-  for (const weight of [...candidates].sort((a, b) => a - b)) {
+  const maps = new Map<number, number>()
+  for (const weight of [...new Set([...o.candidates, o.default])].sort((a, b) => a - b)) {
     const { x, D } = embed(weight)
     const map = heldOutPeerMap(x, D, labels)
     if (map === null) return null
+    maps.set(weight, map)
     peerMap[String(weight)] = Math.round(map * 10_000) / 10_000
-    if (!best || map > best.map) best = { weight, map }
   }
-  return best && { weight: best.weight, peerMap }
+  let best = o.default
+  let bestMap = maps.get(o.default)! + o.margin
+  for (const [weight, map] of maps) {
+    if (map > bestMap) {
+      best = weight
+      bestMap = map
+    }
+  }
+  return { weight: best, peerMap }
 }

@@ -11,10 +11,11 @@ import { pca } from './unsupervised.ts'
 
 export interface LibraryModelOptions {
   train?: TrainOptions
-  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only); unset: chosen from `blendCandidates`. */
+  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only); unset: chosen per library, LIBRARY_DEFAULTS.blend where it cannot be. */
   blend?: number
-  /** Weights tried on the held-out album photos when `blend` is unset (blend-choice.ts). */
+  /** Weights tried on the held-out album photos when `blend` is unset (blend-choice.ts); the default weight is kept unless one beats it by more than `blendMargin`. */
   blendCandidates?: readonly number[]
+  blendMargin?: number
   /** Photos the codebooks and the kept PCA see at most, beside every album photo (sampled). */
   maxOthers?: number
   /** mAP a block may lose on the held-out photos and still be kept as fitted. */
@@ -22,13 +23,13 @@ export interface LibraryModelOptions {
 }
 
 /**
- * Measured on clothing-small and CIFAR-10 with the region feature (docs/dpq.md, "Few photos per
- * album"): weights above 0.4 cost photos in no album (0.5 lost up to 0.018 P@20 there), so the
- * candidates stop at 0.4; where the head learned little (CIFAR-10, 10 per album) 0.2 ranks new photos
- * best. `blend` is used when the held-out photos cannot judge (no two share an album). Tolerance 0.002
- * weakens more of the later blocks, which is what makes 64 bits beat 8 with 50 photos per album.
+ * Measured on clothing-small, COCO-256 and CIFAR-10 with the region feature (docs/dpq.md, "Few photos
+ * per album"): 0.4 keeps photos in no album at or above the unsupervised model (0.5 lost up to 0.018
+ * P@20 there), so the candidates stop at 0.4; where the head learned little (CIFAR-10, 10 per album)
+ * 0.2 ranks new photos best, and the held-out photos show it by far more than the margin. Tolerance
+ * 0.002 weakens more of the later blocks, which is what makes 64 bits beat 8 with 50 photos per album.
  */
-export const LIBRARY_DEFAULTS = { blend: 0.4, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], maxOthers: 10_000, tolerance: 0.002 }
+export const LIBRARY_DEFAULTS = { blend: 0.4, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002 }
 
 /**
  * `features` and `labels` cover the whole library (labels [] for photos in no album); rows in
@@ -58,7 +59,7 @@ export async function trainLibraryModel(
   if (options.blend === undefined) {
     const kept = keptUnsupervised(learned, features, o.maxOthers, train.seed)
     const heldFeatures = heldOut.map((i) => features[i])
-    const chosen = chooseBlend(o.blendCandidates, (w) => {
+    const chosen = chooseBlend({ candidates: o.blendCandidates, default: o.blend, margin: o.blendMargin }, (w) => {
       const m = assembleBlend(learned, kept, w)
       return { x: m.embedFlat(heldFeatures), D: m.D }
     }, heldOut.map((i) => labels[i]))
