@@ -1,12 +1,15 @@
-// Deeper fine-tuning (finetune: 'late'): MobileNetV2's block_16 + Conv_1 train with the DPQ head
-// from a cached block_15_add activation. Real tfjs models; the activations of real JPEGs.
+// Deeper fine-tuning (finetune: 'late'): the last block + Conv_1 of the feature's network train with
+// the DPQ head from a cached activation map (the width-1.4 MobileNetV2's expanded_conv_15/add for the
+// region feature, the first MobileNetV2's block_15_add for the legacy one). Real tfjs models; the
+// activations of real JPEGs.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LEGACY_FEATURE, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
-import { loadMobilenet } from '../src/core/embed/backbone-files.ts'
+import { LEGACY_FEATURE, FEATURE, pooledFeatureModel, scalePixels } from '../src/core/embed/backbone.ts'
+import { loadMobilenet, readBackboneArtifacts } from '../src/core/embed/backbone-files.ts'
+import { graphNetwork } from '../src/core/embed/graph-network.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { decodePhoto } from '../src/core/library/decode.ts'
 import { MODEL_INPUT_SIZE } from '../src/core/types.ts'
@@ -14,7 +17,7 @@ import { tf } from '../src/core/dpq/tf.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/modeling/activations.ts'
 import { runCli } from './fixtures/cli.ts'
-import { applyTail, finetuneInputs, MAP_CHANNELS, MAP_SIZE, randomTail, TAIL_OUT, tailArrays } from '../src/core/dpq/finetune.ts'
+import { applyTail, finetuneInputs, LEGACY_TAIL, mapSize, randomTail, REGION_TAIL, tailArrays, type Tail, type TailSpec } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { DpqModel } from '../src/core/dpq/model.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
@@ -26,22 +29,23 @@ import { makePhotos } from './fixtures/photos.ts'
  * Photos whose class shows only in the activation map (a class-specific channel pattern at a few
  * positions, under noise); the pooled part is noise alike for every class.
  */
-function mapClusters(perClass: number, classes: number, seed: number) {
+function mapClusters(perClass: number, classes: number, seed: number, spec: TailSpec = LEGACY_TAIL) {
   const rng = createRng(seed)
-  const patterns = Array.from({ length: classes }, () => Float32Array.from({ length: MAP_CHANNELS }, () => Math.max(0, normal(rng))))
+  const channels = spec.channels
+  const patterns = Array.from({ length: classes }, () => Float32Array.from({ length: channels }, () => Math.max(0, normal(rng))))
   const maps: Float32Array[] = []
   const pooled: Float32Array[] = []
   const labels: number[][] = []
   for (let c = 0; c < classes; c++) {
     for (let i = 0; i < perClass; i++) {
-      const map = Float32Array.from({ length: MAP_SIZE }, () => 0.5 * Math.abs(normal(rng)))
-      for (let p = 0; p < 49; p += 5) for (let k = 0; k < MAP_CHANNELS; k++) map[p * MAP_CHANNELS + k] += 2 * patterns[c][k]
+      const map = Float32Array.from({ length: mapSize(spec) }, () => 0.5 * Math.abs(normal(rng)))
+      for (let p = 0; p < 49; p += 5) for (let k = 0; k < channels; k++) map[p * channels + k] += 2 * patterns[c][k]
       maps.push(map)
       pooled.push(Float32Array.from({ length: 8 }, () => normal(rng)))
       labels.push([c])
     }
   }
-  return { inputs: finetuneInputs(maps, pooled), labels }
+  return { inputs: finetuneInputs(spec, maps, pooled), labels }
 }
 
 const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, seed: 5 }
@@ -114,21 +118,32 @@ describe("DPQ with finetune 'late'", () => {
   })
 })
 
+describe("the region feature's own tail trains", () => {
+  const data = mapClusters(6, 2, 12, REGION_TAIL)
+  const start = randomTail(createRng(4), REGION_TAIL)
+
+  it('from expanded_conv_15/add maps, and a saved model keeps which tail it has', async () => {
+    await ensureBackend()
+    const model = await trainDpq(data.inputs, data.labels, { ...small, epochs: 2, finetune: 'late', tail: start, tailLr: 1e-3 })
+    expect(model.head.tail!.spec).toBe(REGION_TAIL)
+    expect(tailArrays(model.head.tail!).some((a, i) => a.some((v, j) => Math.abs(v - tailArrays(start)[i][j]) > 1e-6))).toBe(true)
+    const copy = DpqModel.deserialize(model.serialize())
+    expect(copy.head.tail!.spec).toBe(REGION_TAIL)
+    expect(Array.from(copy.encode(data.inputs))).toEqual(Array.from(model.encode(data.inputs)))
+    // A legacy row (block_15_add map) is not this tail's input.
+    await expect(trainDpq(mapClusters(2, 2, 1).inputs, [[0], [0], [1], [1]], { ...small, epochs: 1, finetune: 'late', tail: start })).rejects.toThrow(/activation map/)
+  }, 300_000)
+})
+
 describe('activations of real photos', () => {
   let dir: string
-  let extractor: ActivationExtractor
+  let files: string[]
+  let pixels: Uint8Array[]
+  let features: Float32Array[]
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lookalike-finetune-'))
-    extractor = await createActivationExtractor()
-  }, 300_000) // loading MobileNetV2 takes minutes on a loaded 2-core machine
-  afterAll(() => {
-    extractor?.dispose()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  it("read the library's own feature, and the pretrained tail reproduces MobileNetV2's last layer", async () => {
-    const files = await Promise.all(
+    files = await Promise.all(
       [
         { r: 200, g: 40, b: 40 },
         { r: 30, g: 90, b: 220 },
@@ -143,33 +158,68 @@ describe('activations of real photos', () => {
         return file
       }),
     )
-    const pixels = await Promise.all(files.map(async (f) => (await decodePhoto(f)).modelInput))
-    const rows = await extractor.fromPhotos(files)
+    pixels = await Promise.all(files.map(async (f) => (await decodePhoto(f)).modelInput as Uint8Array))
     const embedder = await createEmbedder({ threads: 0 })
     try {
-      const features = await embedder.embed(pixels)
-      rows.forEach((row, i) => {
-        expect(row.length).toBe(MAP_SIZE + embedder.dim)
-        const pooled = row.subarray(MAP_SIZE)
-        for (let j = 0; j < pooled.length; j++) expect(pooled[j]).toBeCloseTo(features[i][j], 4)
-      })
+      features = await embedder.embed(pixels)
     } finally {
       await embedder.close()
     }
-    // The tail as matMuls and shifted slices = the Keras layers model's pooled out_relu.
-    const mobilenet = await loadMobilenet(tf)
-    const reference = pooledFeatureModel(tf, mobilenet, ['out_relu'])
-    const expected = tf.tidy(() => (reference.predict(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, LEGACY_FEATURE.range), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array)
-    mobilenet.dispose()
+  }, 300_000) // loading the network takes minutes on a loaded 2-core machine
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  /** Rows read the library's feature after the map; the tail's pooled Conv_1 of each row. */
+  function checkRows(rows: Float32Array[], tail: Tail): Float32Array {
+    const size = mapSize(tail.spec)
+    rows.forEach((row, i) => {
+      expect(row.length).toBe(size + features[i].length)
+      const pooled = row.subarray(size)
+      for (let j = 0; j < pooled.length; j++) expect(pooled[j]).toBeCloseTo(features[i][j], 4)
+    })
     const flat = new Float32Array(rows.length * rows[0].length)
     rows.forEach((r, i) => flat.set(r, i * r.length))
-    const top = applyTail(extractor.tail, flat, rows.length)
-    const width = TAIL_OUT + rows[0].length - MAP_SIZE
-    for (let i = 0; i < 2; i++) {
-      for (let j = 0; j < TAIL_OUT; j++) expect(Math.abs(top[i * width + j] - expected[i * TAIL_OUT + j])).toBeLessThan(1e-3)
+    const out = applyTail(tail, flat, rows.length)
+    const width = out.length / rows.length
+    const top = new Float32Array(rows.length * tail.spec.out)
+    for (let i = 0; i < rows.length; i++) top.set(out.subarray(i * width, i * width + tail.spec.out), i * tail.spec.out)
+    // Two different photos, two different outputs.
+    expect(top.subarray(0, tail.spec.out).some((v, j) => Math.abs(v - top[tail.spec.out + j]) > 1e-3)).toBe(true)
+    return top
+  }
+
+  it("the region feature's tail is the width-1.4 network's own: its pooled Conv_1, from the same pass as the feature", async () => {
+    const extractor = await createActivationExtractor()
+    try {
+      expect(extractor.tail.spec).toBe(REGION_TAIL)
+      const top = checkRows(await extractor.fromPhotos(files), extractor.tail)
+      // The tail as matMuls and shifted slices = the graph model's Conv_1 (BN and ReLU6 fused), averaged.
+      const network = await graphNetwork(tf, readBackboneArtifacts('mobilenet_v2_mid'), ['Conv_1'])
+      const expected = tf.tidy(() => network.maps(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, '[0,1]'), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3]))[0].mean([1, 2]).dataSync() as Float32Array)
+      network.dispose()
+      expect(expected.length).toBe(2 * REGION_TAIL.out)
+      let worst = 0
+      for (let j = 0; j < expected.length; j++) worst = Math.max(worst, Math.abs(top[j] - expected[j]))
+      expect(worst).toBeLessThan(1e-4)
+      await expect(extractor.fromPhotos([join(dir, 'missing.jpg')])).rejects.toThrow(/missing\.jpg/)
+    } finally {
+      extractor.dispose()
     }
-    expect(top.subarray(0, TAIL_OUT).some((v, j) => Math.abs(v - top[width + j]) > 1e-3)).toBe(true)
-    await expect(extractor.fromPhotos([join(dir, 'missing.jpg')])).rejects.toThrow(/missing\.jpg/)
+  }, 300_000)
+
+  it('a model fine-tuned before the region feature had its tail still reads the first MobileNetV2 beside the region feature', async () => {
+    const extractor = await createActivationExtractor(FEATURE, LEGACY_TAIL)
+    try {
+      expect(extractor.tail.spec).toBe(LEGACY_TAIL)
+      const top = checkRows(await extractor.fromPhotos(files), extractor.tail)
+      // The tail as matMuls and shifted slices = the Keras layers model's pooled out_relu.
+      const mobilenet = await loadMobilenet(tf)
+      const reference = pooledFeatureModel(tf, mobilenet, ['out_relu'])
+      const expected = tf.tidy(() => (reference.predict(tf.tensor4d(scalePixels(pixels, MODEL_INPUT_SIZE, LEGACY_FEATURE.range), [2, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array)
+      mobilenet.dispose()
+      for (let j = 0; j < expected.length; j++) expect(Math.abs(top[j] - expected[j])).toBeLessThan(1e-3)
+    } finally {
+      extractor.dispose()
+    }
   }, 300_000)
 })
 

@@ -76,7 +76,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     async similarToImage({ data, precision, k }) {
       if (!search.model) await codes.idle()
       const model = search.model
-      const feature = await featureOfImage(ctx, data, model && { backbone: model.backbone, finetuned: model.model.finetuned })
+      const feature = await featureOfImage(ctx, data, model && { backbone: model.backbone, tail: model.model.head.tail?.spec ?? null })
       await ensureBackend()
       return search.similarToFeature(feature, precision, k)
     },

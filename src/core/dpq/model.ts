@@ -1,6 +1,6 @@
 // A trained DPQ model: the head that maps a backbone feature to the embedding x, and the
 // M residual codebooks. Inference only; training lives in train.ts.
-import { applyTail, MAP_SIZE, TAIL_OUT, tailArrays, tailFromArrays, type Tail } from './finetune.ts'
+import { applyTail, LEGACY_TAIL, tailArrays, tailFromArrays, tailOutDim, tailSpecById, type Tail } from './finetune.ts'
 import { quantize, type Quantizer } from './quantize.ts'
 import { rowsOf, tf } from './tf.ts'
 
@@ -38,8 +38,8 @@ export interface Head {
   scale: Float32Array
   layers: DenseLayer[]
   /**
-   * Fine-tuned MobileNetV2 block_16 + Conv_1 (finetune.ts): f is then [block_15_add map | pooled
-   * feature] and x = layers((tail(f) − mean) · scale).
+   * The fine-tuned last block + Conv_1 of the feature's network (finetune.ts): f is then [the
+   * tail's activation map | pooled feature] and x = layers((tail(f) − mean) · scale).
    */
   tail?: Tail
   /**
@@ -122,7 +122,8 @@ export class DpqModel implements Quantizer {
       JSON.stringify({
         params: this.params,
         layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
-        ...(this.head.tail ? { tail: 'block_16+Conv_1' } : {}),
+        // The legacy tail keeps the name models saved before other tails existed carry.
+        ...(this.head.tail ? { tail: this.head.tail.spec === LEGACY_TAIL ? 'block_16+Conv_1' : this.head.tail.spec.id } : {}),
         ...(kept ? { blend: { weight: this.head.blend!.weight, layers: kept.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })) } } : {}),
       }),
     )
@@ -156,7 +157,8 @@ export class DpqModel implements Quantizer {
     new Uint8Array(body.buffer).set(b.subarray(8 + headerBytes, 8 + headerBytes + body.length * 4))
     let offset = 0
     const take = (n: number): Float32Array => body.subarray(offset, (offset += n))
-    const headDim = tail ? TAIL_OUT + params.inputDim - MAP_SIZE : params.inputDim
+    const tailSpec = tail ? tailSpecById(tail) : null
+    const headDim = tailSpec ? tailOutDim(tailSpec, params.inputDim) : params.inputDim
     const mean = take(headDim)
     const scale = take(headDim)
     const head: Head = {
@@ -165,7 +167,7 @@ export class DpqModel implements Quantizer {
       layers: layers.map((l) => ({ ...l, weights: take(l.inDim * l.outDim), bias: take(l.outDim) })),
     }
     const codebooks = take(params.M * params.K * params.D)
-    if (tail) head.tail = tailFromArrays(take)
+    if (tailSpec) head.tail = tailFromArrays(tailSpec, take)
     if (blend) {
       const keptMean = take(params.inputDim)
       const keptScale = take(params.inputDim)

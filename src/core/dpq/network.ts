@@ -53,7 +53,7 @@ export function createNetwork(scope: TensorScope, shape: NetworkShape, o: Networ
   const headScale = tail ? scope.constant(tf.tensor1d(standard.scale)) : null
 
   const forward = (input: tf.Tensor2D, step?: number) => {
-    const f = headMean && headScale ? (tailForward(input, tailWeights()).sub(headMean).mul(headScale) as tf.Tensor2D) : input
+    const f = tail && headMean && headScale ? (tailForward(tail.spec, input, tailWeights()).sub(headMean).mul(headScale) as tf.Tensor2D) : input
     let h = tf.relu(mm(f, wh).add(bh))
     if (step !== undefined && o.dropout > 0) h = tf.dropout(h, o.dropout, undefined, o.seed * 7919 + step)
     return { x: tf.tanh(mm(h, wx).add(bx)) as tf.Tensor2D, logits: mm(h, wc).add(bc) as tf.Tensor2D }
@@ -61,7 +61,7 @@ export function createNetwork(scope: TensorScope, shape: NetworkShape, o: Networ
 
   const embedAll = async (input: tf.Tensor2D): Promise<Float32Array> => {
     const parts: Float32Array[] = []
-    // The tail's activations are 49 positions × 960 channels per photo: smaller chunks.
+    // The tail's activations are 49 positions × 960–1344 channels per photo: smaller chunks.
     const chunk = tail ? 128 : 1024
     for (let s = 0; s < input.shape[0]; s += chunk) {
       const x = tf.tidy(() => forward(input.slice([s, 0], [Math.min(chunk, input.shape[0] - s), inputDim])).x)
@@ -83,7 +83,7 @@ export function createNetwork(scope: TensorScope, shape: NetworkShape, o: Networ
     return {
       mean: standard.mean,
       scale: standard.scale,
-      ...(trainedTail ? { tail: tailFromArrays(() => trainedTail[k++]) } : {}),
+      ...(tail && trainedTail ? { tail: tailFromArrays(tail.spec, () => trainedTail[k++]) } : {}),
       layers: [
         { inDim: headDim, outDim: hidden, activation: 'relu', weights: whNow, bias: bhNow },
         { inDim: hidden, outDim: D, activation: 'tanh', weights: wxNow, bias: bxNow },

@@ -1,8 +1,8 @@
 // The fixed piece of fine-tuning work whose time says how fast a backend runs the tail: one
-// forward pass of 32 photos through block_16 + Conv_1, timed on whatever backend is active. The
+// forward pass of 32 photos through the legacy network's block_16 + Conv_1, timed on whatever backend is active. The
 // same code runs in Node (modeling/finetune-speed.ts) and on the compute page, so their speeds
 // compare with each other and with the reference box the plan's costs come from.
-import { applyTailAsync, MAP_SIZE, randomTail } from './finetune.ts'
+import { applyTailAsync, LEGACY_TAIL, mapSize, randomTail } from './finetune.ts'
 import { createRng } from './prng.ts'
 
 /** Milliseconds the pass took on the reference box (2 cores, wasm, quiet; the plan's costs' source). */
@@ -10,8 +10,9 @@ export const TAIL_REFERENCE_MS = 130
 
 /** Best of two timed passes after one that compiles kernels and grows the heap (ms), reads included. */
 export async function timeTailPass(): Promise<number> {
-  const tail = randomTail(createRng(1))
-  const rows = new Float32Array(32 * (MAP_SIZE + 8))
+  // The legacy tail's sizes, whatever tail a library trains: the reference timing was taken with them.
+  const tail = randomTail(createRng(1), LEGACY_TAIL)
+  const rows = new Float32Array(32 * (mapSize(LEGACY_TAIL) + 8))
   await applyTailAsync(tail, rows, 32)
   let best = Infinity
   for (let i = 0; i < 2; i++) {

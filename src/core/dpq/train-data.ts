@@ -1,6 +1,6 @@
 // The tensors a supervised training reads: standardised inputs, multi-hot album targets, the
 // fixed class vectors v_j, and Glorot initial weights.
-import { applyTailAsync, MAP_SIZE, TAIL_OUT } from './finetune.ts'
+import { applyTailAsync, tailOutDim } from './finetune.ts'
 import { normal, type Rng } from './prng.ts'
 import { tf } from './tf.ts'
 import { orthonormalizeColumns } from './unsupervised.ts'
@@ -47,7 +47,7 @@ export function matrixOf(features: readonly Float32Array[], rows: readonly numbe
 export async function tailOutputs(tail: Parameters<typeof applyTailAsync>[0], features: readonly Float32Array[], rows: readonly number[], dim: number): Promise<Float32Array[]> {
   const flat = new Float32Array(rows.length * dim)
   rows.forEach((r, i) => flat.set(features[r], i * dim))
-  const outDim = TAIL_OUT + dim - MAP_SIZE
+  const outDim = tailOutDim(tail.spec, dim)
   const out = await applyTailAsync(tail, flat, rows.length)
   return rows.map((_, i) => out.subarray(i * outDim, (i + 1) * outDim))
 }

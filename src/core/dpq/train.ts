@@ -4,7 +4,7 @@
 // the tfjs backend first.
 import type { ProgressEvent } from '../types.ts'
 import { fitCodebooks, initCodebooks } from './codebooks.ts'
-import { MAP_SIZE, TAIL_OUT, tailArrays, tailFromArrays, type Finetune, type Tail } from './finetune.ts'
+import { mapSize, tailArrays, tailFromArrays, tailOutDim, type Finetune, type Tail } from './finetune.ts'
 import { l2normalize } from './kmeans.ts'
 import { quantizationLoss } from './losses.ts'
 import { DpqModel, type DpqParams, type Schedule } from './model.ts'
@@ -50,11 +50,11 @@ export interface TrainOptions {
   /** Photos in no album used per run (sampled), to bound memory on large libraries. */
   maxUnlabelled?: number
   /**
-   * 'late' (finetune.ts): also train MobileNetV2's block_16 + Conv_1 from `tail`; every
-   * feature row is then [block_15_add map | pooled feature] (finetuneInputs). Supervised only.
+   * 'late' (finetune.ts): also train the network's last block + Conv_1 from `tail`; every
+   * feature row is then [the tail's activation map | pooled feature] (finetuneInputs). Supervised only.
    */
   finetune?: Finetune
-  /** The pretrained tail fine-tuning starts from (pretrainedTail). */
+  /** The pretrained tail fine-tuning starts from (activations.ts' extractor). */
   tail?: Tail
   /** Learning rate of the tail (Adam; the head uses `lr`). */
   tailLr?: number
@@ -136,7 +136,7 @@ async function trainSupervised(features: Float32Array[], labels: number[][], o: 
   const multiLabel = labelled.some((i) => labels[i].length > 1)
   const tail = o.finetune === 'late' ? checkedTail(o, inputDim) : null
   // With a tail, the head reads the tail's output, standardised by its pretrained statistics.
-  const headDim = tail ? TAIL_OUT + inputDim - MAP_SIZE : inputDim
+  const headDim = tail ? tailOutDim(tail.spec, inputDim) : inputDim
   const headRows = tail ? await tailOutputs(tail, features, labelled.concat(unlabelled), inputDim) : null
   const standard = headRows ? standardization(headRows, headRows.map((_, i) => i), headDim) : standardization(features, labelled.concat(unlabelled), inputDim)
 
@@ -187,9 +187,10 @@ async function trainSupervised(features: Float32Array[], labels: number[][], o: 
 
 function checkedTail(o: Resolved, inputDim: number): Tail {
   if (!o.tail) throw new Error("finetune 'late' needs the pretrained tail to start from (options.tail)")
-  if (inputDim <= MAP_SIZE) throw new Error(`finetune 'late' needs rows of [activation map (${MAP_SIZE}) | pooled feature]; got ${inputDim} values`)
+  const { spec } = o.tail
+  if (inputDim <= mapSize(spec)) throw new Error(`finetune 'late' needs rows of [activation map (${mapSize(spec)}, ${spec.layer}) | pooled feature]; got ${inputDim} values`)
   const sizes = tailArrays(o.tail).map((a) => a.length)
-  const expected = tailArrays(tailFromArrays((n) => new Float32Array(n))).map((a) => a.length)
-  if (sizes.some((n, i) => n !== expected[i])) throw new Error('options.tail does not have the shapes of block_16 + Conv_1')
+  const expected = tailArrays(tailFromArrays(spec, (n) => new Float32Array(n))).map((a) => a.length)
+  if (sizes.some((n, i) => n !== expected[i])) throw new Error(`options.tail does not have the shapes of the tail from ${spec.layer}`)
   return o.tail
 }

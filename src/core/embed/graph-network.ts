@@ -8,14 +8,19 @@ import type { BackboneArtifacts, Tf } from './backbone.ts'
 /** Where TF-Hub's export put the network's layers inside the converted graph. */
 const NODE_PREFIX = 'StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/MobilenetV2/'
 
-/** The graph node of a layer's activation: `expanded_conv_12/expand` → its fused conv's Relu6 output. */
+/**
+ * The graph node of a layer's activation: `expanded_conv_12/expand` → its fused conv's Relu6 output;
+ * a block's residual sum (`expanded_conv_15/add`) is a node of its own.
+ */
 export function activationNode(layer: string): string {
-  return `${NODE_PREFIX}${layer}/Relu6`
+  return layer.endsWith('/add') ? `${NODE_PREFIX}${layer}` : `${NODE_PREFIX}${layer}/Relu6`
 }
 
 export interface GraphNetwork {
   /** The activation maps of `layers` for a batch of [0,1] pixels, each [batch, h, w, channels]. */
   maps(x: tfType.Tensor4D): tfType.Tensor4D[]
+  /** A weight of the graph by its name under the network, e.g. `Conv_1/Conv2D_weights` (BN already fused in). */
+  weight(name: string): tfType.Tensor
   dispose(): void
 }
 
@@ -33,6 +38,11 @@ export async function graphNetwork(tf: Tf, artifacts: BackboneArtifacts, layers:
     maps: (x) => {
       const out = model.execute(x, nodes)
       return (Array.isArray(out) ? out : [out]) as tfType.Tensor4D[]
+    },
+    weight: (name) => {
+      const found = model.weights[`${NODE_PREFIX}${name}`]
+      if (!found) throw new Error(`the network has no weight ${name}`)
+      return found[0]
     },
     dispose: () => model.dispose(),
   }

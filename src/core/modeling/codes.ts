@@ -10,6 +10,7 @@ import { featureCount, featureHashes, featuresFor } from '../store/features.ts'
 import { activeModelBackbone, activeModelRecord, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
+import type { TailSpec } from '../dpq/tail-spec.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
@@ -24,8 +25,8 @@ export interface UnsupervisedFitOptions extends TrainHooks {
 export interface EnsureCodesOptions extends ModelingHooks, UnsupervisedFitOptions {
   /** Refit an outgrown unsupervised model (default true). */
   refit?: boolean
-  /** Loads what computes the activation maps a fine-tuned active model needs for new photos (only called then). */
-  activations?: () => Promise<ActivationSource>
+  /** Loads what computes the activation maps of this tail a fine-tuned active model needs for new photos (only called then). */
+  activations?: (tail: TailSpec) => Promise<ActivationSource>
   /**
    * Replace an active model that reads another backbone by one trained on this backbone's features
    * (the feature upgrade's switch). Without it such a library keeps its model and codes untouched.
@@ -62,7 +63,7 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
     const missing = hashesWithoutCode(db, backboneId, active.id)
     // Without a source of maps, new photos wait (uncoded) until one is given.
     const prepared =
-      active.model.finetuned && missing.length && options.activations ? await prepareActivations(db, backboneId, missing, await options.activations(), options) : null
+      active.model.finetuned && missing.length && options.activations ? await prepareActivations(db, backboneId, missing, await options.activations(active.model.head.tail!.spec), options) : null
     const { present } = await encodeLibrary(db, active.model, backboneId, missing, { ...options, writeTo: active.id, keep: false })
     return { modelId: active.id, encoded: present.filter(Boolean).length, ...(prepared ? { failed: prepared.failed } : {}) }
   }

@@ -7,7 +7,7 @@ import { writeCodes } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import type { LockHolder } from '../store/locks.ts'
 import type { ProgressEvent } from '../types.ts'
-import { modelInputs } from './inputs.ts'
+import { modelInputs, modelTail } from './inputs.ts'
 
 export interface ModelingHooks {
   onProgress?(event: ProgressEvent): void
@@ -45,7 +45,7 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
   for (let from = 0; from < hashes.length; from += chunk) {
     checkCancelled(options.signal)
     const part = hashes.slice(from, from + chunk)
-    const inputs = options.read ? options.read(part) : modelInputs(db, model, backboneId, part)
+    const inputs = options.read ? options.read(part) : modelInputs(db, modelTail(model), backboneId, part)
     const rows = part.map((h, i) => ({ h, i: from + i })).filter((r) => inputs.has(r.h))
     const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
     const pc = quantize(model, px)

@@ -9,7 +9,7 @@ import { albumPhotoCount } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount } from '../store/features.ts'
 import { tailSpeedFactor } from './finetune-speed.ts'
-import { activationLayer } from './inputs.ts'
+import { activationLayer, libraryTail } from './inputs.ts'
 
 export type { BackendKind }
 
@@ -75,7 +75,7 @@ export type PlanWork = Omit<PlanInput, 'backendKind' | 'speed'>
 export function libraryWork(db: Db, backboneId: string, epochs: number): PlanWork {
   const photos = featureCount(db, backboneId)
   const albumPhotos = albumPhotoCount(db, backboneId)
-  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId))
+  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId, libraryTail(backboneId)))
   return { photos, albumPhotos, missingMaps: photos - mapped, epochs }
 }
 

@@ -1,35 +1,49 @@
 // What a model reads per photo. A plain model reads the cached pooled backbone feature. A
-// fine-tuned one (finetune 'late') reads [block_15_add map | pooled feature]; the map is cached
-// per file content in `activations`, computed from the photo file the first time a fine-tuned
+// fine-tuned one (finetune 'late') reads [its tail's activation map | pooled feature]; the map is
+// cached per file content in `activations`, under the feature and the tail it feeds, computed from the photo file the first time a fine-tuned
 // model needs it (training, encoding a new photo), so a library that never fine-tunes pays nothing.
 import { activationsFor, putActivations, withoutActivation } from '../store/activations.ts'
 import type { Db } from '../store/db.ts'
 import { featuresFor } from '../store/features.ts'
 import { photosWithHash } from '../store/photos.ts'
 import type { ProgressEvent } from '../types.ts'
-import { FINETUNE_LAYER, finetuneInputs, MAP_SIZE, type Tail } from '../dpq/finetune.ts'
+import { backboneId as idOf, FEATURES } from '../embed/backbone.ts'
+import { finetuneInputs, type Tail } from '../dpq/finetune.ts'
+import { LEGACY_TAIL, mapKey, mapSize, tailSpecFor, type TailSpec } from '../dpq/tail-spec.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { TrainingCancelled } from '../dpq/train.ts'
 
 /** Computes [map | pooled feature] rows of photo files (activations.ts's extractor). */
 export interface ActivationSource {
-  /** Pretrained block_16 + Conv_1, where fine-tuning starts. */
+  /** The pretrained tail, where fine-tuning starts; its spec says which maps the source computes. */
   tail: Tail
   fromPhotos(paths: readonly string[]): Promise<Float32Array[]>
 }
 
-/** The activations table's key: the map depends on the backbone's weights and preprocessing. */
-export function activationLayer(backboneId: string): string {
-  return `${backboneId}>${FINETUNE_LAYER}`
+/** The activations table's key of a tail's maps beside this feature (tail-spec.ts' mapKey). */
+export function activationLayer(backboneId: string, tail: TailSpec): string {
+  return mapKey(backboneId, tail)
 }
 
-/** What the model reads for each hash (hashes without a feature, or without a map, left out). */
-export function modelInputs(db: Db, model: Pick<DpqModel, 'finetuned'>, backboneId: string, hashes: Iterable<string>): Map<string, Float32Array> {
+/** The tail a library fine-tunes: that of the network its feature comes from. */
+export function libraryTail(backboneId: string): TailSpec {
+  const feature = Object.values(FEATURES).find((f) => idOf(f) === backboneId)
+  return feature ? tailSpecFor(feature) : LEGACY_TAIL
+}
+
+/** The tail a model reads maps for (null: it reads the pooled feature alone). */
+export function modelTail(model: Pick<DpqModel, 'head'>): TailSpec | null {
+  return model.head.tail?.spec ?? null
+}
+
+/** What a model with this tail (null: none) reads for each hash (hashes without a feature, or without a map, left out). */
+export function modelInputs(db: Db, tail: TailSpec | null, backboneId: string, hashes: Iterable<string>): Map<string, Float32Array> {
   const features = featuresFor(db, backboneId, hashes)
-  if (!model.finetuned) return features
-  const maps = activationsFor(db, activationLayer(backboneId), features.keys())
+  if (!tail) return features
+  const maps = activationsFor(db, activationLayer(backboneId, tail), features.keys())
   const keys = [...maps.keys()]
   const rows = finetuneInputs(
+    tail,
     keys.map((h) => maps.get(h)!),
     keys.map((h) => features.get(h)!),
   )
@@ -54,7 +68,7 @@ export async function prepareActivations(
   source: ActivationSource,
   hooks: { onProgress?(event: ProgressEvent): void; signal?: AbortSignal } = {},
 ): Promise<PreparedActivations> {
-  const layer = activationLayer(backboneId)
+  const layer = activationLayer(backboneId, source.tail.spec)
   const todo = withoutActivation(db, layer, hashes)
   const failed: PreparedActivations['failed'] = []
   const chunk = 32
@@ -78,7 +92,8 @@ async function mapsOf(
   source: ActivationSource,
   failed: PreparedActivations['failed'],
 ): Promise<{ hash: string; values: Float32Array }[]> {
-  const mapOf = (row: Float32Array) => row.subarray(0, MAP_SIZE)
+  const size = mapSize(source.tail.spec)
+  const mapOf = (row: Float32Array) => row.subarray(0, size)
   try {
     const rows = await source.fromPhotos(part.map((p) => p.file!))
     return part.map((p, i) => ({ hash: p.hash, values: mapOf(rows[i]) }))

@@ -102,14 +102,14 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   let model: DpqModel
   if (hasLabels && finetune === 'off') {
     // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA.
-    const inputs = modelInputs(db, { finetuned: false }, backboneId, hashes)
+    const inputs = modelInputs(db, null, backboneId, hashes)
     const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
     const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
     model = (await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model
     inputs.clear()
   } else {
-    const inputs = modelInputs(db, { finetuned: finetune === 'late' }, backboneId, trainRows.map((i) => hashes[i]))
+    const inputs = modelInputs(db, finetune === 'late' ? options.activations!.tail.spec : null, backboneId, trainRows.map((i) => hashes[i]))
     trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
     model = await (options.train ?? trainDpq)(trainRows.map((i) => inputs.get(hashes[i])!), hasLabels ? trainRows.map((i) => labels[i]) : null, trainOptions, hooks)
     inputs.clear()

@@ -68,7 +68,7 @@ export function createCodeKeeper(ctx: ServiceContext, jobs: JobTracker, search: 
     } else {
       // A fine-tuned model encodes from each new photo's activation map, computed from its file
       // (the extractor loads only when a photo needs one, not on every pass).
-      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: () => ctx.activations(id), onLockWait })
+      const { failed } = await ensureCodes(ctx.db, id, { trainOptions: ctx.options.trainOptions, refit: false, activations: (tail) => ctx.activations(id, tail), onLockWait })
       for (const f of failed ?? []) console.warn(`lookalike: no code under the fine-tuned model for ${f.file ?? f.hash}: ${f.error}`)
     }
     const now = loadActiveModel(ctx.db)

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
+import { mapKey, tailSpecFor, type TailSpec } from '../dpq/tail-spec.ts'
 import { FEATURES, backboneId, type FeatureSpec } from '../embed/backbone.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createInProcessEmbedder } from '../embed/in-process.ts'
@@ -61,8 +62,10 @@ export interface ServiceContext {
    * The late-activation extractor fine-tuned models read (MobileNetV2 in this process) beside the
    * feature with this backbone id (default: this Lookalike's; during a feature upgrade a fine-tuned
    * active model's older one), loaded on first use: only a library that fine-tunes ever needs it.
+   * `tail`: the tail whose maps it computes (default: the feature's own network's; a model
+   * fine-tuned on another network's tail reads that one's).
    */
-  activations(backbone?: string): Promise<ActivationExtractor>
+  activations(backbone?: string, tail?: TailSpec): Promise<ActivationExtractor>
   /** The embedder's tfjs backend once it is loaded, else what was asked for. */
   backend(): string
   /** The embedder's device label, when it has one (Embedder.device). */
@@ -98,20 +101,22 @@ export function createContext(options: ServiceOptions): ServiceContext {
   const make = setting === 'auto' ? () => createEmbedder() : typeof setting === 'function' ? setting : null
   let loading: Promise<Embedder> | null = given ? Promise.resolve(given) : null
   let loaded: Embedder | null = given
-  /** Activation extractors by the backbone id of the feature they compute beside the maps. */
-  const extractors = new Map<string, Promise<ActivationExtractor>>()
+  /** Activation extractors by the maps' key (activationLayer): feature's backbone id and tail. */
+  const extractors = new Map<string, { backbone: string; made: Promise<ActivationExtractor> }>()
   let former: { backbone: string; embedder: Promise<Embedder | null> } | null = null
   const feature = given ? given.backboneId : backboneId()
   const dispose = async (backbone: string) => {
-    const extractor = extractors.get(backbone)
-    extractors.delete(backbone)
-    if (extractor) (await extractor.catch(() => null))?.dispose()
+    for (const [key, entry] of [...extractors]) {
+      if (entry.backbone !== backbone) continue
+      extractors.delete(key)
+      ;(await entry.made.catch(() => null))?.dispose()
+    }
   }
   const releaseFormer = async () => {
     const old = former
     former = null
     await (await old?.embedder.catch(() => null))?.close()
-    for (const backbone of [...extractors.keys()]) if (backbone !== feature) await dispose(backbone)
+    for (const backbone of new Set([...extractors.values()].map((e) => e.backbone))) if (backbone !== feature) await dispose(backbone)
   }
   return {
     db,
@@ -143,15 +148,17 @@ export function createContext(options: ServiceOptions): ServiceContext {
       return embedder
     },
     releaseFormer,
-    activations(backbone = feature) {
+    activations(backbone = feature, tail?: TailSpec) {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
-      const known = extractors.get(backbone)
-      if (known) return known
       const spec = featureOf(backbone)
       if (!spec) return Promise.reject(new ApiError('unavailable', NO_LONGER))
-      const made = import('../modeling/activations.ts').then((m) => m.createActivationExtractor(spec))
-      made.catch(() => extractors.get(backbone) === made && extractors.delete(backbone))
-      extractors.set(backbone, made)
+      const tailSpec = tail ?? tailSpecFor(spec)
+      const key = mapKey(backbone, tailSpec)
+      const known = extractors.get(key)
+      if (known) return known.made
+      const made = import('../modeling/activations.ts').then((m) => m.createActivationExtractor(spec, tailSpec))
+      made.catch(() => extractors.get(key)?.made === made && extractors.delete(key))
+      extractors.set(key, { backbone, made })
       return made
     },
     backend() {

@@ -3,6 +3,7 @@
 // bad-request, never a crash.
 import { ApiError } from '../../shared/contract.ts'
 import { embedImage } from '../embed/embedder.ts'
+import type { TailSpec } from '../dpq/tail-spec.ts'
 import type { ServiceContext } from './context.ts'
 
 /** Largest image file accepted for a search by image. */
@@ -22,9 +23,9 @@ export function imageBytes(data: string): Buffer {
  * What the active model reads of the image: the feature of the backbone it was trained on (during a
  * feature upgrade the older one), or [map | feature] when the model is fine-tuned.
  */
-export async function featureOfImage(ctx: ServiceContext, data: string, model: { backbone: string; finetuned: boolean } | null): Promise<Float32Array> {
+export async function featureOfImage(ctx: ServiceContext, data: string, model: { backbone: string; tail: TailSpec | null } | null): Promise<Float32Array> {
   const bytes = imageBytes(data)
-  const source = model?.finetuned ? await ctx.activations(model.backbone) : null
+  const source = model?.tail ? await ctx.activations(model.backbone, model.tail) : null
   const embedder = source ? null : await ctx.embedderFor(model?.backbone ?? ctx.feature)
   try {
     if (source) return (await source.fromPhotos([bytes]))[0]

@@ -5,7 +5,7 @@
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer, SimilarResult } from '../../shared/types.ts'
-import { modelInputs } from '../modeling/inputs.ts'
+import { modelInputs, modelTail } from '../modeling/inputs.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
@@ -154,7 +154,7 @@ export class LibrarySearch {
     const { model, backbone } = this.ready()
     const hash = photoHash(this.db, photoId)
     if (hash === null) throw new ApiError('not-found', `No photo with id ${photoId}`)
-    const feature = modelInputs(this.db, model, backbone, [hash]).get(hash)
+    const feature = modelInputs(this.db, modelTail(model), backbone, [hash]).get(hash)
     if (!feature) {
       const why = model.finetuned ? 'its activation map for the fine-tuned model is still being computed' : 'still indexing, or it could not be read'
       throw new ApiError('unavailable', `Photo ${photoId} has no image feature yet (${why})`)
@@ -189,7 +189,7 @@ export class LibrarySearch {
       const hash = this.hashes.get(ids[row])
       if (hash) hashes.set(ids[row], hash)
     }
-    const features = modelInputs(this.db, model, backbone, hashes.values())
+    const features = modelInputs(this.db, modelTail(model), backbone, hashes.values())
     for (const [id, hash] of hashes) {
       const f = features.get(hash)
       if (f) picked.push({ id, query: model.embed([f])[0] })
@@ -254,7 +254,7 @@ export class LibrarySearch {
     }
     if (wanted.size === 0 && missing.length === 0) return
     if (this.embeddings.size + ids.length > EMBEDDING_CACHE) this.embeddings.clear()
-    const features = modelInputs(this.db, model, backbone, wanted.keys())
+    const features = modelInputs(this.db, modelTail(model), backbone, wanted.keys())
     const hashes = [...features.keys()]
     const x = model.embed(hashes.map((h) => features.get(h)!))
     hashes.forEach((h, i) => {
