@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createActivationExtractor } from '../src/core/modeling/activations.ts'
-import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
+import { mapSize } from '../src/core/dpq/finetune.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { cosineScorer, dpqMaps, splitByClass } from '../src/core/dpq/protocol.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
@@ -33,7 +33,11 @@ const backend = await ensureBackend()
 const classes = readdirSync(folder).filter((c) => !c.includes('.')).sort()
 const items = classes.flatMap((c, k) => readdirSync(join(folder, c)).sort().map((f) => ({ path: join(folder, c, f), name: `${c}/${f}`, label: k })))
 
-const cacheFile = `.tmp/features/${basename(folder)}-finetune.f32`
+// The pretrained tail of the library's feature; the cache is per tail (its maps are that network's).
+const probe = await createActivationExtractor()
+const tail = probe.tail
+probe.dispose()
+const cacheFile = `.tmp/features/${basename(folder)}-${tail.spec.network}-finetune.f32`
 let inputs: Float32Array[]
 let dim: number
 const t0 = performance.now()
@@ -55,7 +59,7 @@ if (existsSync(cacheFile)) {
   writeFileSync(cacheFile, Buffer.from(flat.buffer))
 }
 const extractSeconds = (performance.now() - t0) / 1000
-const pooled = inputs.map((r) => r.subarray(MAP_SIZE))
+const pooled = inputs.map((r) => r.subarray(mapSize(tail.spec)))
 const labels = items.map((it) => [it.label])
 const split = splitByClass(items.map((it) => it.name), labels, Number(values['train-per-class']), Number(values['queries-per-class']))
 const qs = labelSets(split.queries.map((i) => labels[i]))
@@ -69,9 +73,7 @@ for (const mode of values.modes!.split(',') as ('off' | 'late')[]) {
   const features = late ? inputs : pooled
   const options: TrainOptions = { classes: classes.length, epochs: Number(values.epochs), finetune: mode }
   if (late) {
-    const extractor = await createActivationExtractor()
-    options.tail = extractor.tail
-    extractor.dispose()
+    options.tail = tail
     if (values['tail-lr']) options.tailLr = Number(values['tail-lr'])
   }
   const started = performance.now()
@@ -100,7 +102,7 @@ console.log(
     train: split.train.length,
     queries: split.queries.length,
     database: split.database.length,
-    input_floats_per_photo: { off: dim - MAP_SIZE, late: dim },
+    input_floats_per_photo: { off: dim - mapSize(tail.spec), late: dim },
     extract_seconds: round(extractSeconds),
     float: round(float),
     ...results,

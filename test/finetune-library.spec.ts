@@ -1,16 +1,17 @@
-// Deeper fine-tuning in the library: Retrain with finetune 'late' caches each
-// photo's block_15_add map, fine-tunes MobileNetV2's last blocks with the head, encodes every
-// photo through them, and search, new photos and outside images all read the same maps.
+// Deeper fine-tuning in the library: Retrain with finetune 'late' caches each photo's map where the
+// tail of the feature's network starts (the region feature: the width-1.4 MobileNetV2's
+// expanded_conv_15/add), fine-tunes that network's last blocks with the head, encodes every photo
+// through them, and search, new photos and outside images all read the same maps.
 // Real JPEGs, the real MobileNetV2 (wasm), a real SQLite file.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/modeling/activations.ts'
-import { MAP_SIZE } from '../src/core/dpq/finetune.ts'
+import { LEGACY_TAIL, mapSize, REGION_TAIL } from '../src/core/dpq/finetune.ts'
 import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/modeling/finetune-plan.ts'
 import { tailSpeedFactor } from '../src/core/modeling/finetune-speed.ts'
-import { activationLayer, modelInputs } from '../src/core/modeling/inputs.ts'
+import { activationLayer, libraryTail, modelInputs, modelTail } from '../src/core/modeling/inputs.ts'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { retrain } from '../src/core/modeling/retrain.ts'
@@ -18,7 +19,7 @@ import { codesFor } from '../src/core/store/codes.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
 import { createService, type LookalikeService } from '../src/core/service.ts'
-import { activationCount, dequantizeActivation, quantizeActivation } from '../src/core/store/activations.ts'
+import { activationCount, dequantizeActivation, putActivations, quantizeActivation } from '../src/core/store/activations.ts'
 import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { listPhotos, photoHash } from '../src/core/store/photos.ts'
@@ -31,7 +32,7 @@ const small = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 16, epochs: 3, seed: 
 
 describe('activation maps as stored', () => {
   it('round-trip through one byte per value within half a step', () => {
-    const values = Float32Array.from({ length: MAP_SIZE }, (_, i) => Math.sin(i) * 3 + (i % 7))
+    const values = Float32Array.from({ length: mapSize(REGION_TAIL) }, (_, i) => Math.sin(i) * 3 + (i % 7))
     const q = quantizeActivation(values)
     const back = dequantizeActivation(q.lo, q.step, q.data)
     let worst = 0
@@ -108,6 +109,9 @@ describe("retrain with finetune 'late' in a library file", () => {
     const plan = libraryFinetunePlan(db, backbone, 'wasm', small.epochs)
     expect(plan.finetune).toBe('late')
     expect(plan.lateSeconds).toBeCloseTo(18 * 0.035 + 10 * 3 * 0.015 + 18 * 0.004, 1)
+    // A map another tail read (a model fine-tuned before the region feature had its own tail).
+    const someHash = photoHash(db, listPhotos(db, { limit: 1 }).photos[0].id)!
+    putActivations(db, activationLayer(backbone, LEGACY_TAIL), [{ hash: someHash, values: new Float32Array(mapSize(LEGACY_TAIL)).fill(1) }])
     const stages = new Set<string>()
     const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.stage && stages.add(e.stage) })
     expect(result.finetune).toBe('late')
@@ -120,14 +124,21 @@ describe("retrain with finetune 'late' in a library file", () => {
     expect(active.model.finetuned).toBe(true)
     expect(active.params).toMatchObject({ finetune: 'late', kind: 'supervised' })
     expect(codesFor(db, active.id).hashes).toHaveLength(made.length - 1)
-    expect(activationCount(db, activationLayer(backbone))).toBe(made.length - 1)
+    // The maps are the region feature's own network's, keyed so that no other tail reads them.
+    expect(libraryTail(backbone)).toBe(REGION_TAIL)
+    expect(active.model.head.tail!.spec).toBe(REGION_TAIL)
+    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(made.length - 1)
+    expect(modelInputs(db, REGION_TAIL, backbone, [someHash]).get(someHash)).toHaveLength(mapSize(REGION_TAIL) + embedder.dim)
+    // The other tail's map went when the fine-tuned model was activated: nothing reads it any more.
+    expect(activationCount(db, activationLayer(backbone, LEGACY_TAIL))).toBe(0)
+    expect(modelInputs(db, LEGACY_TAIL, backbone, [someHash]).size).toBe(0)
     expect(libraryFinetunePlan(db, backbone, 'wasm', small.epochs).lateSeconds).toBeLessThan(plan.lateSeconds) // maps are cached now
 
     // The stored (one byte per value) map gives the embedding the float map gives.
     const photo = made.find((m) => m.group === 0)!
     const [fresh] = await extractor.fromPhotos([photo.path])
     const hash = photoHash(db, listPhotos(db, { limit: 1000 }).photos.find((p) => p.relPath === photo.relPath)!.id)!
-    const stored = modelInputs(db, active.model, backbone, [hash]).get(hash)!
+    const stored = modelInputs(db, modelTail(active.model), backbone, [hash]).get(hash)!
     expect(stored).toHaveLength(fresh.length)
     const [a, b] = active.model.embed([fresh, stored])
     const cos = a.reduce((s, v, i) => s + v * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b))
@@ -141,7 +152,7 @@ describe("retrain with finetune 'late' in a library file", () => {
     const done = await ensureCodes(db, backbone, { activations: async () => extractor })
     expect(done).toMatchObject({ modelId: active.id, encoded: 1, failed: [] })
     expect(codesFor(db, active.id).hashes).toHaveLength(made.length)
-    expect(activationCount(db, activationLayer(backbone))).toBe(made.length)
+    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(made.length)
 
     await expect(
       retrain(db, backbone, {
@@ -154,13 +165,13 @@ describe("retrain with finetune 'late' in a library file", () => {
       }),
     ).rejects.toThrow('power cut')
     expect(loadActiveModel(db)!.id).toBe(active.id)
-    expect(activationCount(db, activationLayer(backbone))).toBeGreaterThan(0)
+    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBeGreaterThan(0)
   }, 240_000)
 
   it('a retrain without fine-tuning drops the maps no model reads any more; refuses without albums', async () => {
     await retrain(db, backbone, { trainOptions: small })
     expect(loadActiveModel(db)!.model.finetuned).toBe(false)
-    expect(activationCount(db, activationLayer(backbone))).toBe(0)
+    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(0)
     await expect(retrain(db, backbone, { finetune: 'late', trainOptions: small })).rejects.toThrow(/source of activation maps/)
     db.prepare('DELETE FROM album_photos').run()
     await expect(retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small })).rejects.toThrow(/at least two albums/)

@@ -1,5 +1,6 @@
 // Exports the cached CIFAR-10 dev fine-tuning inputs (bench/dpq-finetune.ts) for the PyTorch
 // replica of trainDpq (bench/gpu/finetune_torch.py), small enough to carry to a GPU machine.
+// The replica has the legacy tail's shapes: the cache must hold legacy-feature rows (block_15_add maps).
 // usage: npx tsx bench/gpu/export-finetune.ts [--folder DIR] [--train-per-class 400]
 //        [--queries-per-class 100] [--out .gpu-data]
 // Writes into --out (little-endian, row-major):
@@ -14,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadMobilenet } from '../../src/core/embed/backbone-files.ts'
-import { applyTail, MAP_SIZE, pretrainedTail, tailArrays, TAIL_OUT } from '../../src/core/dpq/finetune.ts'
+import { applyTail, LEGACY_TAIL, MAP_SIZE, pretrainedLegacyTail, tailArrays } from '../../src/core/dpq/finetune.ts'
 import { splitByClass } from '../../src/core/dpq/protocol.ts'
 import { tf } from '../../src/core/dpq/tf.ts'
 import { ensureBackend } from '../../src/core/modeling/backend.ts'
@@ -72,7 +73,7 @@ write('pooled.f32', pooled)
 write('labels.u8', Uint8Array.from(items.map((it) => it.label)))
 
 const mobilenet = await loadMobilenet(tf)
-const tail = pretrainedTail(mobilenet)
+const tail = pretrainedLegacyTail(mobilenet)
 mobilenet.dispose()
 const arrays = tailArrays(tail)
 const tailFlat = new Float32Array(arrays.reduce((s, a) => s + a.length, 0))
@@ -97,7 +98,7 @@ const meta = {
   map_size: MAP_SIZE,
   map_shape: [7, 7, 160],
   pooled_dim: pooledDim,
-  tail_out: TAIL_OUT,
+  tail_out: LEGACY_TAIL.out,
   tail_arrays: arrays.map((a) => a.length),
   classes,
   map_quantization_max_error: maxError,

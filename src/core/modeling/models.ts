@@ -1,7 +1,8 @@
 // DPQ models as the engine uses them: the stored row with its weights loaded into a DpqModel,
 // and activation (which also drops what no active model reads any more).
 import { DpqModel, type DpqParams } from '../dpq/model.ts'
-import { dropActivations } from '../store/activations.ts'
+import { mapKey } from '../dpq/tail-spec.ts'
+import { dropActivations, dropOtherActivations } from '../store/activations.ts'
 import type { Db } from '../store/db.ts'
 import { activateModel, activeModelRecord, modelRecord, type ModelKind, type ModelMetrics, type ModelRecord } from '../store/models.ts'
 
@@ -43,8 +44,14 @@ export function loadModel(db: Db, modelId: number): StoredModel | null {
   return record ? loaded(db, record) : null
 }
 
-/** Activates a model; activation maps are dropped once no active model reads them (31 KB → 7.7 KB each, derivable). */
+/**
+ * Activates a model; activation maps are dropped once no active model reads them (31 KB → 7.7 KB
+ * each, derivable): all of them for a plain model, another tail's or feature's for a fine-tuned one.
+ */
 export function activate(db: Db, modelId: number, model: DpqModel, metrics?: ModelMetrics | null): void {
   activateModel(db, modelId, metrics)
-  if (!model.finetuned) dropActivations(db)
+  const tail = model.head.tail?.spec
+  const backbone = tail ? modelRecord(db, modelId)?.backbone : undefined
+  if (!tail) dropActivations(db)
+  else if (backbone) dropOtherActivations(db, mapKey(backbone, tail))
 }

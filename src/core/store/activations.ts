@@ -57,6 +57,11 @@ export function dropActivations(db: Db): number {
   return db.prepare('DELETE FROM activations').run().changes
 }
 
+/** Drops the stored activations of every other layer key (another tail's maps); returns how many went. */
+export function dropOtherActivations(db: Db, layer: string): number {
+  return db.prepare('DELETE FROM activations WHERE layer <> ?').run(layer).changes
+}
+
 export function activationCount(db: Db, layer: string): number {
   return db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM activations WHERE layer = ?').get(layer)!.n
 }
