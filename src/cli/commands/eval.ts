@@ -5,6 +5,7 @@
 // --unsupervised: the library's unsupervised model and search, scored without training on labels.
 import { basename, join, resolve } from 'node:path'
 import { FINETUNE_MODES, type Finetune, type Tail } from '../../core/dpq/finetune.ts'
+import { tailSpecFor } from '../../core/dpq/tail-spec.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass } from '../../core/dpq/protocol.ts'
@@ -18,7 +19,7 @@ import { addRoot } from '../../core/store/roots.ts'
 import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 import { featureFlag } from '../feature-flag.ts'
-import type { FeatureSpec } from '../../core/embed/backbone.ts'
+import { FEATURE, type FeatureSpec } from '../../core/embed/backbone.ts'
 import { labelledPhotos, labelReader } from '../labelled-folder.ts'
 
 const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--feature region|legacy] [--json]'
@@ -65,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
     // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
     const n = photos.names.length
-    const plan = await finetunePlanHere({ photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs }, values.backend as string | undefined)
+    const tail = tailSpecFor(feature ?? FEATURE)
+    const plan = await finetunePlanHere({ photos: n, albumPhotos: Math.ceil(split.train.length / 0.8), missingMaps: n, epochs: epochs ?? DEFAULTS.epochs, tail }, values.backend as string | undefined)
     const finetune = (values.finetune as Finetune | undefined) ?? plan.finetune
     const late = finetune === 'late' ? await finetuneRows(photos.names.map((p) => join(folder, p)), log, feature) : null
     const report = await evaluate(photos, split, {
@@ -89,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** finetune 'late': every photo's block_15_add map + pooled feature, recomputed from the files. */
+/** finetune 'late': every photo's map where the feature's network's tail starts + pooled feature, recomputed from the files. */
 async function finetuneRows(paths: string[], log: (line: string) => void, feature?: FeatureSpec): Promise<{ rows: Float32Array[]; tail: Tail }> {
   const { createActivationExtractor } = await import('../../core/modeling/activations.ts')
   const extractor = await createActivationExtractor(feature)

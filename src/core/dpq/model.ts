@@ -123,7 +123,7 @@ export class DpqModel implements Quantizer {
         params: this.params,
         layers: this.head.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
         // The legacy tail keeps the name models saved before other tails existed carry.
-        ...(this.head.tail ? { tail: this.head.tail.spec === LEGACY_TAIL ? 'block_16+Conv_1' : this.head.tail.spec.id } : {}),
+        ...(this.head.tail ? { tail: this.head.tail.spec.id === LEGACY_TAIL.id ? 'block_16+Conv_1' : this.head.tail.spec.id } : {}),
         ...(kept ? { blend: { weight: this.head.blend!.weight, layers: kept.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })) } } : {}),
       }),
     )

@@ -46,6 +46,11 @@ export function tailSpecById(id: string): TailSpec {
   return spec
 }
 
+/** Multiply-adds per map position through the tail (its cost, relative to another tail's). */
+export function tailWork(spec: TailSpec): number {
+  return spec.channels * spec.expanded + 9 * spec.expanded + spec.expanded * spec.projected + spec.projected * spec.out
+}
+
 /** Floats of one cached activation map. */
 export function mapSize(spec: TailSpec): number {
   return spec.side * spec.side * spec.channels

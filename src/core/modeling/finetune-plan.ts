@@ -3,6 +3,7 @@
 // when it keeps Retrain within the 60 s retraining budget; past that the plain head's seconds win
 // and fine-tuning stays one click away.
 import type { Finetune } from '../dpq/finetune.ts'
+import { LEGACY_TAIL, tailWork, type TailSpec } from '../dpq/tail-spec.ts'
 import { selectBackend, type BackendKind } from '../embed/backend.ts'
 import { mappedFeatureCount } from '../store/activations.ts'
 import { albumPhotoCount } from '../store/albums.ts'
@@ -26,11 +27,18 @@ export interface FinetunePlan {
 export const RETRAIN_BUDGET_SECONDS = 60
 
 /**
- * Seconds per unit on wasm, measured on the 2-core development box (docs/dpq.md): one album photo
- * through one epoch of tail + head training, one activation map decoded and computed from its
- * file, one photo pushed through the tail to its code. Scaled by this machine's measured speed.
+ * Seconds per unit on wasm, measured on the 2-core development box with the legacy tail (docs/dpq.md):
+ * one album photo through one epoch of tail + head training, one activation map decoded and computed
+ * from its file, one photo pushed through the tail to its code. Scaled by this machine's measured
+ * speed, and by another tail's multiply-adds (training, codes) and map reading (below).
  */
 const CPU_COST = { trainPerPhotoEpoch: 0.015, mapPerPhoto: 0.035, encodePerPhoto: 0.004 }
+
+/**
+ * A map's cost against the legacy tail's, whose extractor runs the first MobileNetV2 and then the
+ * stored feature's network: the region tail's map comes out of the feature's own pass (measured 0.86×).
+ */
+const MAP_COST: Record<TailSpec['network'], number> = { mobilenet_v2: 1, mobilenet_v2_mid: 0.86 }
 
 export interface PlanInput {
   backendKind: BackendKind
@@ -41,6 +49,8 @@ export interface PlanInput {
   /** Photos whose activation map is not cached yet. */
   missingMaps: number
   epochs: number
+  /** The tail that would train (default the legacy one, whose costs were measured). */
+  tail?: TailSpec
   /** This machine's speed against the reference box (finetune-speed.ts; 1 = the same). */
   speed?: number
   /**
@@ -53,8 +63,10 @@ export interface PlanInput {
 export function planFinetune(p: PlanInput): FinetunePlan {
   const trained = Math.ceil(p.albumPhotos * 0.8)
   const speed = p.speed ?? 1
-  const here = (p.missingMaps * CPU_COST.mapPerPhoto + p.photos * CPU_COST.encodePerPhoto) * speed
-  const training = trained * p.epochs * CPU_COST.trainPerPhotoEpoch * (p.trainSpeed ?? speed)
+  const tail = p.tail ?? LEGACY_TAIL
+  const work = tailWork(tail) / tailWork(LEGACY_TAIL)
+  const here = (p.missingMaps * CPU_COST.mapPerPhoto * MAP_COST[tail.network] + p.photos * CPU_COST.encodePerPhoto * work) * speed
+  const training = trained * p.epochs * CPU_COST.trainPerPhotoEpoch * work * (p.trainSpeed ?? speed)
   const lateSeconds = round(here + training)
   if (p.backendKind === 'gpu') return { finetune: 'late', lateSeconds, reason: 'The GPU trains the network’s last layers in seconds.' }
   if (lateSeconds <= RETRAIN_BUDGET_SECONDS) {
@@ -75,8 +87,9 @@ export type PlanWork = Omit<PlanInput, 'backendKind' | 'speed'>
 export function libraryWork(db: Db, backboneId: string, epochs: number): PlanWork {
   const photos = featureCount(db, backboneId)
   const albumPhotos = albumPhotoCount(db, backboneId)
-  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId, libraryTail(backboneId)))
-  return { photos, albumPhotos, missingMaps: photos - mapped, epochs }
+  const tail = libraryTail(backboneId)
+  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId, tail))
+  return { photos, albumPhotos, missingMaps: photos - mapped, epochs, tail }
 }
 
 /** The plan for this library on a given backend kind and speed. */
