@@ -4,25 +4,15 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import sharp from 'sharp'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { datasetItems } from './dataset-items.ts'
 import { pooledFeatureModel } from '../src/core/embed/backbone.ts'
 import { loadMobilenet } from '../src/core/embed/backbone-files.ts'
 
 export const CANDIDATE_LAYERS = ['block_12_add', 'block_13_expand_relu', 'block_15_add', 'block_16_project_BN', 'out_relu', 'dense_1']
 
 const [source, name, range = '11'] = process.argv.slice(2)
-let items: { path: string; labels: string[] }[]
-if (source.startsWith('tsv:')) {
-  const file = source.slice(4)
-  items = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => {
-    const [p, labels] = line.split('\t')
-    return { path: join(dirname(file), p), labels: labels ? labels.split(',') : [] }
-  })
-} else {
-  items = readdirSync(source).filter((c) => !c.includes('.')).sort().flatMap((cls) =>
-    readdirSync(join(source, cls)).sort().map((f) => ({ path: join(source, cls, f), labels: [cls] })))
-}
+const items = datasetItems(source)
 await tf.setBackend('wasm')
 const mobilenet = await loadMobilenet(tf)
 const model = pooledFeatureModel(tf, mobilenet, CANDIDATE_LAYERS)

@@ -5,8 +5,8 @@
 // usage: tsx bench/feature-study-extract.ts <folder|tsv:FILE> <name> [perClassLimit]
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { datasetItems } from './dataset-items.ts'
 import { LEGACY_FEATURE as BACKBONE, scalePixels } from '../src/core/embed/backbone.ts'
 import { loadMobilenet, readBackboneArtifacts } from '../src/core/embed/backbone-files.ts'
 import { fuseBackbone } from '../src/core/embed/fused-backbone.ts'
@@ -19,17 +19,7 @@ export const POOLINGS = ['gap', 'gem', 'mac', 'rmac'] as const
 
 const [source, name, limitArg] = process.argv.slice(2)
 const perClass = limitArg ? Number(limitArg) : Infinity
-let items: { path: string; labels: string[] }[]
-if (source.startsWith('tsv:')) {
-  const file = source.slice(4)
-  items = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => {
-    const [p, labels] = line.split('\t')
-    return { path: join(dirname(file), p), labels: labels ? labels.split(',') : [] }
-  })
-} else {
-  items = readdirSync(source).filter((c) => !c.includes('.')).sort().flatMap((cls) =>
-    readdirSync(join(source, cls)).sort().slice(0, perClass).map((f) => ({ path: join(source, cls, f), labels: [cls] })))
-}
+const items = datasetItems(source, perClass)
 await tf.setBackend('wasm')
 const legacyNet = await loadMobilenet(tf)
 const legacy = fuseBackbone(tf, legacyNet, BACKBONE.layers)
