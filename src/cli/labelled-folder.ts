@@ -2,7 +2,11 @@
 // row in a TSV file), and the photos that have both a class and a cached feature.
 import { readFileSync } from 'node:fs'
 import type { LabelledPhotos } from '../core/dpq/protocol.ts'
+import type { FeatureSpec } from '../core/embed/backbone.ts'
+import { indexRoot } from '../core/library/indexer.ts'
+import { thumbnailDirFor } from '../core/paths.ts'
 import type { Db } from '../core/store/db.ts'
+import { addRoot } from '../core/store/roots.ts'
 import { featuresFor } from '../core/store/features.ts'
 import { okPhotosInRoot } from '../core/store/photos.ts'
 import { CliError } from './args.ts'
@@ -52,5 +56,35 @@ export function labelledPhotos(db: Db, rootId: number, backboneId: string, label
     features: kept.map((r) => features.get(r.hash)!),
     hashes: kept.map((r) => r.hash),
     contents: [...features.keys()],
+  }
+}
+
+export interface IndexedFolder {
+  photos: FolderPhotos
+  /** The image feature the folder's photos were indexed with. */
+  backboneId: string
+}
+
+/**
+ * Indexes `folder` into the library file `dbFile` (a rerun reuses every cached feature) with the
+ * given image feature, then reads its labelled photos; throws when none has both a class and a feature.
+ */
+export async function indexLabelledFolder(
+  db: Db,
+  dbFile: string,
+  folder: string,
+  o: { labelsOf: (relPath: string) => string[]; feature?: FeatureSpec; backend?: string; log: (line: string) => void },
+): Promise<IndexedFolder> {
+  const root = addRoot(db, folder)
+  const { createEmbedder } = await import('../core/embed/embedder.ts')
+  const embedder = await createEmbedder({ backend: o.backend, feature: o.feature })
+  try {
+    o.log(`indexing ${folder} …`)
+    await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
+    const photos = labelledPhotos(db, root.id, embedder.backboneId, o.labelsOf)
+    if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
+    return { photos, backboneId: embedder.backboneId }
+  } finally {
+    await embedder.close()
   }
 }

@@ -8,17 +8,13 @@
 import { existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { evaluateUnsupervised, type UnsupervisedEvalReport } from '../../core/modeling/unsupervised-eval.ts'
-import { indexRoot } from '../../core/library/indexer.ts'
-import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
 import { openDb } from '../../core/store/db.ts'
-import { addRoot } from '../../core/store/roots.ts'
-import type { Embedder } from '../../core/types.ts'
 import type { RankingQuality } from '../../core/search/retrieval-quality.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 import { featureFlag } from '../feature-flag.ts'
-import { labelledPhotos, labelReader } from '../labelled-folder.ts'
+import { indexLabelledFolder, labelReader } from '../labelled-folder.ts'
 
 const USAGE = 'usage: lookalike eval <folder> --unsupervised [--db FILE] [--labels folders|tsv:FILE] [--queries-per-class Q] [--feature NAME] [--backend B] [--json]'
 
@@ -39,24 +35,17 @@ export async function run(argv: string[]): Promise<number> {
   const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
 
   const db = openDb(dbFile)
-  let embedder: Embedder | undefined
   try {
-    const root = addRoot(db, folder)
-    const { createEmbedder } = await import('../../core/embed/embedder.ts')
-    embedder = await createEmbedder({ backend: values.backend as string | undefined, feature })
-    log(`indexing ${folder} …`)
-    await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
-    const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
-    if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
+    const { photos, backboneId } = await indexLabelledFolder(db, dbFile, folder, { labelsOf, feature, backend: values.backend as string | undefined, log })
     if (photos.classNames.length < 2) throw new CliError(`every labelled photo in ${folder} is in one class (${photos.classNames[0]}): scoring look-alikes needs at least two`)
     log(`fitting the unsupervised model on ${photos.contents.length} photos, then searching …`)
-    const report = await evaluateUnsupervised(db, embedder.backboneId, photos, {
+    const report = await evaluateUnsupervised(db, backboneId, photos, {
       library: photos.contents,
       queriesPerClass,
       k: 20,
       onProgress: (e) => e.stage === 'unsupervised' && log(`codebook block ${e.done}/${e.total}`),
     })
-    const out = { dataset: basename(folder), mode: 'unsupervised', backbone: embedder.backboneId, ...rounded(report) }
+    const out = { dataset: basename(folder), mode: 'unsupervised', backbone: backboneId, ...rounded(report) }
     if (values.json) printJson(out)
     else console.log(table(out))
     return 0
@@ -65,7 +54,6 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof Error && /^(No queries|Every photo is a query)/.test(err.message)) throw new CliError(err.message)
     throw err
   } finally {
-    await embedder?.close()
     db.close()
   }
 }

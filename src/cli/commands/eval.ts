@@ -9,18 +9,14 @@ import { tailSpecFor } from '../../core/dpq/tail-spec.ts'
 import { DEFAULTS } from '../../core/dpq/train.ts'
 import { ApiError } from '../../shared/contract.ts'
 import { evaluate, splitByClass } from '../../core/dpq/protocol.ts'
-import { indexRoot } from '../../core/library/indexer.ts'
 import { ensureBackend } from '../../core/modeling/backend.ts'
 import { finetunePlanHere } from '../../core/modeling/finetune-plan.ts'
-import { thumbnailDirFor } from '../../core/paths.ts'
 import { StoreError } from '../../core/store/errors.ts'
 import { openDb } from '../../core/store/db.ts'
-import { addRoot } from '../../core/store/roots.ts'
-import type { Embedder } from '../../core/types.ts'
 import { CliError, intFlag, parseCommand, printJson } from '../args.ts'
 import { featureFlag } from '../feature-flag.ts'
 import { FEATURE, type FeatureSpec } from '../../core/embed/backbone.ts'
-import { labelledPhotos, labelReader } from '../labelled-folder.ts'
+import { indexLabelledFolder, labelReader } from '../labelled-folder.ts'
 
 const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--feature region|legacy] [--json]'
 
@@ -52,16 +48,9 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const db = openDb(dbFile)
-  let embedder: Embedder | undefined
   try {
-    const root = addRoot(db, folder)
-    const { createEmbedder } = await import('../../core/embed/embedder.ts')
-    embedder = await createEmbedder({ backend: values.backend as string | undefined, feature })
     const log = values.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
-    log(`indexing ${folder} …`)
-    await indexRoot(db, root.id, { thumbnailDir: thumbnailDirFor(dbFile), embedder })
-    const photos = labelledPhotos(db, root.id, embedder.backboneId, labelsOf)
-    if (photos.names.length === 0) throw new CliError(`no labelled photo with a feature in ${folder}`)
+    const { photos } = await indexLabelledFolder(db, dbFile, folder, { labelsOf, feature, backend: values.backend as string | undefined, log })
     await ensureBackend()
     const split = splitByClass(photos.names, photos.labels, trainPerClass, queriesPerClass)
     // The app's rule: fine-tune by default on the GPU, or where it fits the retraining budget.
@@ -86,7 +75,6 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof Error && /split has no/.test(err.message)) throw new CliError(err.message)
     throw err
   } finally {
-    await embedder?.close()
     db.close()
   }
 }
