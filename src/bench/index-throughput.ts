@@ -175,14 +175,16 @@ function timedDb(db: Db, stage: { write: number }): Db {
       if (prop === 'transaction') {
         return (fn: (...args: unknown[]) => unknown) => {
           const tx = target.transaction(fn)
-          return (...args: unknown[]) => {
+          const timed = (run: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
             const t = performance.now()
             try {
-              return tx(...args)
+              return run(...args)
             } finally {
               stage.write += performance.now() - t
             }
           }
+          // The same transaction function, its deferred/immediate/exclusive variants timed too.
+          return Object.assign(timed(tx), { deferred: timed(tx.deferred), immediate: timed(tx.immediate), exclusive: timed(tx.exclusive) })
         }
       }
       const value = Reflect.get(target, prop, target) as unknown
