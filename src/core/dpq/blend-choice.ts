@@ -4,7 +4,7 @@
 // (the head pulled those photos into their albums), and that favoured the largest weight even where it
 // lowered mAP on new photos. The default weight stays unless another is clearly better: a few dozen
 // held-out photos cannot tell weights apart finely, and a noisy win is not worth the change.
-import { labelSets, sharesLabel } from './metrics.ts'
+import { averagePrecision, labelSets, sharesLabel } from './metrics.ts'
 
 /** Leave-one-out mAP@all of held-out embeddings (flat [n, D]) by cosine; null when no photo shares an album with another. */
 export function heldOutPeerMap(x: Float32Array, D: number, labels: readonly (readonly number[])[]): number | null {
@@ -18,15 +18,10 @@ export function heldOutPeerMap(x: Float32Array, D: number, labels: readonly (rea
     for (let j = 0, t = 0; j < n; j++) if (j !== q) others[t++] = j
     // Best first; ties keep photo order, so the choice repeats exactly.
     const ranked = Array.from(others).sort((a, b) => cosine[q * n + b] - cosine[q * n + a] || a - b)
-    let hits = 0
-    let precisionSum = 0
-    ranked.forEach((j, rank) => {
-      if (!sharesLabel(sets[q], sets[j])) return
-      hits++
-      precisionSum += hits / (rank + 1)
-    })
-    if (!hits) continue
-    sum += precisionSum / hits
+    const relevant = ranked.map((j) => sharesLabel(sets[q], sets[j]))
+    // A photo alone in its album among the held-out ones has nothing to find: not judged.
+    if (!relevant.includes(true)) continue
+    sum += averagePrecision(relevant)
     judged++
   }
   return judged ? sum / judged : null
