@@ -83,15 +83,14 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
       // one turn of the event loop first, so a Cancel sent with the start is seen before any work
       await new Promise((resolve) => setImmediate(resolve))
       job.checkCancelled()
-      if (!search.snapshot()) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
+      searchSnapshot()
       await hashStoredThumbnails(db, ctx.thumbnailDir, async ({ done, total }) => {
         job.report({ done, total, current: 'hashing thumbnails' })
         job.checkCancelled()
         await new Promise((resolve) => setImmediate(resolve))
       })
-      const snap = search.snapshot()
-      if (!snap) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
-      const { matrix, model, hashes } = snap
+      // again: the model may have changed while the thumbnails were hashed
+      const { matrix, model, hashes } = searchSnapshot()
       const dist = distancesOf(model)
       const total = matrix.size
       const lists: { a: Int32Array; b: Int32Array }[] = [hashPairs(matrix.ids.subarray(0, total), hashes)]
@@ -115,6 +114,12 @@ export function createDuplicateFinder(ctx: ServiceContext, jobs: JobTracker, sea
       if (scanning === started) scanning = null
     })
     return { jobId: started.jobId }
+  }
+
+  function searchSnapshot(): NonNullable<ReturnType<LibrarySearch['snapshot']>> {
+    const snap = search.snapshot()
+    if (!snap) throw new ApiError('unavailable', 'No search model yet: add a folder and let indexing finish')
+    return snap
   }
 
   let distances: { modelId: number; dist: Float32Array } | null = null
