@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createActivationExtractor } from '../src/core/modeling/activations.ts'
-import { activationLayer, libraryTail } from '../src/core/modeling/inputs.ts'
+import { libraryTail } from '../src/core/modeling/inputs.ts'
+import { mapKey } from '../src/core/dpq/tail-spec.ts'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { retrain } from '../src/core/modeling/retrain.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
@@ -88,7 +89,7 @@ try {
   })
   stages.set(stage, (stages.get(stage) ?? 0) + seconds(since))
   const lateSeconds = seconds(t)
-  const maps = activationCount(db, activationLayer(backbone, libraryTail(backbone)))
+  const maps = activationCount(db, mapKey(backbone, libraryTail(backbone)))
   const mapBytes = db.prepare<[], { n: number }>('SELECT SUM(LENGTH(data)) AS n FROM activations').get()!.n
   const modelMb = db.prepare<[], { id: number; kind: string; mb: number }>('SELECT id, kind, LENGTH(weights) / 1048576.0 AS mb FROM models ORDER BY id').all()
   const sizeAfter = dbMb()

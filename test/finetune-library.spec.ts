@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createActivationExtractor, type ActivationExtractor } from '../src/core/modeling/activations.ts'
-import { LEGACY_TAIL, mapSize, REGION_TAIL, tailWork } from '../src/core/dpq/finetune.ts'
+import { LEGACY_TAIL, mapKey, mapSize, REGION_TAIL, tailWork } from '../src/core/dpq/finetune.ts'
 import { libraryFinetunePlan, planFinetune, RETRAIN_BUDGET_SECONDS } from '../src/core/modeling/finetune-plan.ts'
 import { tailSpeedFactor } from '../src/core/modeling/finetune-speed.ts'
-import { activationLayer, libraryTail, modelInputs, modelTail } from '../src/core/modeling/inputs.ts'
+import { libraryTail, modelInputs, modelTail } from '../src/core/modeling/inputs.ts'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { retrain } from '../src/core/modeling/retrain.ts'
@@ -113,7 +113,7 @@ describe("retrain with finetune 'late' in a library file", () => {
     expect(plan.lateSeconds).toBeCloseTo(18 * 0.035 * 0.86 + 10 * 3 * 0.015 * work + 18 * 0.004 * work, 1)
     // A map another tail read (a model fine-tuned before the region feature had its own tail).
     const someHash = photoHash(db, listPhotos(db, { limit: 1 }).photos[0].id)!
-    putActivations(db, activationLayer(backbone, LEGACY_TAIL), [{ hash: someHash, values: new Float32Array(mapSize(LEGACY_TAIL)).fill(1) }])
+    putActivations(db, mapKey(backbone, LEGACY_TAIL), [{ hash: someHash, values: new Float32Array(mapSize(LEGACY_TAIL)).fill(1) }])
     const stages = new Set<string>()
     const result = await retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small, onProgress: (e) => e.stage && stages.add(e.stage) })
     expect(result.finetune).toBe('late')
@@ -129,10 +129,10 @@ describe("retrain with finetune 'late' in a library file", () => {
     // The maps are the region feature's own network's, keyed so that no other tail reads them.
     expect(libraryTail(backbone)).toBe(REGION_TAIL)
     expect(active.model.head.tail!.spec).toBe(REGION_TAIL)
-    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(made.length - 1)
+    expect(activationCount(db, mapKey(backbone, REGION_TAIL))).toBe(made.length - 1)
     expect(modelInputs(db, REGION_TAIL, backbone, [someHash]).get(someHash)).toHaveLength(mapSize(REGION_TAIL) + embedder.dim)
     // The other tail's map went when the fine-tuned model was activated: nothing reads it any more.
-    expect(activationCount(db, activationLayer(backbone, LEGACY_TAIL))).toBe(0)
+    expect(activationCount(db, mapKey(backbone, LEGACY_TAIL))).toBe(0)
     expect(modelInputs(db, LEGACY_TAIL, backbone, [someHash]).size).toBe(0)
     expect(libraryFinetunePlan(db, backbone, 'wasm', small.epochs).lateSeconds).toBeLessThan(plan.lateSeconds) // maps are cached now
 
@@ -154,7 +154,7 @@ describe("retrain with finetune 'late' in a library file", () => {
     const done = await ensureCodes(db, backbone, { activations: async () => extractor })
     expect(done).toMatchObject({ modelId: active.id, encoded: 1, failed: [] })
     expect(codesFor(db, active.id).hashes).toHaveLength(made.length)
-    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(made.length)
+    expect(activationCount(db, mapKey(backbone, REGION_TAIL))).toBe(made.length)
 
     await expect(
       retrain(db, backbone, {
@@ -167,13 +167,13 @@ describe("retrain with finetune 'late' in a library file", () => {
       }),
     ).rejects.toThrow('power cut')
     expect(loadActiveModel(db)!.id).toBe(active.id)
-    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBeGreaterThan(0)
+    expect(activationCount(db, mapKey(backbone, REGION_TAIL))).toBeGreaterThan(0)
   }, 240_000)
 
   it('a retrain without fine-tuning drops the maps no model reads any more; refuses without albums', async () => {
     await retrain(db, backbone, { trainOptions: small })
     expect(loadActiveModel(db)!.model.finetuned).toBe(false)
-    expect(activationCount(db, activationLayer(backbone, REGION_TAIL))).toBe(0)
+    expect(activationCount(db, mapKey(backbone, REGION_TAIL))).toBe(0)
     await expect(retrain(db, backbone, { finetune: 'late', trainOptions: small })).rejects.toThrow(/source of activation maps/)
     db.prepare('DELETE FROM album_photos').run()
     await expect(retrain(db, backbone, { finetune: 'late', activations: extractor, trainOptions: small })).rejects.toThrow(/at least two albums/)

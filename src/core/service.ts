@@ -5,6 +5,7 @@ import type { LibraryStatus } from '../shared/types.ts'
 import { libraryStorage, vacuumLibrary } from './library/garbage.ts'
 import { libraryStatus } from './library/status.ts'
 import { ensureBackend } from './modeling/backend.ts'
+import { modelTail } from './modeling/inputs.ts'
 import { loadActiveModel } from './modeling/models.ts'
 import { codesByHash } from './store/codes.ts'
 import { albumMethods } from './service/albums.ts'
@@ -76,7 +77,7 @@ export async function createService(options: ServiceOptions): Promise<LookalikeS
     async similarToImage({ data, precision, k }) {
       if (!search.model) await codes.idle()
       const model = search.model
-      const feature = await featureOfImage(ctx, data, model && { backbone: model.backbone, tail: model.model.head.tail?.spec ?? null })
+      const feature = await featureOfImage(ctx, data, model && { backbone: model.backbone, tail: modelTail(model.model) })
       await ensureBackend()
       return search.similarToFeature(feature, precision, k)
     },

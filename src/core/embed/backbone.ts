@@ -108,6 +108,11 @@ export function backboneId(spec: FeatureSpec = FEATURE): string {
   return `${MODEL_ID}:${spec.layers.join('+')}:gap${blocks}:l2:${spec.range}:decode${DECODE_VERSION}`
 }
 
+/** The feature with this backbone id among those this Lookalike computes (FEATURES); null when none is. */
+export function featureById(id: string): FeatureSpec | null {
+  return Object.values(FEATURES).find((f) => backboneId(f) === id) ?? null
+}
+
 /** Channels of each layer of the spec, in concatenation order. */
 export function layerDims(mobilenet: tfType.LayersModel, spec: BackboneSpec): number[] {
   return spec.layers.map((l) => (mobilenet.getLayer(l).output as tfType.SymbolicTensor).shape.at(-1) as number)

@@ -3,14 +3,14 @@
 // when it keeps Retrain within the 60 s retraining budget; past that the plain head's seconds win
 // and fine-tuning stays one click away.
 import type { Finetune } from '../dpq/finetune.ts'
-import { LEGACY_TAIL, tailWork, type TailSpec } from '../dpq/tail-spec.ts'
+import { LEGACY_TAIL, mapKey, tailWork, type TailSpec } from '../dpq/tail-spec.ts'
 import { selectBackend, type BackendKind } from '../embed/backend.ts'
 import { mappedFeatureCount } from '../store/activations.ts'
 import { albumPhotoCount } from '../store/albums.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount } from '../store/features.ts'
 import { tailSpeedFactor } from './finetune-speed.ts'
-import { activationLayer, libraryTail } from './inputs.ts'
+import { libraryTail } from './inputs.ts'
 
 export type { BackendKind }
 
@@ -88,7 +88,7 @@ export function libraryWork(db: Db, backboneId: string, epochs: number): PlanWor
   const photos = featureCount(db, backboneId)
   const albumPhotos = albumPhotoCount(db, backboneId)
   const tail = libraryTail(backboneId)
-  const mapped = mappedFeatureCount(db, backboneId, activationLayer(backboneId, tail))
+  const mapped = mappedFeatureCount(db, backboneId, mapKey(backboneId, tail))
   return { photos, albumPhotos, missingMaps: photos - mapped, epochs, tail }
 }
 

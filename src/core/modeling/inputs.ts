@@ -7,7 +7,7 @@ import type { Db } from '../store/db.ts'
 import { featuresFor } from '../store/features.ts'
 import { photosWithHash } from '../store/photos.ts'
 import type { ProgressEvent } from '../types.ts'
-import { backboneId as idOf, FEATURES } from '../embed/backbone.ts'
+import { featureById } from '../embed/backbone.ts'
 import { finetuneInputs, type Tail } from '../dpq/finetune.ts'
 import { LEGACY_TAIL, mapKey, mapSize, tailSpecFor, type TailSpec } from '../dpq/tail-spec.ts'
 import type { DpqModel } from '../dpq/model.ts'
@@ -20,14 +20,9 @@ export interface ActivationSource {
   fromPhotos(paths: readonly string[]): Promise<Float32Array[]>
 }
 
-/** The activations table's key of a tail's maps beside this feature (tail-spec.ts' mapKey). */
-export function activationLayer(backboneId: string, tail: TailSpec): string {
-  return mapKey(backboneId, tail)
-}
-
 /** The tail a library fine-tunes: that of the network its feature comes from. */
 export function libraryTail(backboneId: string): TailSpec {
-  const feature = Object.values(FEATURES).find((f) => idOf(f) === backboneId)
+  const feature = featureById(backboneId)
   return feature ? tailSpecFor(feature) : LEGACY_TAIL
 }
 
@@ -40,7 +35,7 @@ export function modelTail(model: Pick<DpqModel, 'head'>): TailSpec | null {
 export function modelInputs(db: Db, tail: TailSpec | null, backboneId: string, hashes: Iterable<string>): Map<string, Float32Array> {
   const features = featuresFor(db, backboneId, hashes)
   if (!tail) return features
-  const maps = activationsFor(db, activationLayer(backboneId, tail), features.keys())
+  const maps = activationsFor(db, mapKey(backboneId, tail), features.keys())
   const keys = [...maps.keys()]
   const rows = finetuneInputs(
     tail,
@@ -68,7 +63,7 @@ export async function prepareActivations(
   source: ActivationSource,
   hooks: { onProgress?(event: ProgressEvent): void; signal?: AbortSignal } = {},
 ): Promise<PreparedActivations> {
-  const layer = activationLayer(backboneId, source.tail.spec)
+  const layer = mapKey(backboneId, source.tail.spec)
   const todo = withoutActivation(db, layer, hashes)
   const failed: PreparedActivations['failed'] = []
   const chunk = 32

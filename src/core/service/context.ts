@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { ApiError } from '../../shared/contract.ts'
 import type { ActivationExtractor } from '../modeling/activations.ts'
 import { mapKey, tailSpecFor, type TailSpec } from '../dpq/tail-spec.ts'
-import { FEATURES, backboneId, type FeatureSpec } from '../embed/backbone.ts'
+import { backboneId, featureById } from '../embed/backbone.ts'
 import { createEmbedder } from '../embed/embedder.ts'
 import { createInProcessEmbedder } from '../embed/in-process.ts'
 import { createEventHub, type EventHub } from '../events.ts'
@@ -74,18 +74,11 @@ export interface ServiceContext {
   close(): Promise<void>
 }
 
-/**
- * The feature with this backbone id: the library's, or one it replaced (FEATURES keeps them), so
- * that a library whose model still reads an older feature during an upgrade can be searched by
- * image. Null when this Lookalike no longer has it.
- */
-function featureOf(id: string): FeatureSpec | null {
-  return Object.values(FEATURES).find((f) => backboneId(f) === id) ?? null
-}
-
 /** An embedder on this thread (one query image at a time) for the feature with this id. */
 async function embedderOfFeature(id: string): Promise<Embedder | null> {
-  const feature = featureOf(id)
+  // The library's feature, or one it replaced (FEATURES keeps them), so that a library whose model
+  // still reads an older feature during an upgrade can be searched by image.
+  const feature = featureById(id)
   return feature ? createInProcessEmbedder({ feature }) : null
 }
 
@@ -101,7 +94,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
   const make = setting === 'auto' ? () => createEmbedder() : typeof setting === 'function' ? setting : null
   let loading: Promise<Embedder> | null = given ? Promise.resolve(given) : null
   let loaded: Embedder | null = given
-  /** Activation extractors by the maps' key (activationLayer): feature's backbone id and tail. */
+  /** Activation extractors by the maps' key (tail-spec.ts' mapKey): feature's backbone id and tail. */
   const extractors = new Map<string, { backbone: string; made: Promise<ActivationExtractor> }>()
   let former: { backbone: string; embedder: Promise<Embedder | null> } | null = null
   const feature = given ? given.backboneId : backboneId()
@@ -150,7 +143,7 @@ export function createContext(options: ServiceOptions): ServiceContext {
     releaseFormer,
     activations(backbone = feature, tail?: TailSpec) {
       if (setting === null) return Promise.reject(new ApiError('unavailable', 'This Lookalike runs without an image model, so it cannot fine-tune or encode for a fine-tuned model'))
-      const spec = featureOf(backbone)
+      const spec = featureById(backbone)
       if (!spec) return Promise.reject(new ApiError('unavailable', NO_LONGER))
       const tailSpec = tail ?? tailSpecFor(spec)
       const key = mapKey(backbone, tailSpec)

@@ -24,7 +24,7 @@ const replaced = (column: string) =>
     AND EXISTS (SELECT 1 FROM models WHERE active = 1) AND ${column} NOT IN (SELECT backbone FROM models WHERE active = 1)
     AND (@keep IS NULL OR ${column} <> @keep))`
 
-/** Activation maps are keyed `<backbone>>`<layer> (modeling/inputs.activationLayer). */
+/** Activation maps are keyed `<backbone>>`<layer> (dpq/tail-spec.ts' mapKey). */
 const layerBackbone = "substr(layer, 1, instr(layer, '>') - 1)"
 
 const garbage: Record<(typeof tables)[number], string> = {
