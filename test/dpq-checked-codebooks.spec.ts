@@ -1,7 +1,7 @@
 // Codebooks checked block by block on held-out photos: a longer code never ranks the held-out
 // photos worse than a shorter one, and the codes stay a valid progressive quantization.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { fitCheckedCodebooks, type PrefixCheck } from '../src/core/dpq/checked-codebooks.ts'
+import { fitCheckedCodebooks, harmed, NOISE_ALLOWANCE, type PrefixCheck } from '../src/core/dpq/checked-codebooks.ts'
 import { kmeans } from '../src/core/dpq/kmeans.ts'
 import { labelSets, meanAveragePrecision } from '../src/core/dpq/metrics.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
@@ -88,14 +88,30 @@ describe('checked codebooks', () => {
     expect(plain[options.M - 1]).toBeLessThan(plain[0] - 0.01)
   })
 
-  it('with a check, mAP never falls with more blocks, and the reported maps are what search measures', () => {
+  it('with a check, mAP falls by no more than the tolerance or the noise of its photos, and the reported maps are what search measures', () => {
     const fitted = fitCheckedCodebooks(dbX, D, options, check)
     expect(fitted.blockScale.some((s) => s < 1)).toBe(true)
     const measured = prefixMaps(fitted.codebooks, options.M, x, labels, queries, database)
-    for (let l = 1; l < options.M; l++) expect(measured[l]).toBeGreaterThanOrEqual(measured[l - 1] - 1e-9)
+    const plain = prefixMaps(fitCheckedCodebooks(dbX, D, options).codebooks, options.M, x, labels, queries, database)
+    for (let l = 1; l < options.M; l++) expect(measured[l]).toBeGreaterThanOrEqual(Math.max(...measured.slice(0, l)) - NOISE_ALLOWANCE - 1e-9)
+    expect(measured[options.M - 1]).toBeGreaterThan(plain[options.M - 1] + 0.01)
     fitted.prefixMap!.forEach((m, l) => expect(m).toBeCloseTo(measured[l], 3))
     // The first block is kept as fitted: it is the coarse code every longer one refines.
     expect(fitted.blockScale[0]).toBe(1)
+  })
+
+  it('calls a fall harm only beyond the tolerance and two standard errors of the per-photo change', () => {
+    const best = Float64Array.from([0.9, 0.8, 0.7, 0.6])
+    // Every photo loses 0.004: no doubt about it.
+    expect(harmed(best.map((v) => v - 0.004), best, 0.002)).toBe(true)
+    // Within the tolerance.
+    expect(harmed(best.map((v) => v - 0.001), best, 0.002)).toBe(false)
+    // The same mean fall of 0.004, all from one photo of four: noise as far as four photos can tell.
+    expect(harmed(Float64Array.from([0.884, 0.8, 0.7, 0.6]), best, 0.002)).toBe(false)
+    // However noisy, a fall beyond NOISE_ALLOWANCE is harm: the summary never shows more.
+    expect(harmed(Float64Array.from([0.5, 0.8, 0.7, 0.6]), best, 0.002)).toBe(true)
+    // Gains are never harm.
+    expect(harmed(best.map((v) => v + 0.05), best, 0)).toBe(false)
   })
 
   it('a dropped block leaves the residual to the next block and adds nothing to any score', () => {

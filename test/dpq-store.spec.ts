@@ -11,6 +11,7 @@ import { codesFor } from '../src/core/store/codes.ts'
 import { modelMetrics } from '../src/core/store/models.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { TrainingCancelled } from '../src/core/dpq/train.ts'
+import { NOISE_ALLOWANCE } from '../src/core/dpq/checked-codebooks.ts'
 import { LIBRARY_DEFAULTS } from '../src/core/dpq/library-model.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
 import { putFeatures } from '../src/core/store/features.ts'
@@ -81,7 +82,7 @@ describe('DPQ model store', () => {
     expect(codesFor(db, refit.modelId!).hashes).toHaveLength(25)
   })
 
-  it('with a handful of photos per album: codebooks from the whole library, mAP per length never falls on held-out album photos', async () => {
+  it('with a handful of photos per album: codebooks from the whole library, mAP per length within 0.005 of shorter codes on held-out album photos', async () => {
     // 400 photos, albums of 5 photos on two of the four kinds; everything else in no album.
     seedLibrary(db, 400, 0)
     const now = Date.now()
@@ -95,7 +96,8 @@ describe('DPQ model store', () => {
     expect(Object.keys(result.after)).toEqual([...lengths, 'exact'])
     let best = 0
     for (const bits of lengths) {
-      expect(result.after[bits]!).toBeGreaterThanOrEqual(best - LIBRARY_DEFAULTS.tolerance)
+      // The block check tolerates a fall only as large as the noise of ten held-out photos, and never more than 0.005.
+      expect(result.after[bits]!).toBeGreaterThanOrEqual(best - NOISE_ALLOWANCE - 1e-9)
       best = Math.max(best, result.after[bits]!)
     }
     // The model keeps the unsupervised embedding beside the learned one (at a weight chosen on the held-out photos), and survives a reload.

@@ -7,6 +7,7 @@ import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { reconstruct } from '../src/core/dpq/quantize.ts'
 import { tf } from '../src/core/dpq/tf.ts'
 import { trainDpq, TrainingCancelled } from '../src/core/dpq/train.ts'
+import { CENTRING, UNSUPERVISED_METHOD } from '../src/core/dpq/unsupervised.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 
 // dpq/ is backend-agnostic: the Node side selects the backend (wasm here) before training.
@@ -78,6 +79,27 @@ describe('DPQ model', () => {
       const norms = [0, 1, 2, 3, 4].map((l) => meanResidualNorm(model, data.features, l))
       for (let l = 1; l < norms.length; l++) expect(norms[l]).toBeLessThan(norms[l - 1])
     }
+  })
+
+  it('unsupervised: inner products of embeddings are the features\' own, less half the library mean', async () => {
+    // Unit-norm features around a shared direction, as a library of one kind of photo looks.
+    const rng = createRng(3)
+    const features = Array.from({ length: 80 }, () => {
+      const f = Float32Array.from({ length: 12 }, (_, j) => (j === 0 ? 2 : 0) + normal(rng))
+      const n = Math.hypot(...f)
+      return f.map((v) => v / n)
+    })
+    const model = await trainDpq(features, null, { M: 2, K: 8, D: 12, seed: 1 })
+    expect(model.params.method).toBe(UNSUPERVISED_METHOD)
+    const mean = new Float64Array(12)
+    for (const f of features) f.forEach((v, j) => (mean[j] += v / features.length))
+    Array.from(model.head.mean).forEach((v, j) => expect(v).toBeCloseTo(CENTRING * mean[j], 5))
+    // D is the feature size, so the projection is a rotation times the scale: ⟨x_f, x_g⟩ = s²·⟨f − αμ, g − αμ⟩.
+    const x = model.embed(features)
+    const s = model.head.scale[0]
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((t, v, j) => t + v * b[j], 0)
+    const shifted = features.map((f) => f.map((v, j) => v - CENTRING * mean[j]))
+    for (const [i, j] of [[0, 1], [2, 50], [7, 7], [40, 79]]) expect(dot(x[i], x[j])).toBeCloseTo(s * s * dot(shifted[i], shifted[j]), 3)
   })
 
   it('learns classes hidden under high-variance noise that PQ and float cosine cannot see', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { UNSUPERVISED_METHOD } from '../src/core/dpq/unsupervised.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { REFIT_LIMIT, refitDue, trainingSample } from '../src/core/modeling/refit-schedule.ts'
@@ -126,6 +127,21 @@ describe('refits in a library file', () => {
     const coded = codesFor(db, active.id)
     expect(coded.hashes).toHaveLength(200)
     expect(coded.hashes).toContain(all[0])
+    expect(pendingTraining(db, BACKBONE)).toBeNull()
+  })
+
+  it('an unsupervised model fitted by an earlier method is refitted at once, whatever the library size', async () => {
+    addPhotos(60)
+    const { modelId: old } = await ensureCodes(db, BACKBONE, { trainOptions })
+    expect(loadActiveModel(db)?.params.method).toBe(UNSUPERVISED_METHOD)
+    // As a library file from before: the same model, recorded under the method it was fitted by then.
+    const params = JSON.parse(db.prepare<[number], { params: string }>('SELECT params FROM models WHERE id = ?').get(old!)!.params)
+    db.prepare('UPDATE models SET params = ? WHERE id = ?').run(JSON.stringify({ ...params, method: 'pca+residual-kmeans' }), old)
+    expect(pendingTraining(db, BACKBONE)).toBe('better method')
+    const refit = await ensureCodes(db, BACKBONE, { trainOptions })
+    expect(refit).toMatchObject({ encoded: 60 })
+    expect(refit.modelId).not.toBe(old)
+    expect(loadActiveModel(db)).toMatchObject({ id: refit.modelId, params: { method: UNSUPERVISED_METHOD }, metrics: { trained_on: 60 } })
     expect(pendingTraining(db, BACKBONE)).toBeNull()
   })
 

@@ -1,7 +1,10 @@
 // Residual codebooks fitted on fixed embeddings, block by block, optionally checked on held-out
 // album photos: a block whose codewords lower the held-out mAP of its prefix is weakened or
 // dropped (all-zero codewords add nothing to any score), so a longer code never ranks worse
-// than a shorter one on the photos it was checked on.
+// than a shorter one on the photos it was checked on. "Lower" means by more than the tolerance
+// and by more than twice the standard error of the per-photo change (up to 0.005): ten held-out photos cannot
+// tell a block that hurts from noise, and a block dropped on noise is lost to every photo in no
+// album (docs/dpq.md, "Block check").
 import { gatherRows, kmeans } from './kmeans.ts'
 import { labelSets, meanAveragePrecision, type LabelSet } from './metrics.ts'
 import { DpqModel } from './model.ts'
@@ -50,7 +53,7 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
   const residual = x.slice()
   const scores = check ? check.queryLabels.map(() => new Float32Array(check.database.length)) : []
   // The first block is always kept: there is no shorter code to compare it with.
-  let best = -1
+  let best: Float64Array | null = null
   for (let m = 0; m < M; m++) {
     const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: o.iterations ?? 10, maxPoints: o.maxPoints ?? 8000 })
     const q = { M: 1, K, D, codebooks: block }
@@ -63,14 +66,14 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
         scale = s
         if (s === 0) break
         const trial = scores.map((row, i) => addBlock(row, table, i, K, codes, check.database, s))
-        const map = mapOf(check, trial)
-        if (map >= best - tolerance) {
+        const aps = apsOf(check, trial)
+        if (!best || !harmed(aps, best, tolerance)) {
           trial.forEach((row, i) => scores[i].set(row))
-          best = Math.max(best, map)
+          if (!best || mean(aps) > mean(best)) best = aps
           break
         }
       }
-      prefixMap.push(scale === 0 ? best : mapOf(check, scores))
+      prefixMap.push(mean(apsOf(check, scores)))
     }
     blockScale.push(scale)
     if (scale !== 0) {
@@ -103,8 +106,31 @@ function addBlock(row: Float32Array, table: Float32Array, query: number, K: numb
   return out
 }
 
-function mapOf(check: PrefixCheck, scores: Float32Array[]): number {
-  return meanAveragePrecision(check.queryLabels, check.databaseLabels, (q, out) => out.set(scores[q])).all
+/** Average precision of each held-out photo ranking the database by its scores. */
+function apsOf(check: PrefixCheck, scores: Float32Array[]): Float64Array {
+  return Float64Array.from(scores, (row, q) => meanAveragePrecision([check.queryLabels[q]], check.databaseLabels, (_, out) => out.set(row)).all)
+}
+
+/**
+ * Whether the prefix's per-photo APs fall below the best prefix's by more than the tolerance and
+ * two standard errors of the change, or by more than NOISE_ALLOWANCE whatever the noise.
+ */
+export function harmed(aps: Float64Array, best: Float64Array, tolerance: number): boolean {
+  const n = aps.length
+  const change = mean(aps) - mean(best)
+  let spread = 0
+  for (let i = 0; i < n; i++) spread += (aps[i] - best[i] - change) ** 2
+  const standardError = n > 1 ? Math.sqrt(spread / (n - 1) / n) : 0
+  return change < -Math.max(tolerance, Math.min(2 * standardError, NOISE_ALLOWANCE))
+}
+
+/** The most a block may lower the held-out mAP: the Retrain summary never shows a longer code more than this below a shorter one. */
+export const NOISE_ALLOWANCE = 0.005
+
+function mean(xs: Float64Array): number {
+  let s = 0
+  for (const x of xs) s += x
+  return xs.length ? s / xs.length : 0
 }
 
 function round(x: number): number {

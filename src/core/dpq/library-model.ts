@@ -75,7 +75,12 @@ export function blendWithUnsupervised(learned: DpqModel, features: readonly Floa
   return assembleBlend(learned, keptUnsupervised(learned, features, maxPoints, seed), weight)
 }
 
-/** The PCA head kept beside the learned one (fitted on up to `maxPoints` sampled library photos). */
+/**
+ * The PCA head kept beside the learned one (fitted on up to `maxPoints` sampled library photos).
+ * Fully centred and normalised per photo (cosine about the library mean), unlike the unsupervised
+ * model's half-centred inner product: beside a learned part, that kept photos in no album closer
+ * to their unsupervised neighbours (docs/dpq.md, "Block check").
+ */
 function keptUnsupervised(learned: DpqModel, features: readonly Float32Array[], maxPoints: number, seed: number): Head {
   if (learned.finetuned) throw new Error('A blended model reads pooled features only: fine-tuned models are not blended')
   const inputDim = learned.params.inputDim

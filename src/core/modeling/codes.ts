@@ -4,6 +4,7 @@
 // is the feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
 import type { DpqModel } from '../dpq/model.ts'
 import { trainDpq, type TrainHooks, type TrainOptions } from '../dpq/train.ts'
+import { UNSUPERVISED_METHOD } from '../dpq/unsupervised.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureCount, featureHashes, featuresFor } from '../store/features.ts'
@@ -116,19 +117,29 @@ function alreadyCoded(db: Db, backboneId: string, refit: boolean): EnsuredCodes 
  * library's first one, or a refit of an unsupervised model the library has outgrown. A model on
  * another backbone is replaced by the feature upgrade, not here.
  */
-export function pendingTraining(db: Db, backboneId: string): 'first model' | 'library grew' | null {
+export function pendingTraining(db: Db, backboneId: string): 'first model' | 'library grew' | 'better method' | null {
   const active = activeModelRecord(db)
   if (!active) return 'first model'
   if (active.backbone !== backboneId) return null
-  return outgrown(db, active, backboneId) ? 'library grew' : null
+  if (!outgrown(db, active, backboneId)) return null
+  return olderMethod(active) ? 'better method' : 'library grew'
 }
 
 /**
- * An unsupervised model is refitted on the schedule of refit-schedule.ts as the library grows.
- * Supervised models are the user's and are never replaced behind their back.
+ * An unsupervised model is refitted on the schedule of refit-schedule.ts as the library grows, and
+ * at once when it was fitted by an earlier method. Supervised models are the user's and are never
+ * replaced behind their back.
  */
-function outgrown(db: Db, active: Pick<StoredModel, 'kind' | 'metrics'>, backboneId: string): boolean {
+function outgrown(db: Db, active: FittedModel, backboneId: string): boolean {
+  if (active.kind !== 'unsupervised') return false
+  if (olderMethod(active)) return true
   const trainedOn = active.metrics?.trained_on
-  if (active.kind !== 'unsupervised' || typeof trainedOn !== 'number') return false
-  return refitDue(trainedOn, featureCount(db, backboneId))
+  return typeof trainedOn === 'number' && refitDue(trainedOn, featureCount(db, backboneId))
+}
+
+/** What the refit checks read of a stored model. */
+type FittedModel = Pick<StoredModel, 'kind' | 'metrics'> & { params: Record<string, unknown> }
+
+function olderMethod(model: FittedModel): boolean {
+  return model.kind === 'unsupervised' && model.params.method !== UNSUPERVISED_METHOD
 }
