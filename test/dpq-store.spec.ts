@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ensureCodes } from '../src/core/modeling/codes.ts'
 import { loadActiveModel, loadModel } from '../src/core/modeling/models.ts'
+import { holdOutQueries, MAX_HELD_OUT } from '../src/core/modeling/evaluation.ts'
 import { retrain } from '../src/core/modeling/retrain.ts'
 import { codesFor } from '../src/core/store/codes.ts'
 import { modelMetrics } from '../src/core/store/models.ts'
@@ -174,5 +175,23 @@ describe('DPQ model store', () => {
     const result = await retrain(db, BACKBONE, { trainOptions: options })
     expect(loadActiveModel(db)).toMatchObject({ id: result.modelId, kind: 'unsupervised' })
     expect(Object.keys(result.after)).toContain('32')
+  })
+})
+
+describe('held-out album photos', () => {
+  /** `albums` albums of `perAlbum` photos each, interleaved as hash order would mix them. */
+  const library = (albums: number, perAlbum: number): number[][] => Array.from({ length: albums * perAlbum }, (_, i) => [i % albums])
+
+  it('holds out every 5th photo of each album of 3 or more, and a smaller share where that would pass MAX_HELD_OUT', () => {
+    const few = holdOutQueries(library(10, 20), 0.2)
+    expect(few.size).toBe(40)
+    expect([...few].filter((i) => i % 10 === 3)).toHaveLength(4)
+    expect(holdOutQueries([[0], [0], [1], [1], [1]], 0.2).size).toBe(0) // albums of 2 and 3: too small for a 5th
+    const many = holdOutQueries(library(10, 500), 0.2)
+    expect(many.size).toBeLessThanOrEqual(MAX_HELD_OUT)
+    expect(many.size).toBeGreaterThan(MAX_HELD_OUT * 0.8)
+    // Still spread over every album.
+    for (let a = 0; a < 10; a++) expect([...many].filter((i) => i % 10 === a).length).toBeGreaterThan(40)
+    expect(holdOutQueries(library(10, 500), 0.2, 10_000).size).toBe(1000)
   })
 })
