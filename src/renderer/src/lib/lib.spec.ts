@@ -6,7 +6,7 @@ import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
 import { epochTicks, lossSeries, nearestPoint, unchangedMap } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
-import { describeModel, describeUpgrade, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
+import { describeModel, describeModelUpdate, describeUpgrade, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
 import { PHOTOS_MIME, carriesPhotos, readDraggedPhotos, writeDraggedPhotos } from './drag.ts'
 import type { PhotoSummary } from '../../../shared/types.ts'
@@ -164,6 +164,16 @@ describe('retrain rule', () => {
     expect(describeModel(model)).toBe('model #4 · trained on 3 albums')
     expect(describeModel({ ...model, finetune: 'late' })).toBe('model #4 · trained on 3 albums · fine-tuned')
     expect(describeModel(null)).toBe('no model yet')
+  })
+
+  it('says what a background update of the search model is doing, and nothing once it is over', () => {
+    const job = { state: 'running' as const, done: 3, total: 8, stage: 'unsupervised' as const }
+    expect(describeModelUpdate(job)).toBe('fitting the search model, block 3/8')
+    expect(describeModelUpdate({ ...job, stage: 'encoding', done: 1200, total: 5000 })).toBe('coding photos for search 1,200/5,000')
+    expect(describeModelUpdate({ ...job, stage: 'waiting' })).toBe('search model update waiting for another Lookalike')
+    expect(describeModelUpdate({ ...job, state: 'queued', stage: undefined })).toBe('updating the search model…')
+    expect(describeModelUpdate({ ...job, state: 'done' })).toBe('')
+    expect(describeModelUpdate(null)).toBe('')
   })
 
   it('says when the photo features are being upgraded, and whether a Retrain follows', () => {

@@ -47,6 +47,19 @@ export function describeModel(model: ModelInfo | null | undefined): string {
   return parts.join(' · ')
 }
 
+/**
+ * The library's own model being fitted or refitted in the background (an encode job: the first
+ * model, the library grew, a better method), in the status bar's words ("" when none).
+ */
+export function describeModelUpdate(job: Pick<JobProgress, 'state' | 'done' | 'total' | 'stage'> | null | undefined): string {
+  if (!job || (job.state !== 'running' && job.state !== 'queued')) return ''
+  const count = `${formatCount(job.done)}/${formatCount(job.total)}`
+  if (job.stage === 'unsupervised') return `fitting the search model, block ${count}`
+  if (job.stage === 'encoding') return `coding photos for search ${count}`
+  if (job.stage === 'waiting') return 'search model update waiting for another Lookalike'
+  return 'updating the search model…'
+}
+
 /** A feature upgrade in the status bar's words ("" when none): search keeps the active model meanwhile. */
 export function describeUpgrade(upgrade: FeatureUpgrade | null | undefined): string {
   if (!upgrade) return ''
