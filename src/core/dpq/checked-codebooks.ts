@@ -52,8 +52,10 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
   const prefixMap: number[] = []
   const residual = x.slice()
   const scores = check ? check.queryLabels.map(() => new Float32Array(check.database.length)) : []
-  // The first block is always kept: there is no shorter code to compare it with.
+  // Per-photo APs of the best prefix so far and of the prefix as kept. The first block is always
+  // kept: there is no shorter code to compare it with.
   let best: Float64Array | null = null
+  let kept: Float64Array = new Float64Array(0)
   for (let m = 0; m < M; m++) {
     const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: o.iterations ?? 10, maxPoints: o.maxPoints ?? 8000 })
     const q = { M: 1, K, D, codebooks: block }
@@ -69,11 +71,12 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
         const aps = apsOf(check, trial)
         if (!best || !harmed(aps, best, tolerance)) {
           trial.forEach((row, i) => scores[i].set(row))
+          kept = aps
           if (!best || mean(aps) > mean(best)) best = aps
           break
         }
       }
-      prefixMap.push(mean(apsOf(check, scores)))
+      prefixMap.push(mean(kept))
     }
     blockScale.push(scale)
     if (scale !== 0) {
