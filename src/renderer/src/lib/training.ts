@@ -47,12 +47,17 @@ export function describeModel(model: ModelInfo | null | undefined): string {
   return parts.join(' · ')
 }
 
+/** Whether a job is still to finish (queued or running). */
+export function isLive(job: Pick<JobProgress, 'state'> | null | undefined): boolean {
+  return job != null && (job.state === 'running' || job.state === 'queued')
+}
+
 /**
  * The library's own model being fitted or refitted in the background (an encode job: the first
  * model, the library grew, a better method), in the status bar's words ("" when none).
  */
 export function describeModelUpdate(job: Pick<JobProgress, 'state' | 'done' | 'total' | 'stage'> | null | undefined): string {
-  if (!job || (job.state !== 'running' && job.state !== 'queued')) return ''
+  if (!job || !isLive(job)) return ''
   const count = `${formatCount(job.done)}/${formatCount(job.total)}`
   if (job.stage === 'unsupervised') return `fitting the search model, block ${count}`
   if (job.stage === 'encoding') return `coding photos for search ${count}`
