@@ -3,7 +3,7 @@
 // assignment the supervised quantizer uses. Search ranks by ⟨q, x̂⟩; the feature is L2-normalised, so
 // for a query f, ⟨f − αμ, g − αμ⟩ = cos(f, g) − α⟨g, μ⟩ + const: its own cosine, less a penalty for
 // photos that look like the library's average (hubs that would top every list). Measured at 32 bits
-// (docs/backbone.md): α = 1 ranks well in one-kind libraries (clothing-small P@20 0.444) but loses
+// (docs/dpq.md, "Unsupervised centring"): α = 1 ranks well in one-kind libraries (clothing-small P@20 0.444) but loses
 // the feature's cosine in mixed ones (coco256 0.383 against 0.453); α = 0 the reverse (0.424 / 0.453);
 // α = 0.5 keeps most of both (0.461 / 0.443).
 import { kmeans } from './kmeans.ts'
