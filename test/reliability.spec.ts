@@ -183,7 +183,7 @@ describe('reliability', () => {
     const photos = fresh('two-photos')
     await makePhotos(photos, { groups: 3, perGroup: 20, size: 64 })
     const dbFile = join(fresh('two-lib'), 'lib.sqlite')
-    openDb(dbFile).close()
+    // No openDb first: both processes create and migrate the new file at once.
     const run = () =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, [cliBin, 'index', photos, '--db', dbFile, '--json', '--no-embed'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] })

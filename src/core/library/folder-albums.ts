@@ -19,5 +19,5 @@ export function importFolderAlbums(db: Db): FolderAlbum[] {
       const album = addToAlbum(db, existing.id, ids)
       return { album, added: album.photos - existing.photos }
     }),
-  )()
+  ).immediate()
 }

@@ -381,6 +381,6 @@ function commitBatch(
     if (features.size && options.embedder) {
       putFeatures(db, options.embedder.backboneId, [...features].map(([hash, vector]) => ({ hash, vector })))
     }
-  })()
+  }).immediate()
   if (written.length) options.onPhotosWritten?.(written)
 }

@@ -32,7 +32,7 @@ export function putActivations(db: Db, layer: string, rows: readonly { hash: str
       const q = quantizeActivation(values)
       insert.run(hash, layer, q.lo, q.step, Buffer.from(q.data.buffer, q.data.byteOffset, q.data.byteLength))
     }
-  })()
+  }).immediate()
 }
 
 /** Activations by content hash (missing ones left out). */

@@ -78,7 +78,7 @@ export function addToAlbum(db: Db, albumId: number, photoIds: readonly number[])
     requirePhotos(db, photoIds)
     const now = Date.now()
     for (const id of photoIds) insert.run(albumId, id, now)
-  })()
+  }).immediate()
   return getAlbum(db, albumId)
 }
 
@@ -87,7 +87,7 @@ export function removeFromAlbum(db: Db, albumId: number, photoIds: readonly numb
   db.transaction(() => {
     getAlbum(db, albumId)
     for (const id of photoIds) remove.run(albumId, id)
-  })()
+  }).immediate()
   return getAlbum(db, albumId)
 }
 

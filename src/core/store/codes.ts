@@ -9,7 +9,7 @@ export function writeCodes(db: Db, modelId: number, hashes: readonly string[], c
   const write = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) insert.run(modelId, hashes[i], Buffer.from(codes.subarray(i * m, (i + 1) * m)))
   })
-  for (let from = 0; from < hashes.length; from += batch) write(from, Math.min(hashes.length, from + batch))
+  for (let from = 0; from < hashes.length; from += batch) write.immediate(from, Math.min(hashes.length, from + batch))
 }
 
 /** Every code of a model: hashes in order and their codes as one n × M matrix. */

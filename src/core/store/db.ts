@@ -20,7 +20,9 @@ export function openDb(file: string, options: { readonly?: boolean } = {}): Db {
     throw new LibraryFileError(`Cannot open the library file ${file}: ${(err as Error).message}`)
   }
   try {
-    db.pragma('busy_timeout = 5000')
+    // Writers wait this long for one another. Every write transaction is BEGIN IMMEDIATE: one that
+    // has already read cannot wait for another writer and would fail with SQLITE_BUSY at once.
+    db.pragma('busy_timeout = 10000')
     const { fresh } = checkLibraryIdentity(db, file)
     if (!fresh) quickCheck(db, file)
     if (!options.readonly) {
@@ -54,8 +56,10 @@ export function migrate(db: Db): void {
   }
   for (let v = from; v < migrations.length; v++) {
     db.transaction(() => {
+      // Another process opening the same file may have run this step while we waited for the lock.
+      if (schemaVersion(db) > v) return
       db.exec(migrations[v])
       db.pragma(`user_version = ${v + 1}`)
-    })()
+    }).immediate()
   }
 }

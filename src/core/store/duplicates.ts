@@ -23,7 +23,7 @@ export function dismissHashes(db: Db, hashes: readonly string[]): number {
       if (hashes.indexOf(distinct[i]) !== hashes.lastIndexOf(distinct[i])) added += insert.run(distinct[i], distinct[i], now).changes
       for (let j = i + 1; j < distinct.length; j++) added += insert.run(distinct[i], distinct[j], now).changes
     }
-  })()
+  }).immediate()
   return added
 }
 
@@ -110,7 +110,7 @@ export function carryAlbums(db: Db, keeperId: number, from: readonly number[]): 
   let added = 0
   db.transaction(() => {
     for (const id of from) added += carry.run(keeperId, now, id).changes
-  })()
+  }).immediate()
   return added
 }
 

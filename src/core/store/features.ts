@@ -23,7 +23,7 @@ export function putFeatures(db: Db, backboneId: string, rows: { hash: string; ve
   const insert = db.prepare('INSERT OR REPLACE INTO features (hash, backbone, dim, vector) VALUES (?, ?, ?, ?)')
   db.transaction(() => {
     for (const { hash, vector } of rows) insert.run(hash, backboneId, vector.length, toBlob(vector))
-  })()
+  }).immediate()
 }
 
 export function hasFeature(db: Db, hash: string, backboneId: string): boolean {

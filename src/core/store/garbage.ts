@@ -45,7 +45,7 @@ export function deleteStoredOrphans(db: Db, keep: string | null = null): StoredO
     db.prepare(`DELETE FROM perceptual_hashes WHERE ${orphan('perceptual_hashes')}`).run()
     const remove = (table: (typeof tables)[number]) => db.prepare(`DELETE FROM ${table} WHERE ${garbage[table]}`).run({ keep }).changes
     return { features: remove('features'), activations: remove('activations'), codes: remove('codes') }
-  })()
+  }).immediate()
 }
 
 /** Removes what is stored for those of these content hashes that no photo has any more. */
@@ -59,7 +59,7 @@ export function deleteStoredOrphansOf(db: Db, hashes: Iterable<string>): StoredO
       perceptual.run(hash)
     }
     return removed
-  })()
+  }).immediate()
 }
 
 /** Which of these content hashes no photo row has (for the thumbnail files on disk). */

@@ -70,7 +70,7 @@ export function activateModel(db: Db, modelId: number, metrics?: ModelMetrics | 
       .prepare("UPDATE models SET active = 1, status = 'ready', metrics = COALESCE(?, metrics) WHERE id = ?")
       .run(metrics ? JSON.stringify(metrics) : null, modelId).changes
     if (changed !== 1) throw new Error(`No model ${modelId} to activate`)
-  })()
+  }).immediate()
   // Codes of replaced models are derivable and large: drop them (the model rows stay as history).
   db.prepare('DELETE FROM codes WHERE model_id IN (SELECT id FROM models WHERE active = 0)').run()
   // So are the weights of all but the last replaced model (4–10 MB each): without them a library

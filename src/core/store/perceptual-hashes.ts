@@ -9,7 +9,7 @@ export function putPerceptualHashes(db: Db, rows: readonly { hash: string; value
   const insert = db.prepare('INSERT OR REPLACE INTO perceptual_hashes (hash, value) VALUES (?, ?)')
   db.transaction(() => {
     for (const { hash, value } of rows) insert.run(hash, hashToBytes(value))
-  })()
+  }).immediate()
 }
 
 export function hasPerceptualHash(db: Db, hash: string): boolean {

@@ -250,5 +250,5 @@ export function deletePhotos(db: Db, ids: readonly number[]): void {
   const remove = db.prepare('DELETE FROM photos WHERE id = ?')
   db.transaction(() => {
     for (const id of ids) remove.run(id)
-  })()
+  }).immediate()
 }

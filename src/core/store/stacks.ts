@@ -38,7 +38,7 @@ export function createStack(db: Db, keeperHash: string, hashes: readonly string[
     const add = db.prepare('INSERT INTO stack_members (hash, stack_id) VALUES (?, ?)')
     for (const hash of members) add.run(hash, stackId)
     return stackId
-  })()
+  }).immediate()
 }
 
 /** Dissolves the stack this content belongs to; false when it is in none. */
