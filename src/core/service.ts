@@ -7,7 +7,7 @@ import { libraryStatus } from './library/status.ts'
 import { ensureBackend } from './modeling/backend.ts'
 import { modelTail } from './modeling/inputs.ts'
 import { loadActiveModel } from './modeling/models.ts'
-import { codesByHash } from './store/codes.ts'
+import { codesByHash, embeddingsByHash } from './store/codes.ts'
 import { albumMethods } from './service/albums.ts'
 import { withApiErrors, type LookalikeService } from './service/calls.ts'
 import { createCodeKeeper } from './service/codes.ts'
@@ -31,7 +31,7 @@ export type { ServiceOptions } from './service/context.ts'
 export async function createService(options: ServiceOptions): Promise<LookalikeService> {
   const ctx = createContext(options)
   const jobs = createJobTracker(ctx.db, ctx.events)
-  const search = new LibrarySearch(ctx.db, { loadActiveModel, codesByHash })
+  const search = new LibrarySearch(ctx.db, { loadActiveModel, codesByHash, embeddingsByHash })
   search.reload()
   const precision = createPrecisionTable(ctx, search)
   const modelChanged = () => precision.invalidate()

@@ -2,7 +2,8 @@
 // refit of an unsupervised one the library has outgrown, refit-schedule.ts) is trained here, without
 // labels. A library whose active model reads another backbone is left as it is: replacing that model
 // is the feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
-import type { DpqModel } from '../dpq/model.ts'
+import { DpqModel } from '../dpq/model.ts'
+import { NEIGHBOUR_BLEND, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
 import { trainDpq, type TrainHooks, type TrainOptions } from '../dpq/train.ts'
 import { UNSUPERVISED_METHOD } from '../dpq/unsupervised.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
@@ -14,6 +15,7 @@ import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import type { TailSpec } from '../dpq/tail-spec.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
+import { blendInputs, encodeBlend, modelBlend, poolOf, type FeatureMap } from './neighbours.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
 import { refitDue, trainingSample } from './refit-schedule.ts'
 
@@ -65,20 +67,24 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
     // Without a source of maps, new photos wait (uncoded) until one is given.
     const prepared =
       active.model.finetuned && missing.length && options.activations ? await prepareActivations(db, backboneId, missing, await options.activations(active.model.head.tail!.spec), options) : null
-    const { present } = await encodeLibrary(db, active.model, backboneId, missing, { ...options, writeTo: active.id, keep: false })
+    const blend = encodeBlend(db, backboneId, active.model)
+    const { present } = await encodeLibrary(db, active.model, backboneId, missing, { ...options, writeTo: active.id, keep: false, blend })
     return { modelId: active.id, encoded: present.filter(Boolean).length, ...(prepared ? { failed: prepared.failed } : {}) }
   }
   const hashes = featureHashes(db, backboneId)
   if (hashes.length === 0) return { modelId: null, encoded: 0 }
   removeUnfinishedModels(db)
   const whole = (part: readonly string[]) => (part.length === hashes.length ? featuresFor(db, backboneId) : featuresFor(db, backboneId, part))
-  const { model, features } = await fitUnsupervised(hashes, whole, options)
+  const { model, features, blended } = await fitUnsupervised(hashes, whole, options)
   // trained_on is the library the refit schedule counts from; sampled, the features the fit read.
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize(), metrics: { trained_on: hashes.length, sampled: features.size } })
-  // A library the fit read whole is in memory already: encode from it rather than reading each
-  // feature again. A larger one is read chunk by chunk, and no chunk's codes are kept here.
-  const read = features.size >= hashes.length ? (part: readonly string[]) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!])) : undefined
-  const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read, keep: false })
+  // A library the fit read whole is in memory already, blended with its neighbours: encode from it
+  // rather than reading and blending each feature again. A larger one is read and blended chunk by
+  // chunk, and no chunk's codes are kept here.
+  const readWhole = features.size >= hashes.length
+  const read = readWhole ? (part: readonly string[]) => new Map(part.filter((h) => blended.has(h)).map((h) => [h, blended.get(h)!])) : undefined
+  const blend = readWhole ? undefined : encodeBlend(db, backboneId, model)
+  const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read, blend, keep: false })
   checkCancelled(options.signal)
   activate(db, modelId, model)
   return { modelId, encoded: present.filter(Boolean).length }
@@ -86,17 +92,21 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
 
 /**
  * The library's unsupervised model, as its first model and every refit train it: no labels, on the
- * features of `hashes` (a deterministic sample of at most `trainingSample` of them), read by `read`.
- * Returns the model and the features it read, by hash.
+ * features of `hashes` (a deterministic sample of at most `trainingSample` of them), read by `read`,
+ * each blended with its neighbours among them (dpq/neighbour-blend.ts; the model records how, and
+ * every library photo it encodes is blended the same way). Returns the model, the features it read
+ * and those features blended, by hash.
  */
 export async function fitUnsupervised(
   hashes: readonly string[],
-  read: (hashes: readonly string[]) => Map<string, Float32Array>,
+  read: (hashes: readonly string[]) => FeatureMap,
   options: UnsupervisedFitOptions = {},
-): Promise<{ model: DpqModel; features: Map<string, Float32Array> }> {
+): Promise<{ model: DpqModel; features: FeatureMap; blended: FeatureMap }> {
   const features = read(trainingSample(hashes, options.trainingSample))
-  const model = await trainDpq([...features.values()], null, options.trainOptions ?? {}, options)
-  return { model, features }
+  const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+  const trained = await trainDpq([...blended.values()], null, options.trainOptions ?? {}, options)
+  const model = new DpqModel({ ...trained.params, neighbours: NEIGHBOUR_BLEND }, trained.head, trained.codebooks)
+  return { model, features, blended }
 }
 
 /** The active model reads another backbone and this is no switch: it stays, nothing is encoded. */
@@ -141,5 +151,8 @@ function outgrown(db: Db, active: FittedModel, backboneId: string): boolean {
 type FittedModel = Pick<StoredModel, 'kind' | 'metrics'> & { params: Record<string, unknown> }
 
 function olderMethod(model: FittedModel): boolean {
-  return model.kind === 'unsupervised' && model.params.method !== UNSUPERVISED_METHOD
+  if (model.kind !== 'unsupervised') return false
+  const blend = modelBlend(model)
+  const currentBlend = blend !== null && (Object.keys(NEIGHBOUR_BLEND) as (keyof NeighbourBlend)[]).every((key) => blend[key] === NEIGHBOUR_BLEND[key])
+  return model.params.method !== UNSUPERVISED_METHOD || !currentBlend
 }

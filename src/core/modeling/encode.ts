@@ -8,6 +8,7 @@ import type { Db } from '../store/db.ts'
 import type { LockHolder } from '../store/locks.ts'
 import type { ProgressEvent } from '../types.ts'
 import { modelInputs, modelTail } from './inputs.ts'
+import { modelBlend } from './neighbours.ts'
 
 export interface ModelingHooks {
   onProgress?(event: ProgressEvent): void
@@ -33,6 +34,8 @@ export interface EncodeOptions extends ModelingHooks {
   read?: (part: readonly string[]) => Map<string, Float32Array>
   /** Return every embedding and code (default true); false bounds memory on a large library. */
   keep?: boolean
+  /** Applied to each chunk's inputs before they are embedded (a model's neighbour blending, modeling/neighbours.ts). */
+  blend?: (inputs: Map<string, Float32Array>) => Map<string, Float32Array>
 }
 
 export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string, hashes: readonly string[], options: EncodeOptions = {}): Promise<LibraryEmbedding> {
@@ -42,10 +45,12 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
   const codes = new Uint8Array(kept * M)
   const present = new Array<boolean>(hashes.length).fill(false)
   const chunk = model.finetuned ? 256 : 1000
+  const storesEmbeddings = modelBlend(model) !== null
   for (let from = 0; from < hashes.length; from += chunk) {
     checkCancelled(options.signal)
     const part = hashes.slice(from, from + chunk)
-    const inputs = options.read ? options.read(part) : modelInputs(db, modelTail(model), backboneId, part)
+    const read = options.read ? options.read(part) : modelInputs(db, modelTail(model), backboneId, part)
+    const inputs = options.blend ? options.blend(read) : read
     const rows = part.map((h, i) => ({ h, i: from + i })).filter((r) => inputs.has(r.h))
     const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
     const pc = quantize(model, px)
@@ -56,7 +61,8 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
       }
       present[r.i] = true
     })
-    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc)
+    // Blended inputs cannot be had again from a photo's feature alone: their embeddings are kept for exact mode.
+    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc, undefined, storesEmbeddings ? px : undefined)
     options.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, stage: 'encoding' })
     await new Promise((r) => setImmediate(r))
   }

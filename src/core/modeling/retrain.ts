@@ -13,6 +13,7 @@ import { featureCoverage, featureHashes } from '../store/features.ts'
 import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
+import { encodeBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
@@ -122,7 +123,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const queries = [...heldOut].sort((a, b) => a - b)
   let before: Record<string, number> = {}
   if (queries.length && previous && previous.backbone === backboneId) {
-    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal }), labels, queries)
+    const blend = encodeBlend(db, backboneId, previous.model)
+    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal, blend }), labels, queries)
   }
   const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
   checkCancelled(options.signal)

@@ -59,10 +59,12 @@ export async function evaluateUnsupervised(db: Db, backboneId: string, photos: L
   const inMemory = (part: readonly string[]) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
   await ensureBackend()
   const started = performance.now()
-  const { model } = await fitUnsupervised(options.library, inMemory, { onProgress: options.onProgress })
+  const { model, blended } = await fitUnsupervised(options.library, inMemory, { onProgress: options.onProgress })
   const trainSeconds = (performance.now() - started) / 1000
 
-  const { x, codes, present } = await encodeLibrary(db, model, backboneId, photos.hashes, { read: inMemory, onProgress: options.onProgress })
+  // Every photo as the library encodes and queries it: blended with its neighbours.
+  const fromBlended = (part: readonly string[]) => new Map(part.filter((h) => blended.has(h)).map((h) => [h, blended.get(h)!]))
+  const { x, codes, present } = await encodeLibrary(db, model, backboneId, photos.hashes, { read: fromBlended, onProgress: options.onProgress })
   const missing = photos.hashes.filter((_, i) => !present[i])
   if (missing.length) throw new Error(`${missing.length} photos have no stored feature (first: ${missing[0]})`)
   const embeddings = rowsOf(x, model.D)

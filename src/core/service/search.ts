@@ -1,11 +1,13 @@
 // "Photos like this one": the active model's codes of every photo in one CodeMatrix, the query's
-// float embedding from its cached feature (DpqModel.embed), a lookup table per query,
+// float embedding from its cached feature (DpqModel.embed; blended with its neighbours in the
+// library first when the model's codes were, modeling/neighbours.ts), a lookup table per query,
 // and either the code scan at l = bits / 8 blocks or the exact re-rank by cosine of float
 // embeddings. Those are computed from cached features only for the photos a query shortlists
 // (a whole 100k library's features would be ~750 MB and seconds of matMul) and kept, bounded.
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer, SimilarResult } from '../../shared/types.ts'
 import { modelInputs, modelTail } from '../modeling/inputs.ts'
+import { encodeBlend, type FeatureMap } from '../modeling/neighbours.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
@@ -30,6 +32,8 @@ export interface CodeSource {
   loadActiveModel(db: Db): SearchModel | null
   /** Codes by content hash under a model (only the given hashes when passed). */
   codesByHash(db: Db, modelId: number, hashes?: readonly string[]): Map<string, Uint8Array>
+  /** The embeddings stored with codes, by content hash (a model that blends neighbours stores them). */
+  embeddingsByHash(db: Db, modelId: number, hashes: Iterable<string>): Map<string, Float32Array>
 }
 
 export interface ContractFilter {
@@ -57,6 +61,8 @@ export class LibrarySearch {
   private embeddings = new Map<number, Float32Array>()
   /** Content hash of each photo in the matrix: exact mode reads features by hash. */
   private hashes = new Map<number, string>()
+  /** The active model's neighbour blending of features, as its codes were made (none for most models). */
+  private blend: ((inputs: FeatureMap) => FeatureMap) | undefined
 
   constructor(
     private readonly db: Db,
@@ -80,6 +86,7 @@ export class LibrarySearch {
   reload(): void {
     this.active = this.codes.loadActiveModel(this.db)
     this.embeddings.clear()
+    this.blend = this.active ? encodeBlend(this.db, this.active.backbone, this.active.model) : undefined
     if (!this.active) {
       this.matrix = null
       return
@@ -151,22 +158,23 @@ export class LibrarySearch {
 
   /** Similar photos to a library photo (itself excluded). */
   similarToPhoto(photoId: number, precision: Precision, k: number, filter?: ContractFilter): SimilarAnswer {
-    const { model, backbone } = this.ready()
+    const { model } = this.ready()
     const hash = photoHash(this.db, photoId)
     if (hash === null) throw new ApiError('not-found', `No photo with id ${photoId}`)
-    const feature = modelInputs(this.db, modelTail(model), backbone, [hash]).get(hash)
-    if (!feature) {
+    const query = this.embedHashes([hash]).get(hash)
+    if (!query) {
       const why = model.finetuned ? 'its activation map for the fine-tuned model is still being computed' : 'still indexing, or it could not be read'
       throw new ApiError('unavailable', `Photo ${photoId} has no image feature yet (${why})`)
     }
-    const [query] = model.embed([feature])
     return this.rank(query, precision, k, this.searchFilter(filter), photoId)
   }
 
   /** Similar photos to any model input (an outside image: its backbone feature, or [map | feature] for a fine-tuned model). */
   similarToFeature(feature: Float32Array, precision: Precision, k: number): SimilarAnswer {
     const { model } = this.ready()
-    const [query] = model.embed([feature])
+    // '' is no photo's content hash: the image is nobody's neighbour of itself.
+    const input = this.blend ? this.blend(new Map([['', feature]])).get('')! : feature
+    const [query] = model.embed([input])
     return this.rank(query, precision, k, undefined, undefined)
   }
 
@@ -180,7 +188,7 @@ export class LibrarySearch {
   measureSettings(queries = 12, timed = 5, runs = 3, k = 60, overlapK = 20): Map<Precision, SettingMeasure> {
     const out = new Map<Precision, SettingMeasure>()
     if (!this.active || !this.matrix || this.matrix.size === 0) return out
-    const { model, backbone } = this.active
+    const { model } = this.active
     const ids = this.matrix.ids
     const step = Math.max(1, Math.floor(this.matrix.size / queries))
     const picked: { id: number; query: Float32Array }[] = []
@@ -189,10 +197,10 @@ export class LibrarySearch {
       const hash = this.hashes.get(ids[row])
       if (hash) hashes.set(ids[row], hash)
     }
-    const features = modelInputs(this.db, modelTail(model), backbone, hashes.values())
+    const embedded = this.embedHashes(hashes.values())
     for (const [id, hash] of hashes) {
-      const f = features.get(hash)
-      if (f) picked.push({ id, query: model.embed([f])[0] })
+      const query = embedded.get(hash)
+      if (query) picked.push({ id, query })
     }
     if (picked.length === 0) return out
     const top = (answer: SimilarAnswer) => answer.results.slice(0, overlapK).map((r) => r.id)
@@ -241,7 +249,7 @@ export class LibrarySearch {
    * exact mode ranks it as its codes do rather than failing.
    */
   private embedPhotos(ids: ArrayLike<number>): void {
-    const { model, backbone, matrix } = this.ready()
+    const { model, matrix } = this.ready()
     const wanted = new Map<string, number[]>()
     const missing: number[] = []
     for (let i = 0; i < ids.length; i++) {
@@ -254,17 +262,29 @@ export class LibrarySearch {
     }
     if (wanted.size === 0 && missing.length === 0) return
     if (this.embeddings.size + ids.length > EMBEDDING_CACHE) this.embeddings.clear()
-    const features = modelInputs(this.db, modelTail(model), backbone, wanted.keys())
-    const hashes = [...features.keys()]
-    const x = model.embed(hashes.map((h) => features.get(h)!))
-    hashes.forEach((h, i) => {
-      for (const id of wanted.get(h)!) this.embeddings.set(id, x[i])
-    })
-    for (const [hash, sameContent] of wanted) if (!features.has(hash)) missing.push(...sameContent)
+    const embedded = this.embedHashes(wanted.keys())
+    for (const [hash, x] of embedded) for (const id of wanted.get(hash)!) this.embeddings.set(id, x)
+    for (const [hash, sameContent] of wanted) if (!embedded.has(hash)) missing.push(...sameContent)
     for (const id of missing) {
       const code = matrix.codeOf(id)
       this.embeddings.set(id, code ? reconstruct(model, code) : zero(model.D))
     }
+  }
+
+  /**
+   * Float embeddings of these photos under the active model, by content hash: from their cached
+   * features (or maps); for a model that blends neighbours, as stored with their codes, or blended
+   * now for a photo not encoded yet. Photos with neither are left out.
+   */
+  private embedHashes(hashes: Iterable<string>): Map<string, Float32Array> {
+    const { id, model, backbone } = this.ready()
+    const wanted = [...hashes]
+    const out = this.blend ? this.codes.embeddingsByHash(this.db, id, wanted) : new Map<string, Float32Array>()
+    const inputs = modelInputs(this.db, modelTail(model), backbone, wanted.filter((h) => !out.has(h)))
+    const rest = [...(this.blend && inputs.size ? this.blend(inputs) : inputs)]
+    const x = model.embed(rest.map(([, input]) => input))
+    rest.forEach(([hash], i) => out.set(hash, x[i]))
+    return out
   }
 
   private searchFilter(filter: ContractFilter | undefined): SearchFilter | undefined {

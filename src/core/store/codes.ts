@@ -2,12 +2,19 @@
 // read whole into the search matrix.
 import type { Db } from './db.ts'
 
-/** Stores codes (n × M bytes, row-major, in `hashes` order), one transaction per batch. */
-export function writeCodes(db: Db, modelId: number, hashes: readonly string[], codes: Uint8Array, batch = 2000): void {
+/**
+ * Stores codes (n × M bytes, row-major, in `hashes` order), one transaction per batch, with the
+ * embeddings they were made from (n × D floats) when given.
+ */
+export function writeCodes(db: Db, modelId: number, hashes: readonly string[], codes: Uint8Array, batch = 2000, embeddings?: Float32Array): void {
   const m = hashes.length ? codes.length / hashes.length : 0
-  const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code) VALUES (?, ?, ?)')
+  const d = embeddings && hashes.length ? embeddings.length / hashes.length : 0
+  const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code, embedding) VALUES (?, ?, ?, ?)')
   const write = db.transaction((from: number, to: number) => {
-    for (let i = from; i < to; i++) insert.run(modelId, hashes[i], Buffer.from(codes.subarray(i * m, (i + 1) * m)))
+    for (let i = from; i < to; i++) {
+      const embedding = embeddings ? Buffer.from(embeddings.buffer, embeddings.byteOffset + i * d * 4, d * 4) : null
+      insert.run(modelId, hashes[i], Buffer.from(codes.subarray(i * m, (i + 1) * m)), embedding)
+    }
   })
   for (let from = 0; from < hashes.length; from += batch) write.immediate(from, Math.min(hashes.length, from + batch))
 }
@@ -34,6 +41,18 @@ export function codesByHash(db: Db, modelId: number, hashes?: readonly string[])
   }
   for (const row of db.prepare<[number], { hash: string; code: Buffer }>('SELECT hash, code FROM codes WHERE model_id = ?').iterate(modelId)) {
     out.set(row.hash, new Uint8Array(row.code))
+  }
+  return out
+}
+
+/** The stored embeddings of these content hashes under a model (those stored without one are left out). */
+export function embeddingsByHash(db: Db, modelId: number, hashes: Iterable<string>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>()
+  const get = db.prepare<[number, string], { embedding: Buffer | null }>('SELECT embedding FROM codes WHERE model_id = ? AND hash = ?')
+  for (const h of hashes) {
+    const blob = get.get(modelId, h)?.embedding
+    // Copied: the blob's offset inside its buffer need not be 4-byte aligned.
+    if (blob) out.set(h, new Float32Array(Uint8Array.from(blob).buffer))
   }
   return out
 }

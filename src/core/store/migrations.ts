@@ -165,4 +165,8 @@ export const migrations: readonly string[] = [
     value  BLOB NOT NULL
   );
   `,
+  /* 6: the float embedding a code was made from, where the photo's feature alone cannot give it back */ `
+  -- float32 × D; NULL for models that embed each photo from its own feature (exact mode recomputes those).
+  ALTER TABLE codes ADD COLUMN embedding BLOB;
+  `,
 ]

@@ -1,0 +1,78 @@
+// Neighbour blending (database-side augmentation): a library photo is encoded as its feature plus
+// those of its most similar photos in the library, each weighted by its cosine cubed, so a photo's
+// code leans towards the crowd it belongs to and away from what sets it apart by accident (light,
+// background, framing). Queries stay as they are. The similar photos are searched by cosine among a
+// pool (the library, or a sample of a large one). Measured in docs/dpq.md, "Neighbour blending".
+import { tf } from './tf.ts'
+
+export interface NeighbourBlend {
+  /** Neighbours blended into each photo. */
+  k: number
+  /** Each neighbour's weight is its cosine to the photo raised to this power (0 for a negative cosine). */
+  power: number
+  /** Photos the neighbours are searched among at most (a deterministic sample of a larger library). */
+  pool: number
+}
+
+export const NEIGHBOUR_BLEND: NeighbourBlend = { k: 10, power: 3, pool: 5000 }
+
+/** Rows a chunk of the similarity search compares with the whole pool at once. */
+const CHUNK = 512
+
+/**
+ * Each row, at unit length, plus its k most similar pool rows at unit length weighted by
+ * max(0, cosine)^power, back at unit length. `selfIndex[i]` is row i's own position in the pool
+ * (never its own neighbour), -1 when it is not in the pool.
+ */
+export function blendWithNeighbours(rows: readonly Float32Array[], pool: readonly Float32Array[], selfIndex: ArrayLike<number>, o: Pick<NeighbourBlend, 'k' | 'power'>): Float32Array[] {
+  if (rows.length === 0) return []
+  const D = rows[0].length
+  const k = Math.min(o.k, Math.max(0, pool.length - 1))
+  if (k === 0 || pool.length === 0) return rows.map(unit)
+  const unitPool = pool.map(unit)
+  const poolTensor = tf.tensor2d(flatten(unitPool, D), [pool.length, D])
+  const out: Float32Array[] = []
+  try {
+    for (let from = 0; from < rows.length; from += CHUNK) {
+      const part = rows.slice(from, from + CHUNK).map(unit)
+      const { values, indices } = tf.tidy(() => {
+        const similarity = tf.matMul(tf.tensor2d(flatten(part, D), [part.length, D]), poolTensor, false, true)
+        return tf.topk(similarity, Math.min(pool.length, k + 1))
+      })
+      const cosines = values.dataSync() as Float32Array
+      const found = indices.dataSync() as Int32Array
+      values.dispose()
+      indices.dispose()
+      const width = cosines.length / part.length
+      part.forEach((row, i) => {
+        const blended = row.slice()
+        let taken = 0
+        for (let t = 0; t < width && taken < k; t++) {
+          const j = found[i * width + t]
+          if (j === selfIndex[from + i]) continue
+          const weight = Math.max(0, cosines[i * width + t]) ** o.power
+          const neighbour = unitPool[j]
+          for (let d = 0; d < D; d++) blended[d] += weight * neighbour[d]
+          taken++
+        }
+        out.push(unit(blended))
+      })
+    }
+  } finally {
+    poolTensor.dispose()
+  }
+  return out
+}
+
+function unit(v: Float32Array): Float32Array {
+  let s = 0
+  for (let d = 0; d < v.length; d++) s += v[d] * v[d]
+  const norm = Math.sqrt(s)
+  return norm > 0 ? v.map((x) => x / norm) : v.slice()
+}
+
+function flatten(rows: readonly Float32Array[], D: number): Float32Array {
+  const flat = new Float32Array(rows.length * D)
+  rows.forEach((r, i) => flat.set(r, i * D))
+  return flat
+}

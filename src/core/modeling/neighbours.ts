@@ -1,0 +1,54 @@
+// The library side of neighbour blending (dpq/neighbour-blend.ts): the pool of library features
+// neighbours are searched among, and the step that blends a chunk of model inputs before encoding.
+import type { DpqModel } from '../dpq/model.ts'
+import { blendWithNeighbours, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
+import type { Db } from '../store/db.ts'
+import { featureHashes, featuresFor } from '../store/features.ts'
+import { trainingSample } from './refit-schedule.ts'
+
+/** Features by content hash. */
+export type FeatureMap = Map<string, Float32Array>
+
+export interface NeighbourPool {
+  hashes: string[]
+  features: Float32Array[]
+  position: Map<string, number>
+}
+
+/** The pool from features at hand: a deterministic sample of at most `size` of them. */
+export function poolOf(features: FeatureMap, size: number): NeighbourPool {
+  const hashes = trainingSample([...features.keys()].sort(), size)
+  return { hashes, features: hashes.map((h) => features.get(h)!), position: new Map(hashes.map((h, i) => [h, i])) }
+}
+
+/** The pool from the library file: its features, a sample of at most `size` of them. */
+export function libraryPool(db: Db, backboneId: string, size: number): NeighbourPool {
+  const features = featuresFor(db, backboneId, trainingSample(featureHashes(db, backboneId).sort(), size))
+  return poolOf(features, size)
+}
+
+/** Each input blended with its neighbours in the pool, by hash. */
+export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend): FeatureMap {
+  const hashes = [...inputs.keys()]
+  const blended = blendWithNeighbours(
+    hashes.map((h) => inputs.get(h)!),
+    pool.features,
+    hashes.map((h) => pool.position.get(h) ?? -1),
+    blend,
+  )
+  return new Map(hashes.map((h, i) => [h, blended[i]]))
+}
+
+/** The neighbour blending a model's stored codes were made with (null: none, inputs are encoded as they are). */
+export function modelBlend(model: { params: Record<string, unknown> }): NeighbourBlend | null {
+  const recorded = model.params.neighbours as NeighbourBlend | undefined
+  return recorded && recorded.k > 0 ? recorded : null
+}
+
+/** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */
+export function encodeBlend(db: Db, backboneId: string, model: Pick<DpqModel, 'params'>): ((inputs: FeatureMap) => FeatureMap) | undefined {
+  const blend = modelBlend(model)
+  if (!blend) return undefined
+  let pool: NeighbourPool | null = null
+  return (inputs) => blendInputs(inputs, (pool ??= libraryPool(db, backboneId, blend.pool)), blend)
+}

@@ -1,0 +1,173 @@
+// Neighbour blending: each library photo is encoded as its feature plus its most similar photos'
+// (weighted by cosine cubed), queries as they are. The kernel against a plain reference; the
+// library's first model, a photo added later and an older model's refit, on a real SQLite file.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
+import { createRng, normal } from '../src/core/dpq/prng.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
+import { loadActiveModel } from '../src/core/modeling/models.ts'
+import { blendInputs, libraryPool } from '../src/core/modeling/neighbours.ts'
+import { LibrarySearch } from '../src/core/service/search.ts'
+import { codesByHash, codesFor, embeddingsByHash } from '../src/core/store/codes.ts'
+import { openDb, type Db } from '../src/core/store/db.ts'
+import { featuresFor, putFeatures } from '../src/core/store/features.ts'
+
+/** Points around `clusters` random centres in `dim` dimensions. */
+function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array[] {
+  const rng = createRng(seed)
+  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal(rng)))
+  return Array.from({ length: n }, (_, i) => Float32Array.from(centres[i % clusters], (c) => c + 0.6 * normal(rng)))
+}
+
+/** The blend written out plainly: every pool row scored, sorted, the first k that are not the row itself. */
+function reference(rows: Float32Array[], pool: Float32Array[], selfIndex: number[], k: number, power: number): Float32Array[] {
+  const unit = (v: Float32Array) => v.map((x) => x / Math.hypot(...v))
+  const p = pool.map(unit)
+  return rows.map((r, i) => {
+    const u = unit(r)
+    const scored = p.map((v, j) => ({ j, cos: v.reduce((s, x, d) => s + x * u[d], 0) })).filter((s) => s.j !== selfIndex[i])
+    scored.sort((a, b) => b.cos - a.cos)
+    const out = u.slice()
+    for (const { j, cos } of scored.slice(0, k)) for (let d = 0; d < out.length; d++) out[d] += Math.max(0, cos) ** power * p[j][d]
+    return unit(out)
+  })
+}
+
+describe('blendWithNeighbours', () => {
+  beforeEach(async () => {
+    await ensureBackend()
+  })
+
+  it('adds the k most similar pool rows, weighted by cosine^power, never the row itself, at unit length', () => {
+    const pool = clustered(700, 12, 5, 1)
+    // Rows from the pool (their own position given) and new rows (in no pool: -1), across chunk boundaries.
+    const rows = [...pool.slice(0, 600), ...clustered(40, 12, 5, 2)]
+    const selfIndex = rows.map((_, i) => (i < 600 ? i : -1))
+    const got = blendWithNeighbours(rows, pool, selfIndex, { k: 4, power: 3 })
+    const want = reference(rows, pool, selfIndex, 4, 3)
+    expect(got).toHaveLength(rows.length)
+    got.forEach((row, i) => {
+      expect(Math.hypot(...row)).toBeCloseTo(1, 5)
+      row.forEach((x, d) => expect(x).toBeCloseTo(want[i][d], 4))
+    })
+  })
+
+  it('gives opposite neighbours no weight, and rows as they are (unit length) when the pool has no one else', () => {
+    const a = Float32Array.of(1, 0)
+    const opposite = Float32Array.of(-1, 0.01)
+    expect([...blendWithNeighbours([a], [a, opposite], [0], { k: 1, power: 3 })[0]]).toEqual([1, 0])
+    expect(blendWithNeighbours([Float32Array.of(3, 4)], [Float32Array.of(3, 4)], [0], { k: 10, power: 3 })[0]).toEqual(Float32Array.of(0.6, 0.8))
+    expect(blendWithNeighbours([], [a], [], { k: 3, power: 3 })).toEqual([])
+  })
+
+  it('pulls a photo towards its own cluster: blended rows are closer to their cluster mean than the rows were', () => {
+    const rows = clustered(300, 16, 3, 5)
+    const blended = blendWithNeighbours(rows, rows, rows.map((_, i) => i), { k: 10, power: 3 })
+    const cosToMean = (set: Float32Array[]) => {
+      const unit = (v: Float32Array) => v.map((x) => x / Math.hypot(...v))
+      const means = [0, 1, 2].map((c) => {
+        const m = new Float32Array(16)
+        set.forEach((r, i) => i % 3 === c && unit(r).forEach((x, d) => (m[d] += x)))
+        return unit(m)
+      })
+      return set.reduce((s, r, i) => s + unit(r).reduce((t, x, d) => t + x * means[i % 3][d], 0), 0) / set.length
+    }
+    expect(cosToMean(blended)).toBeGreaterThan(cosToMean(rows) + 0.05)
+  })
+})
+
+describe('a library encodes its photos blended with their neighbours', () => {
+  const BACKBONE = 'test-backbone'
+  const trainOptions = { M: 4, K: 16, D: 12 }
+  let dir: string
+  let db: Db
+  const features = clustered(120, 24, 6, 9)
+  const hashOf = (i: number) => `h${String(i).padStart(4, '0')}`
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lookalike-neighbours-'))
+    db = openDb(join(dir, 'lib.sqlite'))
+    db.prepare('INSERT INTO roots (id, path, added_at) VALUES (1, ?, ?)').run('/photos', Date.now())
+  })
+  /** Photos 0 … n−1: a photo row (id i + 1) and a stored feature each. */
+  function addPhotos(from: number, to: number): void {
+    for (let i = from; i < to; i++) db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (?, 1, ?, 1, 1, ?, 'ok')").run(i + 1, `${i}.jpg`, hashOf(i))
+    putFeatures(db, BACKBONE, features.slice(from, to).map((vector, j) => ({ hash: hashOf(from + j), vector })))
+  }
+  afterEach(() => {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const codesOf = (modelId: number) => {
+    const { hashes, codes } = codesFor(db, modelId)
+    const M = codes.length / hashes.length
+    return new Map(hashes.map((h, i) => [h, [...codes.subarray(i * M, (i + 1) * M)]]))
+  }
+
+  it('the first model records the blend; its codes and those of a photo added later are the blended features encoded', async () => {
+    addPhotos(0, 100)
+    const { modelId } = await ensureCodes(db, BACKBONE, { trainOptions })
+    const active = loadActiveModel(db)!
+    expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
+    const stored = codesOf(modelId!)
+    const library = featuresFor(db, BACKBONE)
+    const blended = blendInputs(library, libraryPool(db, BACKBONE, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+    const hashes = [...blended.keys()]
+    const expected = active.model.encode(hashes.map((h) => blended.get(h)!))
+    const M = active.model.M
+    hashes.forEach((h, i) => expect(stored.get(h)).toEqual([...expected.subarray(i * M, (i + 1) * M)]))
+    // Its own feature alone would give other codes for some photos: the blend is what was encoded.
+    const plain = active.model.encode(hashes.map((h) => library.get(h)!))
+    expect(hashes.some((h, i) => stored.get(h)!.join() !== [...plain.subarray(i * M, (i + 1) * M)].join())).toBe(true)
+
+    // A photo added later: blended against the library as it is now, with the same model.
+    addPhotos(100, 101)
+    const later = await ensureCodes(db, BACKBONE, { trainOptions })
+    expect(later).toEqual({ modelId, encoded: 1 })
+    const pool = libraryPool(db, BACKBONE, NEIGHBOUR_BLEND.pool)
+    const newRow = blendInputs(new Map([[hashOf(100), features[100]]]), pool, NEIGHBOUR_BLEND).get(hashOf(100))!
+    expect(codesOf(modelId!).get(hashOf(100))).toEqual([...active.model.encode([newRow])])
+  })
+
+  it('a model fitted without the blend is refitted once, as for any better method', async () => {
+    addPhotos(0, 60)
+    const { modelId: old } = await ensureCodes(db, BACKBONE, { trainOptions })
+    const params = JSON.parse(db.prepare<[number], { params: string }>('SELECT params FROM models WHERE id = ?').get(old!)!.params)
+    delete params.neighbours
+    db.prepare('UPDATE models SET params = ? WHERE id = ?').run(JSON.stringify(params), old)
+    expect(pendingTraining(db, BACKBONE)).toBe('better method')
+    const refit = await ensureCodes(db, BACKBONE, { trainOptions })
+    expect(refit.modelId).not.toBe(old)
+    expect(loadActiveModel(db)!.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
+    expect(pendingTraining(db, BACKBONE)).toBeNull()
+  })
+
+  it('keeps each blended embedding with its code; search queries and exact mode use them, an outside image is blended on the spot', async () => {
+    addPhotos(0, 100)
+    const { modelId } = await ensureCodes(db, BACKBONE, { trainOptions })
+    const { model } = loadActiveModel(db)!
+    const library = featuresFor(db, BACKBONE)
+    const blended = blendInputs(library, libraryPool(db, BACKBONE, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+    const stored = embeddingsByHash(db, modelId!, library.keys())
+    expect(stored.size).toBe(100)
+    for (const [hash, x] of stored) [...x].forEach((v, d) => expect(v).toBeCloseTo(model.embed([blended.get(hash)!])[0][d], 4))
+
+    const search = new LibrarySearch(db, { loadActiveModel, codesByHash, embeddingsByHash })
+    search.reload()
+    // Exact mode ranks by the cosine of the query and each stored embedding: the top 5 of photo 1 are the 5 best of those.
+    const query = stored.get(hashOf(0))!
+    const byScore = [...stored].filter(([h]) => h !== hashOf(0)).map(([h, x]) => ({ id: Number(h.slice(1)) + 1, s: x.reduce((t, v, d) => t + v * query[d], 0) / Math.hypot(...x) }))
+    byScore.sort((a, b) => b.s - a.s)
+    const exact = search.similarToPhoto(1, 'exact', 5)
+    expect(exact.results.map((r) => r.id)).toEqual(byScore.slice(0, 5).map((r) => r.id))
+    expect(search.similarToPhoto(1, 32, 5).results).toHaveLength(5)
+    // An image from outside (photo 1's own feature): blended with the library, itself included as a neighbour.
+    const outside = search.similarToFeature(features[0], 'exact', 5)
+    expect(outside.results.map((r) => r.id)[0]).toBe(1)
+  })
+})
