@@ -13,6 +13,7 @@ import { quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
+import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
 import { libraryPhotos } from './dpq-library-photos.ts'
 
 interface Variant {
@@ -21,6 +22,8 @@ interface Variant {
   retrain?: boolean
   /** Its options (blend weight, tolerance, …). */
   library_model?: LibraryModelOptions
+  /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them. */
+  neighbours?: boolean
   /** Photos outside the training split (the database) join training as unlabelled photos. */
   library?: boolean
   /** Refit the codebooks on the embeddings of every database photo (after the head). */
@@ -59,6 +62,8 @@ const half = values.albums === 'half'
 const albumClass = (c: number) => !half || c < photos.classNames.length / 2
 
 let unsupervisedModel: DpqModel | null = null
+/** Blended features by database (blendedFeatures). */
+const blended = new Map<string, Float32Array[]>()
 const baselines = new Map<string, { unsupervised: DpqModel; seconds: number }>()
 for (const perAlbum of values['per-album']!.split(',').map(Number)) {
   const base = queriesFirst(perAlbum, Number(values.queries))
@@ -75,13 +80,14 @@ for (const perAlbum of values['per-album']!.split(',').map(Number)) {
     const key = split.database.join(',')
     if (!baselines.has(key)) {
       const t = performance.now()
-      const unsupervised = await trainDpq(split.database.map((i) => photos.features[i]), null, { seed })
+      // As a library fits it: every photo blended with its neighbours in the library (queries too).
+      const unsupervised = await trainDpq(split.database.map((i) => blendedFeatures(split.database)[i]), null, { seed })
       baselines.set(key, { unsupervised, seconds: (performance.now() - t) / 1000 })
     }
     const { unsupervised, seconds } = baselines.get(key)!
     unsupervisedModel = unsupervised
     console.log(JSON.stringify({ ...head, variant: 'float', ...byGroup(groups, split.database, (q) => floatScores(q, split.database)) }))
-    const x = unsupervised.embedFlat(photos.features)
+    const x = unsupervised.embedFlat(blendedFeatures(split.database))
     console.log(JSON.stringify({ ...head, variant: 'unsupervised', seconds: round(seconds), ...byGroup(groups, split.database, (q) => codeScores(unsupervised, x, unsupervised.D, q, split.database, codesOf(unsupervised, x, split.database))) }))
   }
   if (!unsupervisedModel && variants.some((v) => v.blend !== undefined)) unsupervisedModel = await trainDpq(split.database.map((i) => photos.features[i]), null, { seed })
@@ -154,17 +160,28 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
   const isTrain = new Set(split.train)
   const heldOut = everyFifth(split.train)
   const db = split.database
+  const features = v.neighbours ? blendedFeatures(db) : photos.features
   const { model, fitted, blendChoice } = await trainLibraryModel(
-    db.map((i) => photos.features[i]),
+    db.map((i) => features[i]),
     db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])),
     db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])),
     { ...v.library_model, train: { classes: photos.classNames.length, seed, ...v.dpq } },
   )
-  const x = model.embedFlat(photos.features)
+  const x = model.embedFlat(features)
   const codes = codesOf(model, x, db)
   const measured = byGroup(groups, db, (q) => codeScores(model, x, model.D, q, db, codes))
   const embedding = byGroup(groups, db, (q) => cosineScores(x, model.D, q, db))
   return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
+}
+
+/** Every photo's feature blended with its neighbours among the database photos (the library), as the library encodes them. */
+function blendedFeatures(database: number[]): Float32Array[] {
+  const key = database.join(',')
+  if (!blended.has(key)) {
+    const position = new Map(database.map((i, j) => [i, j]))
+    blended.set(key, blendWithNeighbours(photos.features, database.map((i) => photos.features[i]), photos.features.map((_, i) => position.get(i) ?? -1), NEIGHBOUR_BLEND))
+  }
+  return blended.get(key)!
 }
 
 /**

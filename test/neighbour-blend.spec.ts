@@ -11,6 +11,8 @@ import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { blendInputs, libraryPool } from '../src/core/modeling/neighbours.ts'
+import { retrain } from '../src/core/modeling/retrain.ts'
+import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { LibrarySearch } from '../src/core/service/search.ts'
 import { codesByHash, codesFor, embeddingsByHash } from '../src/core/store/codes.ts'
 import { openDb, type Db } from '../src/core/store/db.ts'
@@ -169,5 +171,20 @@ describe('a library encodes its photos blended with their neighbours', () => {
     // An image from outside (photo 1's own feature): blended with the library, itself included as a neighbour.
     const outside = search.similarToFeature(features[0], 'exact', 5)
     expect(outside.results.map((r) => r.id)[0]).toBe(1)
+  })
+
+  it('Retrain trains on the blended features too: its model records the blend and keeps its embeddings', async () => {
+    addPhotos(0, 120)
+    await ensureCodes(db, BACKBONE, { trainOptions })
+    // Two albums of 15 photos from two of the six clusters (photo i is in cluster i % 6).
+    for (const cluster of [0, 1]) addToAlbum(db, createAlbum(db, `cluster ${cluster}`).id, Array.from({ length: 15 }, (_, j) => 6 * j + cluster + 1))
+    const { modelId, before, after } = await retrain(db, BACKBONE, { trainOptions: { ...trainOptions, epochs: 2 } })
+    const active = loadActiveModel(db)!
+    expect(active.id).toBe(modelId)
+    expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
+    expect(embeddingsByHash(db, modelId, [hashOf(0), hashOf(119)]).size).toBe(2)
+    // Held-out album photos were ranked under both models, the unsupervised one as it reads the library.
+    expect(Object.keys(before)).toContain('32')
+    expect(Object.keys(after)).toContain('32')
   })
 })

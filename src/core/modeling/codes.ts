@@ -2,8 +2,8 @@
 // refit of an unsupervised one the library has outgrown, refit-schedule.ts) is trained here, without
 // labels. A library whose active model reads another backbone is left as it is: replacing that model
 // is the feature upgrade's step (service/upgrade.ts), taken once every readable photo has the new feature.
-import { DpqModel } from '../dpq/model.ts'
-import { NEIGHBOUR_BLEND, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
+import type { DpqModel } from '../dpq/model.ts'
+import { NEIGHBOUR_BLEND } from '../dpq/neighbour-blend.ts'
 import { trainDpq, type TrainHooks, type TrainOptions } from '../dpq/train.ts'
 import { UNSUPERVISED_METHOD } from '../dpq/unsupervised.ts'
 import { hashesWithoutCode } from '../store/codes.ts'
@@ -15,7 +15,7 @@ import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import type { TailSpec } from '../dpq/tail-spec.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
-import { blendInputs, encodeBlend, modelBlend, poolOf, type FeatureMap } from './neighbours.ts'
+import { blendInputs, blendsAsNow, encodeBlend, poolOf, readFrom, withBlend, type FeatureMap } from './neighbours.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
 import { refitDue, trainingSample } from './refit-schedule.ts'
 
@@ -82,7 +82,7 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
   // rather than reading and blending each feature again. A larger one is read and blended chunk by
   // chunk, and no chunk's codes are kept here.
   const readWhole = features.size >= hashes.length
-  const read = readWhole ? (part: readonly string[]) => new Map(part.filter((h) => blended.has(h)).map((h) => [h, blended.get(h)!])) : undefined
+  const read = readWhole ? readFrom(blended) : undefined
   const blend = readWhole ? undefined : encodeBlend(db, backboneId, model)
   const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read, blend, keep: false })
   checkCancelled(options.signal)
@@ -104,8 +104,7 @@ export async function fitUnsupervised(
 ): Promise<{ model: DpqModel; features: FeatureMap; blended: FeatureMap }> {
   const features = read(trainingSample(hashes, options.trainingSample))
   const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
-  const trained = await trainDpq([...blended.values()], null, options.trainOptions ?? {}, options)
-  const model = new DpqModel({ ...trained.params, neighbours: NEIGHBOUR_BLEND }, trained.head, trained.codebooks)
+  const model = withBlend(await trainDpq([...blended.values()], null, options.trainOptions ?? {}, options))
   return { model, features, blended }
 }
 
@@ -151,8 +150,5 @@ function outgrown(db: Db, active: FittedModel, backboneId: string): boolean {
 type FittedModel = Pick<StoredModel, 'kind' | 'metrics'> & { params: Record<string, unknown> }
 
 function olderMethod(model: FittedModel): boolean {
-  if (model.kind !== 'unsupervised') return false
-  const blend = modelBlend(model)
-  const currentBlend = blend !== null && (Object.keys(NEIGHBOUR_BLEND) as (keyof NeighbourBlend)[]).every((key) => blend[key] === NEIGHBOUR_BLEND[key])
-  return model.params.method !== UNSUPERVISED_METHOD || !currentBlend
+  return model.kind === 'unsupervised' && (model.params.method !== UNSUPERVISED_METHOD || !blendsAsNow(model))
 }

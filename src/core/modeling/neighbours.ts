@@ -1,7 +1,7 @@
 // The library side of neighbour blending (dpq/neighbour-blend.ts): the pool of library features
 // neighbours are searched among, and the step that blends a chunk of model inputs before encoding.
-import type { DpqModel } from '../dpq/model.ts'
-import { blendWithNeighbours, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
+import { DpqModel } from '../dpq/model.ts'
+import { blendWithNeighbours, NEIGHBOUR_BLEND, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
 import type { Db } from '../store/db.ts'
 import { featureHashes, featuresFor } from '../store/features.ts'
 import { trainingSample } from './refit-schedule.ts'
@@ -43,6 +43,27 @@ export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: Neig
 export function modelBlend(model: { params: Record<string, unknown> }): NeighbourBlend | null {
   const recorded = model.params.neighbours as NeighbourBlend | undefined
   return recorded && recorded.k > 0 ? recorded : null
+}
+
+/** The model, recording that it reads features blended as `blend` says. */
+export function withBlend(model: DpqModel, blend: NeighbourBlend = NEIGHBOUR_BLEND): DpqModel {
+  return new DpqModel({ ...model.params, neighbours: blend }, model.head, model.codebooks)
+}
+
+/** Whether the model reads features blended exactly as NEIGHBOUR_BLEND says. */
+export function blendsAsNow(model: { params: Record<string, unknown> }): boolean {
+  const blend = modelBlend(model)
+  return blend !== null && (Object.keys(NEIGHBOUR_BLEND) as (keyof NeighbourBlend)[]).every((key) => blend[key] === NEIGHBOUR_BLEND[key])
+}
+
+/** Encodes from features at hand (already blended) rather than reading the library file. */
+export function readFrom(features: FeatureMap): (part: readonly string[]) => FeatureMap {
+  return (part) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
+}
+
+/** The library's features, each blended with its neighbours in the library (NEIGHBOUR_BLEND). */
+export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[]): FeatureMap {
+  return blendInputs(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
 }
 
 /** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */

@@ -13,7 +13,7 @@ import { featureCoverage, featureHashes } from '../store/features.ts'
 import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
-import { encodeBlend } from './neighbours.ts'
+import { blendedLibrary, blendsAsNow, encodeBlend, readFrom, withBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
@@ -101,16 +101,19 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
   const hooks = { onProgress: options.onProgress, signal: options.signal }
   let model: DpqModel
-  if (hasLabels && finetune === 'off') {
-    // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA.
-    const inputs = modelInputs(db, null, backboneId, hashes)
-    const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
+  // Pooled features are small: the whole library in memory, each blended with its neighbours in the
+  // library as the unsupervised model reads them (neighbours.ts), for the head, the kept PCA and the codebooks.
+  const blended = finetune === 'off' ? blendedLibrary(db, backboneId, hashes) : null
+  if (blended && hasLabels) {
+    const rows = hashes.map((_, i) => i).filter((i) => blended.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
     const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
-    model = (await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model
-    inputs.clear()
+    model = withBlend((await trainLibraryModel(rows.map((i) => blended.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model)
+  } else if (blended) {
+    trainRows = trainRows.filter((i) => blended.has(hashes[i]))
+    model = withBlend(await (options.train ?? trainDpq)(trainRows.map((i) => blended.get(hashes[i])!), null, trainOptions, hooks))
   } else {
-    const inputs = modelInputs(db, finetune === 'late' ? options.activations!.tail.spec : null, backboneId, trainRows.map((i) => hashes[i]))
+    const inputs = modelInputs(db, options.activations!.tail.spec, backboneId, trainRows.map((i) => hashes[i]))
     trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
     model = await (options.train ?? trainDpq)(trainRows.map((i) => inputs.get(hashes[i])!), hasLabels ? trainRows.map((i) => labels[i]) : null, trainOptions, hooks)
     inputs.clear()
@@ -118,14 +121,18 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainSeconds = (performance.now() - started) / 1000
 
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize() })
-  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId })
+  const read = blended ? readFrom(blended) : undefined
+  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
   let before: Record<string, number> = {}
   if (queries.length && previous && previous.backbone === backboneId) {
-    const blend = encodeBlend(db, backboneId, previous.model)
-    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal, blend }), labels, queries)
+    // The previous model read the library as blended now, as blended otherwise, or as it is.
+    const sameInputs = blended && blendsAsNow(previous.model)
+    const encoding = sameInputs ? { read } : { blend: encodeBlend(db, backboneId, previous.model) }
+    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal, ...encoding }), labels, queries)
   }
+  blended?.clear()
   const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)

@@ -14,6 +14,7 @@ import type { ProgressEvent } from '../types.ts'
 import { ensureBackend } from './backend.ts'
 import { fitUnsupervised } from './codes.ts'
 import { encodeLibrary } from './encode.ts'
+import { readFrom } from './neighbours.ts'
 
 export interface LabelledLibraryPhotos {
   /** File names (relative paths): queries are the first of each class in this order. */
@@ -63,8 +64,7 @@ export async function evaluateUnsupervised(db: Db, backboneId: string, photos: L
   const trainSeconds = (performance.now() - started) / 1000
 
   // Every photo as the library encodes and queries it: blended with its neighbours.
-  const fromBlended = (part: readonly string[]) => new Map(part.filter((h) => blended.has(h)).map((h) => [h, blended.get(h)!]))
-  const { x, codes, present } = await encodeLibrary(db, model, backboneId, photos.hashes, { read: fromBlended, onProgress: options.onProgress })
+  const { x, codes, present } = await encodeLibrary(db, model, backboneId, photos.hashes, { read: readFrom(blended), onProgress: options.onProgress })
   const missing = photos.hashes.filter((_, i) => !present[i])
   if (missing.length) throw new Error(`${missing.length} photos have no stored feature (first: ${missing[0]})`)
   const embeddings = rowsOf(x, model.D)
