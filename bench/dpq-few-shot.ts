@@ -22,7 +22,7 @@ interface Variant {
   retrain?: boolean
   /** Its options (blend weight, tolerance, …). */
   library_model?: LibraryModelOptions
-  /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them. */
+  /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them (measured, not shipped: docs/dpq.md). */
   neighbours?: boolean
   /** Photos outside the training split (the database) join training as unlabelled photos. */
   library?: boolean

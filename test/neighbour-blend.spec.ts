@@ -173,18 +173,29 @@ describe('a library encodes its photos blended with their neighbours', () => {
     expect(outside.results.map((r) => r.id)[0]).toBe(1)
   })
 
-  it('Retrain trains on the blended features too: its model records the blend and keeps its embeddings', async () => {
+  it("Retrain on albums reads the photos' own features; its summary ranks the unsupervised model by the embeddings it stored", async () => {
     addPhotos(0, 120)
-    await ensureCodes(db, BACKBONE, { trainOptions })
+    const { modelId: unsupervised } = await ensureCodes(db, BACKBONE, { trainOptions })
     // Two albums of 15 photos from two of the six clusters (photo i is in cluster i % 6).
     for (const cluster of [0, 1]) addToAlbum(db, createAlbum(db, `cluster ${cluster}`).id, Array.from({ length: 15 }, (_, j) => 6 * j + cluster + 1))
     const { modelId, before, after } = await retrain(db, BACKBONE, { trainOptions: { ...trainOptions, epochs: 2 } })
     const active = loadActiveModel(db)!
     expect(active.id).toBe(modelId)
-    expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
-    expect(embeddingsByHash(db, modelId, [hashOf(0), hashOf(119)]).size).toBe(2)
-    // Held-out album photos were ranked under both models, the unsupervised one as it reads the library.
+    expect(active.model.params.neighbours).toBeUndefined()
+    expect(embeddingsByHash(db, modelId, [hashOf(0), hashOf(119)]).size).toBe(0)
+    const library = featuresFor(db, BACKBONE)
+    expect(codesOf(modelId).get(hashOf(5))).toEqual([...active.model.encode([library.get(hashOf(5))!])])
     expect(Object.keys(before)).toContain('32')
     expect(Object.keys(after)).toContain('32')
+    expect(unsupervised).not.toBe(modelId)
+  })
+
+  it('Retrain with no album fits the unsupervised model, blended as the library fits it', async () => {
+    addPhotos(0, 60)
+    const { modelId } = await retrain(db, BACKBONE, { trainOptions })
+    const active = loadActiveModel(db)!
+    expect(active.id).toBe(modelId)
+    expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
+    expect(embeddingsByHash(db, modelId, [hashOf(0)]).size).toBe(1)
   })
 })

@@ -21,6 +21,8 @@ import { refitDue, trainingSample } from './refit-schedule.ts'
 
 export interface UnsupervisedFitOptions extends TrainHooks {
   trainOptions?: TrainOptions
+  /** What trains the model (default trainDpq in this thread; the desktop may train on its compute page). */
+  train?: typeof trainDpq
   /** The most features a fit reads (default TRAINING_SAMPLE). */
   trainingSample?: number
 }
@@ -104,7 +106,7 @@ export async function fitUnsupervised(
 ): Promise<{ model: DpqModel; features: FeatureMap; blended: FeatureMap }> {
   const features = read(trainingSample(hashes, options.trainingSample))
   const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
-  const model = withBlend(await trainDpq([...blended.values()], null, options.trainOptions ?? {}, options))
+  const model = withBlend(await (options.train ?? trainDpq)([...blended.values()], null, options.trainOptions ?? {}, options))
   return { model, features, blended }
 }
 

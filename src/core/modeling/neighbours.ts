@@ -2,8 +2,10 @@
 // neighbours are searched among, and the step that blends a chunk of model inputs before encoding.
 import { DpqModel } from '../dpq/model.ts'
 import { blendWithNeighbours, NEIGHBOUR_BLEND, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
+import { codesByHash, embeddingsByHash } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureHashes, featuresFor } from '../store/features.ts'
+import type { LibraryEmbedding } from './encode.ts'
 import { trainingSample } from './refit-schedule.ts'
 
 /** Features by content hash. */
@@ -56,14 +58,25 @@ export function blendsAsNow(model: { params: Record<string, unknown> }): boolean
   return blend !== null && (Object.keys(NEIGHBOUR_BLEND) as (keyof NeighbourBlend)[]).every((key) => blend[key] === NEIGHBOUR_BLEND[key])
 }
 
+/**
+ * The codes and embeddings a model that blends neighbours stored for these photos, as encodeLibrary
+ * returns them (null when any photo lacks them: encode instead).
+ */
+export function storedEmbedding(db: Db, modelId: number, model: Pick<DpqModel, 'M' | 'D'>, hashes: readonly string[]): LibraryEmbedding | null {
+  const codes = codesByHash(db, modelId, hashes)
+  const embeddings = embeddingsByHash(db, modelId, hashes)
+  if (hashes.some((h) => !codes.has(h) || !embeddings.has(h))) return null
+  const out: LibraryEmbedding = { x: new Float32Array(hashes.length * model.D), codes: new Uint8Array(hashes.length * model.M), present: hashes.map(() => true) }
+  hashes.forEach((h, i) => {
+    out.x.set(embeddings.get(h)!, i * model.D)
+    out.codes.set(codes.get(h)!, i * model.M)
+  })
+  return out
+}
+
 /** Encodes from features at hand (already blended) rather than reading the library file. */
 export function readFrom(features: FeatureMap): (part: readonly string[]) => FeatureMap {
   return (part) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
-}
-
-/** The library's features, each blended with its neighbours in the library (NEIGHBOUR_BLEND). */
-export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[]): FeatureMap {
-  return blendInputs(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
 }
 
 /** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */

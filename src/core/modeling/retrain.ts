@@ -12,8 +12,9 @@ import type { Db } from '../store/db.ts'
 import { featureCoverage, featureHashes } from '../store/features.ts'
 import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
+import { fitUnsupervised } from './codes.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
-import { blendedLibrary, blendsAsNow, encodeBlend, readFrom, withBlend } from './neighbours.ts'
+import { encodeBlend, modelBlend, storedEmbedding } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
@@ -101,17 +102,20 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainOptions: TrainOptions = { ...options.trainOptions, ...(options.epochs ? { epochs: options.epochs } : {}), ...tail, classes: Math.max(1, albumIds.length) }
   const hooks = { onProgress: options.onProgress, signal: options.signal }
   let model: DpqModel
-  // Pooled features are small: the whole library in memory, each blended with its neighbours in the
-  // library as the unsupervised model reads them (neighbours.ts), for the head, the kept PCA and the codebooks.
-  const blended = finetune === 'off' ? blendedLibrary(db, backboneId, hashes) : null
-  if (blended && hasLabels) {
-    const rows = hashes.map((_, i) => i).filter((i) => blended.has(hashes[i]))
+  if (hasLabels && finetune === 'off') {
+    // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA.
+    // Not blended with neighbours as the unsupervised model's are: album photos lost more by it
+    // than photos in no album gained (docs/dpq.md, "Neighbour blending").
+    const inputs = modelInputs(db, null, backboneId, hashes)
+    const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
     const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
-    model = withBlend((await trainLibraryModel(rows.map((i) => blended.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model)
-  } else if (blended) {
-    trainRows = trainRows.filter((i) => blended.has(hashes[i]))
-    model = withBlend(await (options.train ?? trainDpq)(trainRows.map((i) => blended.get(hashes[i])!), null, trainOptions, hooks))
+    model = (await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model
+    inputs.clear()
+  } else if (finetune === 'off') {
+    // No labels: the library's unsupervised model, as codes.ts fits it.
+    const fitted = await fitUnsupervised(trainRows.map((i) => hashes[i]), (part) => modelInputs(db, null, backboneId, part), { trainOptions, train: options.train, ...hooks })
+    model = fitted.model
   } else {
     const inputs = modelInputs(db, options.activations!.tail.spec, backboneId, trainRows.map((i) => hashes[i]))
     trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
@@ -121,18 +125,15 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainSeconds = (performance.now() - started) / 1000
 
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize() })
-  const read = blended ? readFrom(blended) : undefined
-  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
+  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, blend: encodeBlend(db, backboneId, model) })
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
   let before: Record<string, number> = {}
   if (queries.length && previous && previous.backbone === backboneId) {
-    // The previous model read the library as blended now, as blended otherwise, or as it is.
-    const sameInputs = blended && blendsAsNow(previous.model)
-    const encoding = sameInputs ? { read } : { blend: encodeBlend(db, backboneId, previous.model) }
-    before = heldOutMap(previous.model, await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal, ...encoding }), labels, queries)
+    // A model that blends neighbours kept its embeddings: ranked by what it stored, not re-encoded.
+    const stored = modelBlend(previous.model) ? storedEmbedding(db, previous.id, previous.model, hashes) : null
+    before = heldOutMap(previous.model, stored ?? (await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal })), labels, queries)
   }
-  blended?.clear()
   const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)
