@@ -113,7 +113,11 @@ describe('a library encodes its photos blended with their neighbours', () => {
 
   it('the first model records the blend; its codes and those of a photo added later are the blended features encoded', async () => {
     addPhotos(0, 100)
-    const { modelId } = await ensureCodes(db, BACKBONE, { trainOptions })
+    const stages: string[] = []
+    const { modelId } = await ensureCodes(db, BACKBONE, { trainOptions, onProgress: (e) => stages.push(`${e.stage} ${e.done}/${e.total}`) })
+    // The blend is a step of its own the status bar shows, before the codebooks.
+    expect(stages[0]).toBe('neighbours 100/100')
+    expect(stages).toContain('unsupervised 4/4')
     const active = loadActiveModel(db)!
     expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
     const stored = codesOf(modelId!)

@@ -43,7 +43,10 @@ export async function run(argv: string[]): Promise<number> {
       library: photos.contents,
       queriesPerClass,
       k: 20,
-      onProgress: (e) => e.stage === 'unsupervised' && log(`codebook block ${e.done}/${e.total}`),
+      onProgress: (e) => {
+        if (e.stage === 'neighbours') log(`blending photos with their neighbours ${e.done}/${e.total}`)
+        if (e.stage === 'unsupervised') log(`codebook block ${e.done}/${e.total}`)
+      },
     })
     const out = { dataset: basename(folder), mode: 'unsupervised', backbone: backboneId, ...rounded(report) }
     if (values.json) printJson(out)

@@ -24,7 +24,13 @@ const CHUNK = 512
  * max(0, cosine)^power, back at unit length. `selfIndex[i]` is row i's own position in the pool
  * (never its own neighbour), -1 when it is not in the pool.
  */
-export function blendWithNeighbours(rows: readonly Float32Array[], pool: readonly Float32Array[], selfIndex: ArrayLike<number>, o: Pick<NeighbourBlend, 'k' | 'power'>): Float32Array[] {
+export function blendWithNeighbours(
+  rows: readonly Float32Array[],
+  pool: readonly Float32Array[],
+  selfIndex: ArrayLike<number>,
+  o: Pick<NeighbourBlend, 'k' | 'power'>,
+  tick?: (done: number, total: number) => void,
+): Float32Array[] {
   if (rows.length === 0) return []
   const D = rows[0].length
   const k = Math.min(o.k, Math.max(0, pool.length - 1))
@@ -57,6 +63,7 @@ export function blendWithNeighbours(rows: readonly Float32Array[], pool: readonl
         }
         out.push(unit(blended))
       })
+      tick?.(out.length, rows.length)
     }
   } finally {
     poolTensor.dispose()

@@ -105,7 +105,7 @@ export async function fitUnsupervised(
   options: UnsupervisedFitOptions = {},
 ): Promise<{ model: DpqModel; features: FeatureMap; blended: FeatureMap }> {
   const features = read(trainingSample(hashes, options.trainingSample))
-  const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+  const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND, (done, total) => options.onProgress?.({ done, total, stage: 'neighbours' }))
   const model = withBlend(await (options.train ?? trainDpq)([...blended.values()], null, options.trainOptions ?? {}, options))
   return { model, features, blended }
 }

@@ -30,13 +30,14 @@ export function libraryPool(db: Db, backboneId: string, size: number): Neighbour
 }
 
 /** Each input blended with its neighbours in the pool, by hash. */
-export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend): FeatureMap {
+export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend, tick?: (done: number, total: number) => void): FeatureMap {
   const hashes = [...inputs.keys()]
   const blended = blendWithNeighbours(
     hashes.map((h) => inputs.get(h)!),
     pool.features,
     hashes.map((h) => pool.position.get(h) ?? -1),
     blend,
+    tick,
   )
   return new Map(hashes.map((h, i) => [h, blended[i]]))
 }

@@ -169,6 +169,7 @@ describe('retrain rule', () => {
   it('says what a background update of the search model is doing, and nothing once it is over', () => {
     const job = { state: 'running' as const, done: 3, total: 8, stage: 'unsupervised' as const }
     expect(describeModelUpdate(job)).toBe('fitting the search model, block 3/8')
+    expect(describeModelUpdate({ ...job, done: 1024, total: 2918, stage: 'neighbours' })).toBe("finding each photo's look-alikes 1,024/2,918")
     expect(describeModelUpdate({ ...job, stage: 'encoding', done: 1200, total: 5000 })).toBe('coding photos for search 1,200/5,000')
     expect(describeModelUpdate({ ...job, stage: 'waiting' })).toBe('search model update waiting for another Lookalike')
     expect(describeModelUpdate({ ...job, state: 'queued', stage: undefined })).toBe('updating the search model…')

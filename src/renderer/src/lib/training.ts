@@ -59,6 +59,7 @@ export function isLive(job: Pick<JobProgress, 'state'> | null | undefined): bool
 export function describeModelUpdate(job: Pick<JobProgress, 'state' | 'done' | 'total' | 'stage'> | null | undefined): string {
   if (!job || !isLive(job)) return ''
   const count = `${formatCount(job.done)}/${formatCount(job.total)}`
+  if (job.stage === 'neighbours') return `finding each photo's look-alikes ${count}`
   if (job.stage === 'unsupervised') return `fitting the search model, block ${count}`
   if (job.stage === 'encoding') return `coding photos for search ${count}`
   if (job.stage === 'waiting') return 'search model update waiting for another Lookalike'
