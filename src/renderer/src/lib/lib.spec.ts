@@ -155,6 +155,7 @@ describe('retrain rule', () => {
     expect(trainStage(job)).toBe('Reading activation maps 120/1,500')
     expect(trainStage({ ...job, stage: 'network', done: 3, total: 20, epoch: 3 })).toBe('Training, epoch 3/20')
     expect(trainStage({ ...job, stage: 'encoding', done: 40, total: 40 })).toBe('Encoding your photos 40/40')
+    expect(trainStage({ ...job, stage: 'neighbours', done: 512, total: 5000 })).toBe("Finding each photo's look-alikes 512/5,000")
     expect(trainStage({ ...job, state: 'queued', done: 0, total: 0, stage: undefined })).toBe('Starting…')
     expect(trainStage({ ...job, stage: 'waiting', done: 0, total: 0 })).toBe('Waiting for another Lookalike to finish…')
   })

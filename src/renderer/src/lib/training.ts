@@ -35,6 +35,7 @@ export function trainStage(job: Pick<JobProgress, 'state' | 'done' | 'total' | '
   const count = `${formatCount(job.done)}/${formatCount(job.total)}`
   if (job.stage === 'reading activations') return `Reading activation maps ${count}`
   if (job.stage === 'encoding') return `Encoding your photos ${count}`
+  if (job.stage === 'neighbours') return `Finding each photo's look-alikes ${count}`
   if (job.epoch != null) return `${job.stage === 'codebooks' ? 'Fitting codebooks' : 'Training'}, epoch ${count}`
   return count
 }
