@@ -12,6 +12,7 @@ import { splitByClass, type Split } from '../src/core/dpq/protocol.ts'
 import { quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { blendsForRetrain } from '../src/core/modeling/retrain.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
 import { libraryPhotos } from './dpq-library-photos.ts'
@@ -22,7 +23,7 @@ interface Variant {
   retrain?: boolean
   /** Its options (blend weight, tolerance, …). */
   library_model?: LibraryModelOptions
-  /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them (measured, not shipped: docs/dpq.md). */
+  /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them (default: as Retrain decides, retrain.blendsForRetrain). */
   neighbours?: boolean
   /** Photos outside the training split (the database) join training as unlabelled photos. */
   library?: boolean
@@ -160,10 +161,11 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
   const isTrain = new Set(split.train)
   const heldOut = everyFifth(split.train)
   const db = split.database
-  const features = v.neighbours ? blendedFeatures(db) : photos.features
+  const albumLabels = db.map((i) => (isTrain.has(i) ? photos.labels[i] : []))
+  const features = (v.neighbours ?? blendsForRetrain(db.length, albumLabels)) ? blendedFeatures(db) : photos.features
   const { model, fitted, blendChoice } = await trainLibraryModel(
     db.map((i) => features[i]),
-    db.map((i) => (isTrain.has(i) ? photos.labels[i] : [])),
+    albumLabels,
     db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])),
     { ...v.library_model, train: { classes: photos.classNames.length, seed, ...v.dpq } },
   )
@@ -171,7 +173,7 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
   const codes = codesOf(model, x, db)
   const measured = byGroup(groups, db, (q) => codeScores(model, x, model.D, q, db, codes))
   const embedding = byGroup(groups, db, (q) => cosineScores(x, model.D, q, db))
-  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
+  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, neighbours: features !== photos.features, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
 }
 
 /** Every photo's feature blended with its neighbours among the database photos (the library), as the library encodes them. */

@@ -11,7 +11,7 @@ import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { blendInputs, libraryPool } from '../src/core/modeling/neighbours.ts'
-import { retrain } from '../src/core/modeling/retrain.ts'
+import { blendsForRetrain, RETRAIN_BLEND, retrain } from '../src/core/modeling/retrain.ts'
 import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { LibrarySearch } from '../src/core/service/search.ts'
 import { codesByHash, codesFor, embeddingsByHash } from '../src/core/store/codes.ts'
@@ -177,7 +177,7 @@ describe('a library encodes its photos blended with their neighbours', () => {
     expect(outside.results.map((r) => r.id)[0]).toBe(1)
   })
 
-  it("Retrain on albums reads the photos' own features; its summary ranks the unsupervised model by the embeddings it stored", async () => {
+  it("Retrain on albums in a small library reads the photos' own features; its summary ranks the unsupervised model by the embeddings it stored", async () => {
     addPhotos(0, 120)
     const { modelId: unsupervised } = await ensureCodes(db, BACKBONE, { trainOptions })
     // Two albums of 15 photos from two of the six clusters (photo i is in cluster i % 6).
@@ -201,5 +201,32 @@ describe('a library encodes its photos blended with their neighbours', () => {
     expect(active.id).toBe(modelId)
     expect(active.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
     expect(embeddingsByHash(db, modelId, [hashOf(0)]).size).toBe(1)
+  })
+
+  it('Retrain blends a large enough library whose albums hold a handful of photos, as the unsupervised model does', async () => {
+    const many = clustered(RETRAIN_BLEND.minPhotos, 24, 6, 11)
+    for (let i = 0; i < many.length; i++) db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (?, 1, ?, 1, 1, ?, 'ok')").run(i + 1, `${i}.jpg`, hashOf(i))
+    putFeatures(db, BACKBONE, many.map((vector, i) => ({ hash: hashOf(i), vector })))
+    await ensureCodes(db, BACKBONE, { trainOptions })
+    for (const cluster of [0, 1]) addToAlbum(db, createAlbum(db, `cluster ${cluster}`).id, Array.from({ length: 10 }, (_, j) => 6 * j + cluster + 1))
+    const { modelId } = await retrain(db, BACKBONE, { trainOptions: { ...trainOptions, epochs: 2 } })
+    const { model } = loadActiveModel(db)!
+    expect(model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
+    const library = featuresFor(db, BACKBONE)
+    const blended = blendInputs(library, libraryPool(db, BACKBONE, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+    const stored = embeddingsByHash(db, modelId, [hashOf(7)]).get(hashOf(7))!
+    ;[...stored].forEach((v, d) => expect(v).toBeCloseTo(model.embed([blended.get(hashOf(7))!])[0][d], 4))
+  })
+})
+
+describe('blendsForRetrain', () => {
+  it('needs enough photos and albums of a handful of photos (median)', () => {
+    const albums = (sizes: number[]) => sizes.flatMap((n, a) => Array.from({ length: n }, () => [a]))
+    const library = (sizes: number[], photos: number) => [...albums(sizes), ...Array.from({ length: photos - sizes.reduce((s, n) => s + n, 0) }, () => [])]
+    expect(blendsForRetrain(5000, library([10, 10, 10], 5000))).toBe(true)
+    expect(blendsForRetrain(5000, library([20, 20, 500], 5000))).toBe(true)
+    expect(blendsForRetrain(5000, library([21, 50, 50], 5000))).toBe(false)
+    expect(blendsForRetrain(999, library([10, 10], 999))).toBe(false)
+    expect(blendsForRetrain(5000, library([], 5000))).toBe(false)
   })
 })

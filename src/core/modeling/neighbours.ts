@@ -80,6 +80,11 @@ export function readFrom(features: FeatureMap): (part: readonly string[]) => Fea
   return (part) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
 }
 
+/** The library's features, each blended with its neighbours in the library (NEIGHBOUR_BLEND). */
+export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[]): FeatureMap {
+  return blendInputs(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+}
+
 /** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */
 export function encodeBlend(db: Db, backboneId: string, model: Pick<DpqModel, 'params'>): ((inputs: FeatureMap) => FeatureMap) | undefined {
   const blend = modelBlend(model)
