@@ -10,7 +10,8 @@ import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
-import { blendInputs, libraryPool } from '../src/core/modeling/neighbours.ts'
+import { blendInputs, blendLibrary, libraryPool, poolOf } from '../src/core/modeling/neighbours.ts'
+import { TrainingCancelled } from '../src/core/dpq/train.ts'
 import { blendsForRetrain, RETRAIN_BLEND, retrain } from '../src/core/modeling/retrain.ts'
 import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { LibrarySearch } from '../src/core/service/search.ts'
@@ -79,6 +80,22 @@ describe('blendWithNeighbours', () => {
       return set.reduce((s, r, i) => s + unit(r).reduce((t, x, d) => t + x * means[i % 3][d], 0), 0) / set.length
     }
     expect(cosToMean(blended)).toBeGreaterThan(cosToMean(rows) + 0.05)
+  })
+})
+
+describe('blendLibrary', () => {
+  it('blends a library step by step as blendInputs does at once, reports each step, and stops when cancelled', async () => {
+    await ensureBackend()
+    const features = new Map(clustered(1200, 16, 4, 3).map((v, i) => [`h${i}`, v]))
+    const pool = poolOf(features, 800)
+    const steps: string[] = []
+    const stepwise = await blendLibrary(features, pool, NEIGHBOUR_BLEND, { onProgress: (e) => steps.push(`${e.stage} ${e.done}/${e.total}`) })
+    expect(steps).toEqual(['neighbours 512/1200', 'neighbours 1024/1200', 'neighbours 1200/1200'])
+    const atOnce = blendInputs(features, pool, NEIGHBOUR_BLEND)
+    for (const [h, v] of atOnce) [...v].forEach((x, d) => expect(stepwise.get(h)![d]).toBeCloseTo(x, 5))
+    const cancel = new AbortController()
+    const cancelled = blendLibrary(features, pool, NEIGHBOUR_BLEND, { onProgress: () => cancel.abort(), signal: cancel.signal })
+    await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelled)
   })
 })
 

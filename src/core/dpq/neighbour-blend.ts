@@ -29,7 +29,6 @@ export function blendWithNeighbours(
   pool: readonly Float32Array[],
   selfIndex: ArrayLike<number>,
   o: Pick<NeighbourBlend, 'k' | 'power'>,
-  tick?: (done: number, total: number) => void,
 ): Float32Array[] {
   if (rows.length === 0) return []
   const D = rows[0].length
@@ -63,7 +62,6 @@ export function blendWithNeighbours(
         }
         out.push(unit(blended))
       })
-      tick?.(out.length, rows.length)
     }
   } finally {
     poolTensor.dispose()

@@ -15,7 +15,7 @@ import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import type { TailSpec } from '../dpq/tail-spec.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
-import { blendInputs, blendsAsNow, encodeBlend, poolOf, readFrom, withBlend, type FeatureMap } from './neighbours.ts'
+import { blendLibrary, blendsAsNow, encodeBlend, poolOf, readFrom, withBlend, type FeatureMap } from './neighbours.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
 import { refitDue, trainingSample } from './refit-schedule.ts'
 
@@ -105,7 +105,7 @@ export async function fitUnsupervised(
   options: UnsupervisedFitOptions = {},
 ): Promise<{ model: DpqModel; features: FeatureMap; blended: FeatureMap }> {
   const features = read(trainingSample(hashes, options.trainingSample))
-  const blended = blendInputs(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND, (done, total) => options.onProgress?.({ done, total, stage: 'neighbours' }))
+  const blended = await blendLibrary(features, poolOf(features, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND, options)
   const model = withBlend(await (options.train ?? trainDpq)([...blended.values()], null, options.trainOptions ?? {}, options))
   return { model, features, blended }
 }

@@ -5,7 +5,8 @@ import { blendWithNeighbours, NEIGHBOUR_BLEND, type NeighbourBlend } from '../dp
 import { codesByHash, embeddingsByHash } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureHashes, featuresFor } from '../store/features.ts'
-import type { LibraryEmbedding } from './encode.ts'
+import { TrainingCancelled } from '../dpq/train.ts'
+import type { LibraryEmbedding, ModelingHooks } from './encode.ts'
 import { trainingSample } from './refit-schedule.ts'
 
 /** Features by content hash. */
@@ -30,16 +31,34 @@ export function libraryPool(db: Db, backboneId: string, size: number): Neighbour
 }
 
 /** Each input blended with its neighbours in the pool, by hash. */
-export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend, tick?: (done: number, total: number) => void): FeatureMap {
+export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend): FeatureMap {
   const hashes = [...inputs.keys()]
   const blended = blendWithNeighbours(
     hashes.map((h) => inputs.get(h)!),
     pool.features,
     hashes.map((h) => pool.position.get(h) ?? -1),
     blend,
-    tick,
   )
   return new Map(hashes.map((h, i) => [h, blended[i]]))
+}
+
+/** Photos blended per step of blendLibrary (about half a second each against a full pool). */
+const STEP = 512
+
+/**
+ * blendInputs for a whole library (up to 100,000 photos: minutes): step by step, reporting progress
+ * as stage 'neighbours', stopping when cancelled and letting other work (searches) run in between.
+ */
+export async function blendLibrary(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend, hooks: ModelingHooks = {}): Promise<FeatureMap> {
+  const entries = [...inputs]
+  const out: FeatureMap = new Map()
+  for (let from = 0; from < entries.length; from += STEP) {
+    if (hooks.signal?.aborted) throw new TrainingCancelled()
+    for (const entry of blendInputs(new Map(entries.slice(from, from + STEP)), pool, blend)) out.set(...entry)
+    hooks.onProgress?.({ done: out.size, total: entries.length, stage: 'neighbours' })
+    await new Promise((r) => setImmediate(r))
+  }
+  return out
 }
 
 /** The neighbour blending a model's stored codes were made with (null: none, inputs are encoded as they are). */
@@ -81,8 +100,8 @@ export function readFrom(features: FeatureMap): (part: readonly string[]) => Fea
 }
 
 /** The library's features, each blended with its neighbours in the library (NEIGHBOUR_BLEND). */
-export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[]): FeatureMap {
-  return blendInputs(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND)
+export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[], hooks: ModelingHooks = {}): Promise<FeatureMap> {
+  return blendLibrary(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND, hooks)
 }
 
 /** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */

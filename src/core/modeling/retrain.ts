@@ -123,7 +123,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   if (hasLabels && finetune === 'off') {
     // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA;
     // blended with their neighbours (as the unsupervised model reads them) where that was measured to help.
-    blended = blendsForRetrain(hashes.length, labels) ? blendedLibrary(db, backboneId, hashes) : null
+    blended = blendsForRetrain(hashes.length, labels) ? await blendedLibrary(db, backboneId, hashes, hooks) : null
     const inputs = blended ?? modelInputs(db, null, backboneId, hashes)
     const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
