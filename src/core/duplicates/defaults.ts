@@ -13,7 +13,7 @@ import type { HashRule } from './confirm.ts'
  * median cosine to its original is 0.93–1 (a 25 % resize to about 100 px: 0.81, which the hash
  * lifts), and distinct photos of one setting reach up to 0.95, most of them below 0.9.
  */
-export const DEFAULT_THRESHOLDS: Record<DuplicateTier, number> = { duplicates: 0.894, similar: 0.84 }
+export const DEFAULT_THRESHOLDS: Record<DuplicateTier, number> = { duplicates: 0.895, similar: 0.84 }
 
 /**
  * The lowest threshold the slider offers; pairs below it are not kept. Below every copy the
@@ -24,14 +24,17 @@ export const THRESHOLD_FLOOR = 0.6
 
 /**
  * Candidates per photo, and the code length (blocks of 8 bits) they are found at. At 10, photos
- * with a dozen copies lost some crops to their siblings; 15 finds every pair the cosine keeps.
+ * with a dozen copies lost some crops to their siblings. 15 found every pair the cosine keeps
+ * until the codes blended each photo with its neighbours (modeling/neighbours.ts), which drew four
+ * originals' copies a little apart (1.6 % of pairs missed, crops among them); 20 finds them all
+ * again, for 15 % more candidate time.
  */
-export const CANDIDATES = { k: 15, blocks: 2 }
+export const CANDIDATES = { k: 20, blocks: 2 }
 
 /**
  * Perceptual hashes at most maxDistance bits apart (of 64) make a pair a candidate and shrink its
- * 1 − cosine to `shrink` of it, so such a pair joins the duplicates (0.894) from a cosine of
- * 1 − 0.106 / 0.4 = 0.735. In the benchmark a re-saved, resized or edited copy's hash is 0–4 bits
+ * 1 − cosine to `shrink` of it, so such a pair joins the duplicates (0.895) from a cosine of
+ * 1 − 0.105 / 0.4 = 0.74. In the benchmark a re-saved, resized or edited copy's hash is 0–4 bits
  * from its original's (95th percentile; at most 8) and a crop's 4–36 (the cosine finds those),
  * while of 780,625 pairs of distinct photos none is within 4 bits, one within 6 and 13 within 8.
  * A 25 % resize (median cosine 0.81) is then grouped 99 % of the time instead of 16 %, at the
