@@ -24,10 +24,9 @@ export const THRESHOLD_FLOOR = 0.6
 
 /**
  * Candidates per photo, and the code length (blocks of 8 bits) they are found at. At 10, photos
- * with a dozen copies lost some crops to their siblings. 15 found every pair the cosine keeps
- * until the codes blended each photo with its neighbours (modeling/neighbours.ts), which drew four
- * originals' copies a little apart (1.6 % of pairs missed, crops among them); 20 finds them all
- * again, for 15 % more candidate time.
+ * with a dozen copies lost some crops to their siblings; at 15, with codes blended with each
+ * photo's neighbours (modeling/neighbours.ts), 1.6 % of copy pairs were missed (crops of four
+ * originals). 20 finds every pair the cosine keeps, for 15 % more candidate time.
  */
 export const CANDIDATES = { k: 20, blocks: 2 }
 
