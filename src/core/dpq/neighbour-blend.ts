@@ -1,8 +1,8 @@
 // Neighbour blending (database-side augmentation): a library photo is encoded as its feature plus
 // those of its most similar photos in the library, each weighted by its cosine cubed, so a photo's
 // code leans towards the crowd it belongs to and away from what sets it apart by accident (light,
-// background, framing). Queries stay as they are. The similar photos are searched by cosine among a
-// pool (the library, or a sample of a large one). Measured in docs/dpq.md, "Neighbour blending".
+// background, framing). A query is blended the same way. The similar photos are searched by cosine
+// among a pool (the library, or a sample of a large one). Measured in docs/dpq.md, "Neighbour blending".
 import { tf } from './tf.ts'
 
 export interface NeighbourBlend {

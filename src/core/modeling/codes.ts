@@ -15,7 +15,7 @@ import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
 import type { TailSpec } from '../dpq/tail-spec.ts'
 import { prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
-import { blendLibrary, blendsAsNow, encodeBlend, poolOf, readFrom, withBlend, type FeatureMap } from './neighbours.ts'
+import { blendLibrary, blendsAsNow, encodeBlend, poolOf, readBlended, withBlend, type FeatureMap } from './neighbours.ts'
 import { activate, loadActiveModel, type StoredModel } from './models.ts'
 import { refitDue, trainingSample } from './refit-schedule.ts'
 
@@ -80,13 +80,9 @@ async function ensureCodesLocked(db: Db, backboneId: string, options: EnsureCode
   const { model, features, blended } = await fitUnsupervised(hashes, whole, options)
   // trained_on is the library the refit schedule counts from; sampled, the features the fit read.
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize(), metrics: { trained_on: hashes.length, sampled: features.size } })
-  // A library the fit read whole is in memory already, blended with its neighbours: encode from it
-  // rather than reading and blending each feature again. A larger one is read and blended chunk by
-  // chunk, and no chunk's codes are kept here.
-  const readWhole = features.size >= hashes.length
-  const read = readWhole ? readFrom(blended) : undefined
-  const blend = readWhole ? undefined : encodeBlend(db, backboneId, model)
-  const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read, blend, keep: false })
+  // The photos the fit read are in memory already, blended with their neighbours: encoded from there.
+  // Those beyond its sample are read and blended chunk by chunk, and no chunk's codes are kept here.
+  const { present } = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read: readBlended(db, backboneId, blended), keep: false })
   checkCancelled(options.signal)
   activate(db, modelId, model)
   return { modelId, encoded: present.filter(Boolean).length }

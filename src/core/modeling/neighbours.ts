@@ -99,6 +99,22 @@ export function readFrom(features: FeatureMap): (part: readonly string[]) => Fea
   return (part) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
 }
 
+/**
+ * encodeLibrary's `read` for a model that blends as NEIGHBOUR_BLEND says, given the photos a fit
+ * blended already: those as they are, any other read from the library file and blended against
+ * its pool, so no photo is blended twice.
+ */
+export function readBlended(db: Db, backboneId: string, blended: FeatureMap): (part: readonly string[]) => FeatureMap {
+  const known = readFrom(blended)
+  let pool: NeighbourPool | null = null
+  return (part) => {
+    const out = known(part)
+    const rest = featuresFor(db, backboneId, part.filter((h) => !out.has(h)))
+    if (rest.size) for (const entry of blendInputs(rest, (pool ??= libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool)), NEIGHBOUR_BLEND)) out.set(...entry)
+    return out
+  }
+}
+
 /** The library's features, each blended with its neighbours in the library (NEIGHBOUR_BLEND). */
 export function blendedLibrary(db: Db, backboneId: string, hashes: readonly string[], hooks: ModelingHooks = {}): Promise<FeatureMap> {
   return blendLibrary(featuresFor(db, backboneId, hashes), libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool), NEIGHBOUR_BLEND, hooks)

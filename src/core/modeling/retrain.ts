@@ -14,7 +14,7 @@ import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../sto
 import { ensureBackend } from './backend.ts'
 import { fitUnsupervised } from './codes.ts'
 import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
-import { blendedLibrary, encodeBlend, modelBlend, readFrom, storedEmbedding, withBlend } from './neighbours.ts'
+import { blendedLibrary, modelBlend, readBlended, storedEmbedding, withBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
@@ -135,6 +135,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
     // No labels: the library's unsupervised model, as codes.ts fits it.
     const fitted = await fitUnsupervised(trainRows.map((i) => hashes[i]), (part) => modelInputs(db, null, backboneId, part), { trainOptions, train: options.train, ...hooks })
     model = fitted.model
+    blended = fitted.blended
   } else {
     const inputs = modelInputs(db, options.activations!.tail.spec, backboneId, trainRows.map((i) => hashes[i]))
     trainRows = trainRows.filter((i) => inputs.has(hashes[i]))
@@ -144,8 +145,9 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const trainSeconds = (performance.now() - started) / 1000
 
   const modelId = insertModel(db, { kind: model.params.kind, backbone: backboneId, params: model.params, weights: model.serialize() })
-  const encoding = blended ? { read: readFrom(blended) } : { blend: encodeBlend(db, backboneId, model) }
-  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, ...encoding })
+  // A blending model encodes what was blended for training; held-out photos are blended now.
+  const read = blended ? readBlended(db, backboneId, blended) : undefined
+  const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
   blended?.clear()
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)

@@ -57,10 +57,9 @@ export async function evaluateUnsupervised(db: Db, backboneId: string, photos: L
   if (split.database.length === 0) throw new Error('Every photo is a query, so there is nothing to search: lower --queries-per-class')
 
   const features = featuresFor(db, backboneId, new Set([...options.library, ...photos.hashes]))
-  const inMemory = (part: readonly string[]) => new Map(part.filter((h) => features.has(h)).map((h) => [h, features.get(h)!]))
   await ensureBackend()
   const started = performance.now()
-  const { model, blended } = await fitUnsupervised(options.library, inMemory, { onProgress: options.onProgress })
+  const { model, blended } = await fitUnsupervised(options.library, readFrom(features), { onProgress: options.onProgress })
   const trainSeconds = (performance.now() - started) / 1000
 
   // Every photo as the library encodes and queries it: blended with its neighbours.

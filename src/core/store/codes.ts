@@ -1,6 +1,7 @@
 // DPQ codes: M bytes per model and file content. Written in batches while a model is encoded;
 // read whole into the search matrix.
 import type { Db } from './db.ts'
+import { fromBlob, toBlob } from './float-blobs.ts'
 
 /**
  * Stores codes (n × M bytes, row-major, in `hashes` order), one transaction per batch, with the
@@ -12,7 +13,7 @@ export function writeCodes(db: Db, modelId: number, hashes: readonly string[], c
   const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code, embedding) VALUES (?, ?, ?, ?)')
   const write = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
-      const embedding = embeddings ? Buffer.from(embeddings.buffer, embeddings.byteOffset + i * d * 4, d * 4) : null
+      const embedding = embeddings ? toBlob(embeddings.subarray(i * d, (i + 1) * d)) : null
       insert.run(modelId, hashes[i], Buffer.from(codes.subarray(i * m, (i + 1) * m)), embedding)
     }
   })
@@ -51,8 +52,7 @@ export function embeddingsByHash(db: Db, modelId: number, hashes: Iterable<strin
   const get = db.prepare<[number, string], { embedding: Buffer | null }>('SELECT embedding FROM codes WHERE model_id = ? AND hash = ?')
   for (const h of hashes) {
     const blob = get.get(modelId, h)?.embedding
-    // Copied: the blob's offset inside its buffer need not be 4-byte aligned.
-    if (blob) out.set(h, new Float32Array(Uint8Array.from(blob).buffer))
+    if (blob) out.set(h, fromBlob(blob))
   }
   return out
 }

@@ -1,17 +1,7 @@
 // CNN features, cached once per file content (sha256) and backbone: a duplicate or a moved file is
 // never embedded twice, and a change of backbone re-embeds instead of mixing features.
 import type { Db } from './db.ts'
-
-function toBlob(vector: Float32Array): Buffer {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)
-}
-
-function fromBlob(blob: Buffer): Float32Array {
-  // Copy: the blob's offset inside its ArrayBuffer need not be 4-byte aligned.
-  const copy = new Uint8Array(blob.byteLength)
-  copy.set(blob)
-  return new Float32Array(copy.buffer)
-}
+import { fromBlob, toBlob } from './float-blobs.ts'
 
 export function getFeature(db: Db, hash: string, backboneId: string): Float32Array | null {
   const row = db.prepare<[string, string], { vector: Buffer }>('SELECT vector FROM features WHERE hash = ? AND backbone = ?').get(hash, backboneId)
