@@ -1,6 +1,7 @@
 // How retraining reads in the UI: the engine's plan for deeper fine-tuning, the job's stage, the active model.
 import type { FeatureUpgrade, JobProgress, ModelInfo, TrainPlan } from '../../../shared/types.ts'
 import { formatCount } from './format.ts'
+import { isLive } from './jobs.ts'
 
 /** The engine's plan for this Retrain: being asked for, known, or unknown (the call failed). */
 export type PlanState = 'estimating' | 'unknown' | TrainPlan
@@ -46,11 +47,6 @@ export function describeModel(model: ModelInfo | null | undefined): string {
   const parts = [`model #${model.id}`, model.kind === 'supervised' ? `trained on ${model.albums} albums` : 'unsupervised']
   if (model.finetune === 'late') parts.push('fine-tuned')
   return parts.join(' · ')
-}
-
-/** Whether a job is still to finish (queued or running). */
-export function isLive(job: Pick<JobProgress, 'state'> | null | undefined): boolean {
-  return job != null && (job.state === 'running' || job.state === 'queued')
 }
 
 /**
