@@ -62,7 +62,7 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
       present[r.i] = true
     })
     // Blended inputs cannot be had again from a photo's feature alone: their embeddings are kept for exact mode.
-    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc, undefined, storesEmbeddings ? px : undefined)
+    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc, storesEmbeddings ? px : undefined)
     options.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, stage: 'encoding' })
     await new Promise((r) => setImmediate(r))
   }

@@ -7,7 +7,7 @@ import { fromBlob, toBlob } from './float-blobs.ts'
  * Stores codes (n × M bytes, row-major, in `hashes` order), one transaction per batch, with the
  * embeddings they were made from (n × D floats) when given.
  */
-export function writeCodes(db: Db, modelId: number, hashes: readonly string[], codes: Uint8Array, batch = 2000, embeddings?: Float32Array): void {
+export function writeCodes(db: Db, modelId: number, hashes: readonly string[], codes: Uint8Array, embeddings?: Float32Array, batch = 2000): void {
   const m = hashes.length ? codes.length / hashes.length : 0
   const d = embeddings && hashes.length ? embeddings.length / hashes.length : 0
   const insert = db.prepare('INSERT OR REPLACE INTO codes (model_id, hash, code, embedding) VALUES (?, ?, ?, ?)')
