@@ -1,5 +1,5 @@
 // Neighbour blending: each library photo is encoded as its feature plus its most similar photos'
-// (weighted by cosine cubed), queries as they are. The kernel against a plain reference; the
+// (weighted by cosine cubed), queries too. The kernel against a plain reference; the
 // library's first model, a photo added later and an older model's refit, on a real SQLite file.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,13 +26,17 @@ function clustered(n: number, dim: number, clusters: number, seed: number): Floa
   return Array.from({ length: n }, (_, i) => Float32Array.from(centres[i % clusters], (c) => c + 0.6 * normal(rng)))
 }
 
-/** The blend written out plainly: every pool row scored, sorted, the first k that are not the row itself. */
-function reference(rows: Float32Array[], pool: Float32Array[], selfIndex: number[], k: number, power: number): Float32Array[] {
+/** The blend written out plainly: every pool row scored (about `centring` × the pool's mean), sorted, the first k that are not the row itself. */
+function reference(rows: Float32Array[], pool: Float32Array[], selfIndex: number[], k: number, power: number, centring = 0): Float32Array[] {
   const unit = (v: Float32Array) => v.map((x) => x / Math.hypot(...v))
   const p = pool.map(unit)
+  const mean = p[0].map((_, d) => (centring * p.reduce((s, v) => s + v[d], 0)) / p.length)
+  const about = (v: Float32Array) => unit(v.map((x, d) => x - mean[d]))
+  const pAbout = p.map(about)
   return rows.map((r, i) => {
     const u = unit(r)
-    const scored = p.map((v, j) => ({ j, cos: v.reduce((s, x, d) => s + x * u[d], 0) })).filter((s) => s.j !== selfIndex[i])
+    const uAbout = about(u)
+    const scored = pAbout.map((v, j) => ({ j, cos: v.reduce((s, x, d) => s + x * uAbout[d], 0) })).filter((s) => s.j !== selfIndex[i])
     scored.sort((a, b) => b.cos - a.cos)
     const out = u.slice()
     for (const { j, cos } of scored.slice(0, k)) for (let d = 0; d < out.length; d++) out[d] += Math.max(0, cos) ** power * p[j][d]
@@ -57,6 +61,19 @@ describe('blendWithNeighbours', () => {
       expect(Math.hypot(...row)).toBeCloseTo(1, 5)
       row.forEach((x, d) => expect(x).toBeCloseTo(want[i][d], 4))
     })
+  })
+
+  it('measures similarity about part of the pool mean when asked: other neighbours, other weights, as the plain reference does', () => {
+    // Clusters around a large shared direction, as photos of one kind are.
+    const shared = Float32Array.from({ length: 12 }, (_, d) => (d === 0 ? 6 : 0))
+    const pool = clustered(300, 12, 4, 7).map((v) => v.map((x, d) => x + shared[d]))
+    const rows = pool.slice(0, 80)
+    const selfIndex = rows.map((_, i) => i)
+    const centred = blendWithNeighbours(rows, pool, selfIndex, { k: 5, power: 3, centring: 0.5 })
+    const want = reference(rows, pool, selfIndex, 5, 3, 0.5)
+    centred.forEach((row, i) => row.forEach((x, d) => expect(x).toBeCloseTo(want[i][d], 4)))
+    const plain = blendWithNeighbours(rows, pool, selfIndex, { k: 5, power: 3 })
+    expect(centred.some((row, i) => row.some((x, d) => Math.abs(x - plain[i][d]) > 1e-3))).toBe(true)
   })
 
   it('gives opposite neighbours no weight, and rows as they are (unit length) when the pool has no one else', () => {
@@ -168,6 +185,17 @@ describe('a library encodes its photos blended with their neighbours', () => {
     expect(refit.modelId).not.toBe(old)
     expect(loadActiveModel(db)!.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
     expect(pendingTraining(db, BACKBONE)).toBeNull()
+  })
+
+  it('a model blended without centring (the first blend) is refitted once as well', async () => {
+    addPhotos(0, 60)
+    const { modelId: old } = await ensureCodes(db, BACKBONE, { trainOptions })
+    const params = JSON.parse(db.prepare<[number], { params: string }>('SELECT params FROM models WHERE id = ?').get(old!)!.params)
+    params.neighbours = { k: 10, power: 3, pool: 5000 }
+    db.prepare('UPDATE models SET params = ? WHERE id = ?').run(JSON.stringify(params), old)
+    expect(pendingTraining(db, BACKBONE)).toBe('better method')
+    expect((await ensureCodes(db, BACKBONE, { trainOptions })).modelId).not.toBe(old)
+    expect(loadActiveModel(db)!.model.params.neighbours).toEqual(NEIGHBOUR_BLEND)
   })
 
   it('keeps each blended embedding with its code; search queries and exact mode use them, an outside image is blended on the spot', async () => {

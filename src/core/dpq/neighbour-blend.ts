@@ -1,9 +1,11 @@
 // Neighbour blending (database-side augmentation): a library photo is encoded as its feature plus
 // those of its most similar photos in the library, each weighted by its cosine cubed, so a photo's
 // code leans towards the crowd it belongs to and away from what sets it apart by accident (light,
-// background, framing). A query is blended the same way. The similar photos are searched by cosine
-// among a pool (the library, or a sample of a large one). Measured in docs/dpq.md, "Neighbour blending".
+// background, framing). A query is blended the same way. The similar photos are searched among a
+// pool (the library, or a sample of a large one) by cosine about part of the pool's mean, as the
+// unsupervised model compares photos. Measured in docs/dpq.md, "Neighbour blending".
 import { tf } from './tf.ts'
+import { CENTRING } from './unsupervised.ts'
 
 export interface NeighbourBlend {
   /** Neighbours blended into each photo. */
@@ -12,36 +14,45 @@ export interface NeighbourBlend {
   power: number
   /** Photos the neighbours are searched among at most (a deterministic sample of a larger library). */
   pool: number
+  /**
+   * Share of the pool's mean taken off before similarities are measured (0 or unset: the features'
+   * own cosine). Photos of one kind share a large direction that makes every pair look alike; taking
+   * part of it off ranks neighbours by what sets them apart.
+   */
+  centring?: number
 }
 
-export const NEIGHBOUR_BLEND: NeighbourBlend = { k: 10, power: 3, pool: 5000 }
+/** Chosen on clothing-small and COCO-256 (docs/dpq.md); centring as the unsupervised model's PCA. */
+export const NEIGHBOUR_BLEND: NeighbourBlend = { k: 10, power: 3, pool: 5000, centring: CENTRING }
 
 /** Rows a chunk of the similarity search compares with the whole pool at once. */
 const CHUNK = 512
 
 /**
  * Each row, at unit length, plus its k most similar pool rows at unit length weighted by
- * max(0, cosine)^power, back at unit length. `selfIndex[i]` is row i's own position in the pool
- * (never its own neighbour), -1 when it is not in the pool.
+ * max(0, cosine)^power, back at unit length; the cosine is taken about `centring` × the mean of
+ * the pool's unit rows. `selfIndex[i]` is row i's own position in the pool (never its own
+ * neighbour), -1 when it is not in the pool.
  */
 export function blendWithNeighbours(
   rows: readonly Float32Array[],
   pool: readonly Float32Array[],
   selfIndex: ArrayLike<number>,
-  o: Pick<NeighbourBlend, 'k' | 'power'>,
+  o: Pick<NeighbourBlend, 'k' | 'power' | 'centring'>,
 ): Float32Array[] {
   if (rows.length === 0) return []
   const D = rows[0].length
   const k = Math.min(o.k, Math.max(0, pool.length - 1))
   if (k === 0 || pool.length === 0) return rows.map(unit)
   const unitPool = pool.map(unit)
-  const poolTensor = tf.tensor2d(flatten(unitPool, D), [pool.length, D])
+  const about = aboutMean(unitPool, o.centring ?? 0)
+  const poolTensor = tf.tensor2d(flatten(unitPool.map(about), D), [pool.length, D])
   const out: Float32Array[] = []
   try {
     for (let from = 0; from < rows.length; from += CHUNK) {
       const part = rows.slice(from, from + CHUNK).map(unit)
       const { values, indices } = tf.tidy(() => {
-        const similarity = tf.matMul(tf.tensor2d(flatten(part, D), [part.length, D]), poolTensor, false, true)
+        const similarity = tf.matMul(tf.tensor2d(flatten(part.map(about), D), [part.length, D]), poolTensor, false, true)
         return tf.topk(similarity, Math.min(pool.length, k + 1))
       })
       const cosines = values.dataSync() as Float32Array
@@ -67,6 +78,15 @@ export function blendWithNeighbours(
     poolTensor.dispose()
   }
   return out
+}
+
+/** Each vector less `share` of the pool's mean, at unit length (the vector itself when share is 0). */
+function aboutMean(unitPool: readonly Float32Array[], share: number): (v: Float32Array) => Float32Array {
+  if (share === 0) return (v) => v
+  const mean = new Float32Array(unitPool[0].length)
+  for (const v of unitPool) for (let d = 0; d < mean.length; d++) mean[d] += v[d]
+  for (let d = 0; d < mean.length; d++) mean[d] *= share / unitPool.length
+  return (v) => unit(v.map((x, d) => x - mean[d]))
 }
 
 function unit(v: Float32Array): Float32Array {
