@@ -270,7 +270,8 @@ describe('blendsForRetrain', () => {
     const library = (sizes: number[], photos: number) => [...albums(sizes), ...Array.from({ length: photos - sizes.reduce((s, n) => s + n, 0) }, () => [])]
     expect(blendsForRetrain(5000, library([10, 10, 10], 5000))).toBe(true)
     expect(blendsForRetrain(5000, library([20, 20, 500], 5000))).toBe(true)
-    expect(blendsForRetrain(5000, library([21, 50, 50], 5000))).toBe(false)
+    expect(blendsForRetrain(5000, library([50, 50, 100], 5000))).toBe(true)
+    expect(blendsForRetrain(5000, library([51, 100, 100], 5000))).toBe(false)
     expect(blendsForRetrain(999, library([10, 10], 999))).toBe(false)
     expect(blendsForRetrain(5000, library([], 5000))).toBe(false)
   })
