@@ -106,11 +106,11 @@ export function readFrom(features: FeatureMap): (part: readonly string[]) => Fea
  */
 export function readBlended(db: Db, backboneId: string, blended: FeatureMap): (part: readonly string[]) => FeatureMap {
   const known = readFrom(blended)
-  let pool: NeighbourPool | null = null
+  const blend = poolBlender(db, backboneId, NEIGHBOUR_BLEND)
   return (part) => {
     const out = known(part)
     const rest = featuresFor(db, backboneId, part.filter((h) => !out.has(h)))
-    if (rest.size) for (const entry of blendInputs(rest, (pool ??= libraryPool(db, backboneId, NEIGHBOUR_BLEND.pool)), NEIGHBOUR_BLEND)) out.set(...entry)
+    if (rest.size) for (const entry of blend(rest)) out.set(...entry)
     return out
   }
 }
@@ -123,7 +123,11 @@ export function blendedLibrary(db: Db, backboneId: string, hashes: readonly stri
 /** What encodeLibrary applies to each chunk of inputs for this model: blending against the library's pool, or nothing. */
 export function encodeBlend(db: Db, backboneId: string, model: Pick<DpqModel, 'params'>): ((inputs: FeatureMap) => FeatureMap) | undefined {
   const blend = modelBlend(model)
-  if (!blend) return undefined
+  return blend ? poolBlender(db, backboneId, blend) : undefined
+}
+
+/** blendInputs against the library's pool, read from the file the first time it is needed. */
+function poolBlender(db: Db, backboneId: string, blend: NeighbourBlend): (inputs: FeatureMap) => FeatureMap {
   let pool: NeighbourPool | null = null
   return (inputs) => blendInputs(inputs, (pool ??= libraryPool(db, backboneId, blend.pool)), blend)
 }
