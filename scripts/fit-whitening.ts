@@ -36,11 +36,11 @@ const classes = readdirSync(folder).filter((c) => statSync(join(folder, c)).isDi
 const files = classes.flatMap((c) => readdirSync(join(folder, c)).sort().slice(0, perClass).map((f) => join(folder, c, f)))
 
 await tf.setBackend('wasm')
-const spec: RegionSpec = { network: 'mobilenet_v2_mid', layer: values.layer!, signedSqrt: values['signed-sqrt']!, whitening: null }
+const spec: RegionSpec = { network: 'mobilenet_v2_mid', layer: values.layer!, signedSqrt: values['signed-sqrt']!, whitening: null, framing: 'letterbox' }
 const extractor = await createFeatureExtractor(tf, readBackboneArtifacts(spec.network), spec)
 const rows: Float32Array[] = []
 for (let i = 0; i < files.length; i += 16) {
-  const pixels = await Promise.all(files.slice(i, i + 16).map((f) => decodePhoto(f).then((d) => d.modelInput as Uint8Array)))
+  const pixels = await Promise.all(files.slice(i, i + 16).map((f) => decodePhoto(f, spec.framing).then((d) => d.modelInput as Uint8Array)))
   rows.push(...(await extractor.embed(pixels)))
   if (i % 320 === 0) console.error(`${rows.length}/${files.length}`)
 }

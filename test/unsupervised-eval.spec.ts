@@ -156,7 +156,7 @@ describe('lookalike eval --unsupervised', () => {
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--queries-per-class', '2.5'), /--queries-per-class must be a non-negative integer, got "2.5"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--queries-per-class', 'many'), /--queries-per-class must be a non-negative integer, got "many"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--epochs', '3'), /Unknown option '--epochs'/)
-    oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--feature', 'sift'), /--feature must be region or legacy, got "sift"/)
+    oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--feature', 'sift'), /--feature must be region, region-crop or legacy, got "sift"/)
     oneLine(lookalike('eval', photos, '--unsupervised', '--db', db, '--json'), /every labelled photo in .*one-class is in one class \(group-0\): scoring look-alikes needs at least two/)
   }, CLI_TEST_MS)
 })

@@ -7,9 +7,16 @@ export const MODEL_INPUT_SIZE = 224
 
 /**
  * What one sharp decode of a photo yields for the backbone: RGB, 8-bit, EXIF orientation applied,
- * MODEL_INPUT_SIZE² pixels (center crop), row-major HWC. The thumbnail comes from the same decode.
+ * MODEL_INPUT_SIZE² pixels framed as the feature asks (Framing), row-major HWC. The thumbnail comes
+ * from the same decode.
  */
 export type ModelInput = Uint8Array
+
+/**
+ * How a photo fills the backbone's square input: the whole photo inside it with bars
+ * (`letterbox`), or its centre cut to a square (`centre-crop`, what features were first made from).
+ */
+export type Framing = 'letterbox' | 'centre-crop'
 
 /** Turns decoded photos into CNN features (implemented in core/embed). */
 export interface Embedder {

@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
     feature: { type: 'string' },
   })
   const [folder] = positionals
-  if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--compute node|chromium] [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--feature region|legacy] [--json]')
+  if (!folder || positionals.length > 1) throw new CliError('usage: lookalike bench index <folder> [--compute node|chromium] [--backend node-gpu|node|wasm|cpu] [--threads N] [--batch N] [--feature region|region-crop|legacy] [--json]')
   const compute = values.compute ?? 'node'
   if (compute !== 'node' && compute !== 'chromium') throw new CliError(`--compute must be node or chromium, got "${compute}"`)
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError(`not a folder: ${folder}`)

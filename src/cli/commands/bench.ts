@@ -6,7 +6,7 @@ type Bench = { summary: string; run: (argv: string[]) => Promise<number> }
 
 const benches: Record<string, Bench> = {
   search: { summary: 'search latency over N synthetic photos: --n N (1000000) --k K (100) --queries Q (60)', run: benchSearchCommand },
-  index: { summary: 'indexing throughput of <folder> into a temporary library: --compute node|chromium --threads N --backend B --batch N --feature region|legacy', run: async (argv) => (await import('./bench-index.ts')).run(argv) },
+  index: { summary: 'indexing throughput of <folder> into a temporary library: --compute node|chromium --threads N --backend B --batch N --feature region|region-crop|legacy', run: async (argv) => (await import('./bench-index.ts')).run(argv) },
   train: { summary: 'DPQ training time on a library: --db FILE --compute node|chromium --epochs N', run: async (argv) => (await import('./bench-train.ts')).run(argv) },
 }
 

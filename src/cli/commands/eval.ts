@@ -18,7 +18,7 @@ import { featureFlag } from '../feature-flag.ts'
 import { FEATURE, type FeatureSpec } from '../../core/embed/backbone.ts'
 import { indexLabelledFolder, labelReader } from '../labelled-folder.ts'
 
-const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--feature region|legacy] [--json]'
+const USAGE = 'usage: lookalike eval <folder> [--unsupervised] [--db FILE] [--labels folders|tsv:FILE] [--train-per-class N] [--queries-per-class Q] [--epochs E] [--backend B] [--finetune off|late] [--unlabelled none|database] [--feature region|region-crop|legacy] [--json]'
 
 export async function run(argv: string[]): Promise<number> {
   // --unsupervised scores the library's own unsupervised path instead (eval-unsupervised.ts).

@@ -8,7 +8,7 @@ import { createWorkerPoolEmbedder } from './worker-pool.ts'
 
 export { selectBackend, type BackendChoice } from './backend.ts'
 export { FEATURE, FEATURES, LEGACY_FEATURE, backboneId, type FeatureSpec } from './backbone.ts'
-import type { FeatureSpec } from './backbone.ts'
+import { framingOf, type FeatureSpec } from './backbone.ts'
 
 export interface EmbedderOptions {
   /** 'node-gpu' | 'node' | 'wasm' | 'cpu' | 'auto'; default $LOOKALIKE_BACKEND, else the best that works. */
@@ -51,12 +51,12 @@ let shared: Promise<Embedder> | undefined
  * Without an embedder, a shared in-process one is created on first use and kept.
  */
 export async function embedImage(image: string | Buffer, embedder?: Embedder): Promise<Float32Array> {
-  const { modelInput } = await decodePhoto(image)
   if (!embedder) {
     shared ??= createInProcessEmbedder()
     shared.catch(() => (shared = undefined))
     embedder = await shared
   }
+  const { modelInput } = await decodePhoto(image, framingOf(embedder.backboneId))
   const [feature] = await embedder.embed([modelInput])
   return feature
 }

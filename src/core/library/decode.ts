@@ -1,7 +1,7 @@
 // One decode per photo: libjpeg's shrink-on-load brings the image down to a working size once,
 // and both the thumbnail and the backbone's input are cut from that small raw buffer.
 import sharp from 'sharp'
-import { MODEL_INPUT_SIZE, type ModelInput } from '../types.ts'
+import { MODEL_INPUT_SIZE, type Framing, type ModelInput } from '../types.ts'
 
 /** Long side of a thumbnail, px. */
 export const THUMBNAIL_SIZE = 320
@@ -10,6 +10,8 @@ export const MAX_INPUT_PIXELS = 200_000_000
 export { DECODE_VERSION } from './decode-version.ts'
 /** Transparent pixels are shown (and embedded) over white, as an image viewer shows them. */
 export const TRANSPARENT_BACKGROUND = '#ffffff'
+/** Letterbox bars in the mean colour of the photos the backbone was trained on. */
+export const LETTERBOX_BACKGROUND = { r: 124, g: 116, b: 104 }
 
 
 export interface DecodedPhoto {
@@ -23,7 +25,8 @@ export interface DecodedPhoto {
   modelInput: ModelInput
 }
 
-export async function decodePhoto(input: string | Buffer): Promise<DecodedPhoto> {
+/** `framing`: how the model input holds the photo (the feature's: backbone.ts framingOf). */
+export async function decodePhoto(input: string | Buffer, framing: Framing = 'letterbox'): Promise<DecodedPhoto> {
   const source = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
   const meta = await source.metadata()
   const swap = (meta.orientation ?? 1) >= 5
@@ -43,7 +46,10 @@ export async function decodePhoto(input: string | Buffer): Promise<DecodedPhoto>
   const raw = () => sharp(working.data, { raw: { width: w, height: h, channels } })
   const [thumbnail, modelInput] = await Promise.all([
     raw().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
-    raw().resize(MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, { fit: 'cover' }).raw().toBuffer(),
+    raw()
+      .resize(MODEL_INPUT_SIZE, MODEL_INPUT_SIZE, framing === 'letterbox' ? { fit: 'contain', background: LETTERBOX_BACKGROUND } : { fit: 'cover' })
+      .raw()
+      .toBuffer(),
   ])
   return { width, height, orientation: meta.orientation ?? null, thumbnail, modelInput: new Uint8Array(modelInput.buffer, modelInput.byteOffset, modelInput.byteLength) }
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { requireFreeSpace } from '../disk-full.ts'
+import { framingOf } from '../embed/backbone.ts'
 import type { Embedder, ModelInput } from '../types.ts'
 import type { Db } from '../store/db.ts'
 import { hashesWithoutFeature, hasFeature, putFeatures } from '../store/features.ts'
@@ -275,7 +276,7 @@ async function preparePhoto(db: Db, rootPath: string, file: ScannedFile, options
     return { relPath, facts: { size: bytes.length, mtimeMs: file.mtimeMs, hash, width, height, takenAt, camera, orientation, status: 'ok', error: null } }
   }
   try {
-    const [decoded, exif] = await Promise.all([decodePhoto(bytes), readExif(bytes)])
+    const [decoded, exif] = await Promise.all([decodePhoto(bytes, backbone ? framingOf(backbone) : undefined), readExif(bytes)])
     const perceptualHash = hasPerceptualHash(db, hash) ? undefined : await thumbnailHash(decoded.thumbnail)
     return {
       relPath,

@@ -8,7 +8,8 @@ import type { Db } from '../store/db.ts'
 import { featureCoverage, hashesWithoutFeature, putFeatures } from '../store/features.ts'
 import { markContentFailed, photosWithHash } from '../store/photos.ts'
 import { JobCancelled } from '../jobs/run.ts'
-import type { Embedder, ModelInput } from '../types.ts'
+import { framingOf } from '../embed/backbone.ts'
+import type { Embedder, Framing, ModelInput } from '../types.ts'
 import { decodePhoto } from './decode.ts'
 import { decodeFailure, readFailure } from './failures.ts'
 import { mapLimit } from './indexer.ts'
@@ -55,7 +56,7 @@ export async function recomputeFeatures(db: Db, options: RefeatureOptions): Prom
   const batches: string[][] = []
   for (let i = 0; i < todo.length; i += size) batches.push(todo.slice(i, i + size))
   const readBatch = (batch: string[]) => {
-    const reads = mapLimit(batch, DECODE_CONCURRENCY, (hash) => readContent(db, hash))
+    const reads = mapLimit(batch, DECODE_CONCURRENCY, (hash) => readContent(db, hash, framingOf(backbone)))
     reads.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
     return reads
   }
@@ -91,7 +92,7 @@ function skip(db: Db, read: Read, options: RefeatureOptions, summary: RefeatureS
 }
 
 /** The model input of one content, from the first of its files that still holds it. */
-async function readContent(db: Db, hash: string): Promise<Read> {
+async function readContent(db: Db, hash: string, framing: Framing): Promise<Read> {
   const photos = photosWithHash(db, hash)
   let problem = 'no photo has this content any more'
   for (const { file } of photos) {
@@ -107,7 +108,7 @@ async function readContent(db: Db, hash: string): Promise<Read> {
       continue
     }
     try {
-      return { hash, file, input: (await decodePhoto(bytes)).modelInput }
+      return { hash, file, input: (await decodePhoto(bytes, framing)).modelInput }
     } catch (err) {
       return { hash, file, problem: { reason: await decodeFailure(err, bytes), failed: true } }
     }

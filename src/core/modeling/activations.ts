@@ -60,7 +60,7 @@ export async function createActivationExtractor(feature: FeatureSpec = FEATURE, 
         const part = paths.slice(s, s + 16)
         const pixels = await Promise.all(
           part.map((p) =>
-            decodePhoto(p).then(
+            decodePhoto(p, feature.framing).then(
               (d) => d.modelInput as Uint8Array,
               (err: Error) => {
                 throw new Error(`cannot decode ${typeof p === 'string' ? p : 'photo bytes'}: ${err.message}`)
