@@ -34,6 +34,8 @@ import { CodeMatrix } from '../src/core/search/code-matrix.ts'
 import { gaussian, randomCodes, seededRandom, syntheticModel } from '../src/bench/synthetic.ts'
 import { createEmbedder } from '../src/core/embed/embedder.ts'
 import { indexRoot } from '../src/core/library/indexer.ts'
+import { recomputeFeatures } from '../src/core/library/refeature.ts'
+import { activeReadsOther } from '../src/core/store/models.ts'
 import { thumbnailDirFor } from '../src/core/paths.ts'
 import { openDb } from '../src/core/store/db.ts'
 import { packedFeatures } from '../src/core/store/duplicates.ts'
@@ -213,8 +215,9 @@ async function quality() {
 }
 
 /**
- * Indexes the bench folder into its library with the app's indexer (a rerun skips unchanged files
- * and embeds what lacks a feature of the current backbone), then codes it as the app does.
+ * Indexes the bench folder into its library with the app's indexer (a rerun skips unchanged files),
+ * upgrades a library made with an older feature as the app does (every photo re-embedded, then the
+ * switch to a model on the new feature), then codes it as the app does.
  */
 async function indexLibrary(dbFile: string, folder: string): Promise<void> {
   const embedder = await createEmbedder()
@@ -222,7 +225,12 @@ async function indexLibrary(dbFile: string, folder: string): Promise<void> {
   try {
     const summary = await indexRoot(db, folder, { thumbnailDir: thumbnailDirFor(dbFile), embedder, onProgress: (p) => p.done % 500 === 0 && log(`indexed ${p.done}/${p.total}`) })
     log(`index: ${summary.indexed} indexed, ${summary.skipped} unchanged, ${summary.failed} failed`)
-    await ensureCodes(db, embedder.backboneId)
+    const upgrade = activeReadsOther(db, embedder.backboneId)
+    if (upgrade) {
+      const { embedded } = await recomputeFeatures(db, { embedder })
+      log(`feature upgrade: ${embedded} photos re-embedded`)
+    }
+    await ensureCodes(db, embedder.backboneId, { switchFeature: upgrade })
   } finally {
     db.close()
     await embedder.close()

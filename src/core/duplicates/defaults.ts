@@ -9,11 +9,12 @@ import type { HashRule } from './confirm.ts'
  * Duplicates: the lowest score with pair precision ≥ 0.99 in the benchmark. Similar shots: the
  * lowest with pair precision ≥ 0.5 against the duplicate truth, so that look-alike shots join while
  * groups stay mostly copies (the benchmark has no burst truth to aim at). A score is the cosine of
- * the whitened region feature (256-d), lifted where perceptual hashes agree (HASH_RULE). A copy's
- * median cosine to its original is 0.93–1 (a 25 % resize to about 100 px: 0.81, which the hash
- * lifts), and distinct photos of one setting reach up to 0.95, most of them below 0.9.
+ * the whitened region feature (256-d, the whole photo letterboxed), lifted where perceptual hashes
+ * agree (HASH_RULE). A copy's median cosine to its original is 0.94–1 (a 25 % resize to about
+ * 100 px: 0.90, which the hash lifts), and distinct photos of one setting reach up to 0.95, most of
+ * them below 0.9.
  */
-export const DEFAULT_THRESHOLDS: Record<DuplicateTier, number> = { duplicates: 0.895, similar: 0.84 }
+export const DEFAULT_THRESHOLDS: Record<DuplicateTier, number> = { duplicates: 0.902, similar: 0.849 }
 
 /**
  * The lowest threshold the slider offers; pairs below it are not kept. Below every copy the
@@ -32,14 +33,13 @@ export const CANDIDATES = { k: 20, blocks: 2 }
 
 /**
  * Perceptual hashes at most maxDistance bits apart (of 64) make a pair a candidate and shrink its
- * 1 − cosine to `shrink` of it, so such a pair joins the duplicates (0.895) from a cosine of
- * 1 − 0.105 / 0.4 = 0.74. In the benchmark a re-saved, resized or edited copy's hash is 0–4 bits
+ * 1 − cosine to `shrink` of it, so such a pair joins the duplicates (0.902) from a cosine of
+ * 1 − 0.098 / 0.4 = 0.755. In the benchmark a re-saved, resized or edited copy's hash is 0–4 bits
  * from its original's (95th percentile; at most 8) and a crop's 4–36 (the cosine finds those),
  * while of 780,625 pairs of distinct photos none is within 4 bits, one within 6 and 13 within 8.
- * A 25 % resize (median cosine 0.81) is then grouped 99 % of the time instead of 16 %, at the
- * same pair precision (0.990). Shrinking to 0.35 finds every one, also at 0.990; the milder lift
- * asks more of look-alike shots that happen to hash alike. Within 2 bits finds 98.8 %, within 6
- * no more than within 4 (and costs more).
+ * A 25 % resize (median cosine 0.90) is then grouped every time instead of 69 %, at a higher pair
+ * precision (0.992 against 0.990). Shrinking to 0.5 groups 98.8 % of them; within 2 bits finds
+ * 99.6 %, within 6 no more than within 4 (and costs more).
  */
 export const HASH_RULE: HashRule = { maxDistance: 4, shrink: 0.4 }
 
