@@ -7,13 +7,13 @@
 // usage: tsx bench/framing-study.ts <folder|tsv:FILE> [queriesPerClass]
 //   queriesPerClass: the first Q photos per class query the rest; 0 (default for a TSV): every
 //   photo queries all the others, relevant = shares a label.
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { datasetItems } from './dataset-items.ts'
 import { averagePrecision, precisionAt } from '../src/core/dpq/metrics.ts'
 import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
 import { CENTRING } from '../src/core/dpq/unsupervised.ts'
 import { createInProcessEmbedder } from '../src/core/embed/in-process.ts'
-import { LETTERBOX_BACKGROUND, THUMBNAIL_SIZE } from '../src/core/library/decode.ts'
+import { LETTERBOX_BACKGROUND, workingImage } from '../src/core/library/decode.ts'
 import { MODEL_INPUT_SIZE as S } from '../src/core/types.ts'
 
 const [source, queriesArg] = process.argv.slice(2)
@@ -21,35 +21,29 @@ if (!source) throw new Error('usage: tsx bench/framing-study.ts <folder|tsv:FILE
 const perClass = Number(queriesArg ?? (source.startsWith('tsv:') ? 0 : 20))
 const items = datasetItems(source)
 
-type Working = { data: Buffer; width: number; height: number; channels: 3 | 4 }
-const raw = (w: Working) => sharp(w.data, { raw: { width: w.width, height: w.height, channels: w.channels } })
+type Working = Awaited<ReturnType<typeof workingImage>>
 const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-const letterbox = (w: Working, background = LETTERBOX_BACKGROUND) => raw(w).resize(S, S, { fit: 'contain', background }).raw().toBuffer()
+const letterbox = (image: Sharp, background = LETTERBOX_BACKGROUND) => image.resize(S, S, { fit: 'contain', background }).raw().toBuffer()
 
-/** Model inputs of one framing, from the decode's working image (as decode.ts makes it). */
+/** Model inputs of one framing, cut from the decode's own working image (decode.ts workingImage). */
 const FRAMINGS: Record<string, (w: Working) => Promise<Buffer>[]> = {
-  'centre crop (before)': (w) => [raw(w).resize(S, S, { fit: 'cover' }).raw().toBuffer()],
-  squashed: (w) => [raw(w).resize(S, S, { fit: 'fill' }).raw().toBuffer()],
-  'letterbox (now)': (w) => [letterbox(w)],
-  'letterbox, black bars': (w) => [letterbox(w, { r: 0, g: 0, b: 0 })],
+  'centre crop (before)': (w) => [w.raw().resize(S, S, { fit: 'cover' }).raw().toBuffer()],
+  squashed: (w) => [w.raw().resize(S, S, { fit: 'fill' }).raw().toBuffer()],
+  'letterbox (now)': (w) => [letterbox(w.raw())],
+  'letterbox, black bars': (w) => [letterbox(w.raw(), { r: 0, g: 0, b: 0 })],
   'crop to 1.25 : 1, then letterbox': (w) => {
     const short = Math.min(w.width, w.height)
     const [cw, ch] = [Math.min(w.width, Math.round(short * 1.25)), Math.min(w.height, Math.round(short * 1.25))]
-    return [raw(w).resize(cw, ch, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true }).then(({ data, info }) => letterbox({ data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }))]
+    return [w.raw().resize(cw, ch, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true }).then(({ data, info }) => letterbox(sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })))]
   },
-  'centre crop + its mirror (2 passes)': (w) => [raw(w).resize(S, S, { fit: 'cover' }).raw().toBuffer(), raw(w).resize(S, S, { fit: 'cover' }).flop().raw().toBuffer()],
+  'centre crop + its mirror (2 passes)': (w) => [w.raw().resize(S, S, { fit: 'cover' }).raw().toBuffer(), w.raw().resize(S, S, { fit: 'cover' }).flop().raw().toBuffer()],
 }
 
 const embedder = await createInProcessEmbedder({ backend: 'wasm' })
 const features: Record<string, Float32Array[]> = Object.fromEntries(Object.keys(FRAMINGS).map((f) => [f, []]))
 const started = Date.now()
 for (let i = 0; i < items.length; i += 16) {
-  const working = await Promise.all(
-    items.slice(i, i + 16).map(async (it): Promise<Working> => {
-      const { data, info } = await sharp(it.path).rotate().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
-      return { data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }
-    }),
-  )
+  const working = await Promise.all(items.slice(i, i + 16).map((it) => workingImage(sharp(it.path))))
   for (const [name, frame] of Object.entries(FRAMINGS)) {
     const inputs = await Promise.all(working.map((w) => Promise.all(frame(w))))
     const passes = await Promise.all(inputs[0].map((_, p) => embedder.embed(inputs.map((x) => bytes(x[p])))))

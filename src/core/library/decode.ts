@@ -1,6 +1,7 @@
 // One decode per photo: libjpeg's shrink-on-load brings the image down to a working size once,
 // and both the thumbnail and the backbone's input are cut from that small raw buffer.
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
+import { FEATURE } from '../embed/backbone.ts'
 import { MODEL_INPUT_SIZE, type Framing, type ModelInput } from '../types.ts'
 
 /** Long side of a thumbnail, px. */
@@ -25,25 +26,14 @@ export interface DecodedPhoto {
   modelInput: ModelInput
 }
 
-/** `framing`: how the model input holds the photo (the feature's: backbone.ts framingOf). */
-export async function decodePhoto(input: string | Buffer, framing: Framing = 'letterbox'): Promise<DecodedPhoto> {
+/** `framing`: how the model input holds the photo (the feature's: backbone.ts framingOf; default the stored feature's). */
+export async function decodePhoto(input: string | Buffer, framing: Framing = FEATURE.framing): Promise<DecodedPhoto> {
   const source = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
   const meta = await source.metadata()
   const swap = (meta.orientation ?? 1) >= 5
   const width = (swap ? meta.height : meta.width) ?? 0
   const height = (swap ? meta.width : meta.height) ?? 0
-  // Short side ≥ THUMBNAIL_SIZE so both cuts below only ever shrink.
-  const working = await source
-    .rotate()
-    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
-    .flatten({ background: TRANSPARENT_BACKGROUND })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-  // Only the buffer's shape: sharp's output info says `premultiplied` after resizing an image with
-  // alpha, and fed back as input options that would "unpremultiply" opaque RGB into a colour wash.
-  const { width: w, height: h, channels } = working.info
-  const raw = () => sharp(working.data, { raw: { width: w, height: h, channels } })
+  const { raw } = await workingImage(source)
   const [thumbnail, modelInput] = await Promise.all([
     raw().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
     raw()
@@ -52,4 +42,23 @@ export async function decodePhoto(input: string | Buffer, framing: Framing = 'le
       .toBuffer(),
   ])
   return { width, height, orientation: meta.orientation ?? null, thumbnail, modelInput: new Uint8Array(modelInput.buffer, modelInput.byteOffset, modelInput.byteLength) }
+}
+
+/**
+ * The photo brought down to a working size once (short side ≥ THUMBNAIL_SIZE, so every cut from it
+ * only shrinks; never enlarged), orientation applied, transparency over TRANSPARENT_BACKGROUND, sRGB.
+ * `raw()` starts a new sharp pipeline over its pixels for each cut.
+ */
+export async function workingImage(source: Sharp): Promise<{ width: number; height: number; raw: () => Sharp }> {
+  const { data, info } = await source
+    .rotate()
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
+    .flatten({ background: TRANSPARENT_BACKGROUND })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  // Only the buffer's shape: sharp's output info says `premultiplied` after resizing an image with
+  // alpha, and fed back as input options that would "unpremultiply" opaque RGB into a colour wash.
+  const { width, height, channels } = info
+  return { width, height, raw: () => sharp(data, { raw: { width, height, channels } }) }
 }

@@ -48,6 +48,7 @@ const DECODE_CONCURRENCY = 4
 
 export async function recomputeFeatures(db: Db, options: RefeatureOptions): Promise<RefeatureSummary> {
   const backbone = options.embedder.backboneId
+  const framing = framingOf(backbone)
   const todo = hashesWithoutFeature(db, backbone)
   const { total } = featureCoverage(db, backbone)
   const summary: RefeatureSummary = { embedded: 0, failed: 0, unreadable: 0 }
@@ -56,7 +57,7 @@ export async function recomputeFeatures(db: Db, options: RefeatureOptions): Prom
   const batches: string[][] = []
   for (let i = 0; i < todo.length; i += size) batches.push(todo.slice(i, i + size))
   const readBatch = (batch: string[]) => {
-    const reads = mapLimit(batch, DECODE_CONCURRENCY, (hash) => readContent(db, hash, framingOf(backbone)))
+    const reads = mapLimit(batch, DECODE_CONCURRENCY, (hash) => readContent(db, hash, framing))
     reads.catch(() => {}) // awaited below; a failure must not count as unhandled meanwhile
     return reads
   }
