@@ -13,6 +13,7 @@ interface Measured {
 
 interface Row {
   dataset: string
+  distractors?: string
   per_album: number
   albums: string
   album_photos: number
@@ -30,7 +31,8 @@ const rows = positionals.flatMap((f) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Row),
 )
-const name = (r: Row) => r.dataset.replace(/^.*\//, '').replace(/\.sqlite$/, '')
+const base = (file: string) => file.replace(/^.*\//, '').replace(/\.sqlite$/, '')
+const name = (r: Row) => base(r.dataset) + (r.distractors ? ` among ${base(r.distractors)}` : '')
 const keys = [...new Set(rows.map((r) => `${name(r)}|${r.albums}|${r.per_album}`))]
 const LENGTHS = ['8', '16', '32', '64']
 const f = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3))

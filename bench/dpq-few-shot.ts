@@ -51,10 +51,12 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** Keep only the first N photos of each class (file-name order): a smaller library, a shorter run. */
     'library-per-class': { type: 'string' },
+    /** Another library file whose photos all join the library in no album and relevant to no query (a larger library around a small labelled set). */
+    distractors: { type: 'string' },
   },
 })
 const LENGTHS = [8, 16, 24, 32, 40, 48, 56, 64]
-const photos = capPerClass(libraryPhotos(values.db!, values.labels!), Number(values['library-per-class'] ?? Infinity))
+const photos = withDistractors(capPerClass(libraryPhotos(values.db!, values.labels!), Number(values['library-per-class'] ?? Infinity)), values.distractors)
 const variants = JSON.parse(values.variants!) as Variant[]
 const seed = Number(values.seed)
 const backend = await ensureBackend()
@@ -75,7 +77,7 @@ for (const perAlbum of values['per-album']!.split(',').map(Number)) {
   const groups: Record<string, number[]> = half
     ? { album_classes: split.queries.filter((i) => albumClass(photos.labels[i][0])), other_classes: split.queries.filter((i) => !albumClass(photos.labels[i][0])) }
     : { all: split.queries }
-  const head = { dataset: values.db, backbone: photos.backbone, backend, per_album: perAlbum, albums: values.albums, album_photos: albums.length, queries: split.queries.length, database: split.database.length }
+  const head = { dataset: values.db, ...(values.distractors ? { distractors: values.distractors } : {}), backbone: photos.backbone, backend, per_album: perAlbum, albums: values.albums, album_photos: albums.length, queries: split.queries.length, database: split.database.length }
   if (!values['no-baselines']) {
     // The database is the same for every number of photos per album (queries are taken first): measure the baselines once.
     const key = split.database.join(',')
@@ -153,6 +155,14 @@ function capPerClass<T extends { names: string[]; labels: number[][]; features: 
     return seen.get(c)! <= cap
   })
   return { ...all, names: keep.map((i) => all.names[i]), labels: keep.map((i) => all.labels[i]), features: keep.map((i) => all.features[i]) }
+}
+
+/** Every photo of another library appended unlabelled: never a query, in no album, relevant to nothing. */
+function withDistractors<T extends ReturnType<typeof libraryPhotos>>(all: T, file: string | undefined): T {
+  if (!file) return all
+  const more = libraryPhotos(file, 'folders')
+  if (more.backbone !== all.backbone) throw new Error(`${file} holds ${more.backbone}, not ${all.backbone}`)
+  return { ...all, names: [...all.names, ...more.names.map((n) => `distractor:${n}`)], labels: [...all.labels, ...more.names.map(() => [])], features: [...all.features, ...more.features] }
 }
 
 /** The library is the database (queries are not in it); the albums are the training split. */

@@ -54,7 +54,7 @@ describe('blend weight chosen on held-out album photos', () => {
     expect(chooseBlend(o, (w) => joined(grouping, grouping, w), [[0], [1], [2], [3], [4], [5]])).toBeNull()
   })
 
-  it('Retrain’s library model uses the chosen weight, a fixed one when given, and the default when nothing can judge', async () => {
+  it('Retrain’s library model uses the chosen weight, a fixed one when given, and the unjudged weight when nothing can judge', async () => {
     // 4 kinds of 24-d features; albums of 10 photos on every kind (2 held out each), 80 photos in no album.
     const rng2 = createRng(9)
     const features: Float32Array[] = []
@@ -80,7 +80,7 @@ describe('blend weight chosen on held-out album photos', () => {
     expect(fixed.blendChoice).toBeUndefined()
     // One held-out photo per album: no held-out photo has an album mate to be ranked against.
     const lonely = await trainLibraryModel(features, albumOf, [36, 37, 38, 39], { train })
-    expect(lonely.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.blend)
+    expect(lonely.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.unjudgedBlend)
     expect(lonely.blendChoice).toBeUndefined()
   })
 })

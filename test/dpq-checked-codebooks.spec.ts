@@ -100,6 +100,25 @@ describe('checked codebooks', () => {
     expect(fitted.blockScale[0]).toBe(1)
   })
 
+  it('with a refine weight, later blocks are stored at that scale and the reported maps are still what search measures', () => {
+    const weight = 0.5
+    const plain = fitCheckedCodebooks(dbX, D, { ...options, refineWeight: weight })
+    expect(plain.blockScale).toEqual([1, weight, weight, weight])
+    // The first block is plain k-means; the second is fitted on what the first left and stored halved.
+    const first = plain.codebooks.subarray(0, K * D)
+    expect(Array.from(first)).toEqual(Array.from(kmeans(dbX, D, { k: K, assign: 'cosine', seed: options.seed + 31, iterations: 10, maxPoints: 8000 })))
+    const q = { M: 1, K, D, codebooks: first }
+    const hard = reconstruct(q, quantize(q, dbX))
+    const residual = dbX.map((v, i) => v - hard[i])
+    const second = kmeans(residual, D, { k: K, assign: 'cosine', seed: options.seed + 62, iterations: 10, maxPoints: 8000 })
+    expect(Array.from(plain.codebooks.subarray(K * D, 2 * K * D))).toEqual(Array.from(second, (v) => v * weight))
+
+    const checked = fitCheckedCodebooks(dbX, D, { ...options, refineWeight: weight }, check)
+    checked.blockScale.slice(1).forEach((s) => expect([weight, weight / 2, weight / 4, 0]).toContain(s))
+    const measured = prefixMaps(checked.codebooks, options.M, x, labels, queries, database)
+    checked.prefixMap!.forEach((m, l) => expect(m).toBeCloseTo(measured[l], 3))
+  })
+
   it('calls a fall harm only beyond the tolerance and two standard errors of the per-photo change', () => {
     const best = Float64Array.from([0.9, 0.8, 0.7, 0.6])
     // Every photo loses 0.004: no doubt about it.

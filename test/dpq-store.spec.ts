@@ -84,7 +84,7 @@ describe('DPQ model store', () => {
   })
 
   it('with a handful of photos per album: codebooks from the whole library, mAP per length within 0.005 of shorter codes on held-out album photos', async () => {
-    // 400 photos, albums of 5 photos on two of the four kinds; everything else in no album.
+    // 400 photos, albums of 10 photos on two of the four kinds; everything else in no album.
     seedLibrary(db, 400, 0)
     const now = Date.now()
     for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)

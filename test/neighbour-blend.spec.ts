@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
+import { blendWithNeighbours, blendWithPool, NEIGHBOUR_BLEND, readyPool } from '../src/core/dpq/neighbour-blend.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
@@ -84,6 +84,16 @@ describe('blendWithNeighbours', () => {
     expect(blendWithNeighbours([], [a], [], { k: 3, power: 3 })).toEqual([])
   })
 
+  it('against a pool made ready once, blends exactly as against the plain pool', () => {
+    const rows = clustered(200, 16, 4, 11)
+    const ready = readyPool(rows, NEIGHBOUR_BLEND.centring)
+    const selfIndex = rows.map((_, i) => i)
+    expect(blendWithPool(rows, ready, selfIndex, NEIGHBOUR_BLEND)).toEqual(blendWithNeighbours(rows, rows, selfIndex, NEIGHBOUR_BLEND))
+    // An outside photo, blended twice against the same ready pool: the pool is not changed by use.
+    const outside = [rows[3].map((x) => x + 0.01)]
+    expect(blendWithPool(outside, ready, [-1], NEIGHBOUR_BLEND)).toEqual(blendWithPool(outside, ready, [-1], NEIGHBOUR_BLEND))
+  })
+
   it('pulls a photo towards its own cluster: blended rows are closer to their cluster mean than the rows were', () => {
     const rows = clustered(300, 16, 3, 5)
     const blended = blendWithNeighbours(rows, rows, rows.map((_, i) => i), { k: 10, power: 3 })
@@ -110,6 +120,15 @@ describe('blendLibrary', () => {
     expect(steps).toEqual(['neighbours 512/1200', 'neighbours 1024/1200', 'neighbours 1200/1200'])
     const atOnce = blendInputs(features, pool, NEIGHBOUR_BLEND)
     for (const [h, v] of atOnce) [...v].forEach((x, d) => expect(stepwise.get(h)![d]).toBeCloseTo(x, 5))
+    // The pool was made ready once, on the first step, and every later blend reused it.
+    const ready = pool.ready
+    expect(ready?.centring).toBe(NEIGHBOUR_BLEND.centring)
+    blendInputs(new Map([['h0', features.get('h0')!]]), pool, NEIGHBOUR_BLEND)
+    expect(pool.ready).toBe(ready)
+    // Against another centring the pool is made ready anew.
+    const plain = blendInputs(new Map([['h0', features.get('h0')!]]), pool, { ...NEIGHBOUR_BLEND, centring: 0 })
+    expect(pool.ready?.centring).toBe(0)
+    expect([...plain.get('h0')!]).toEqual([...blendWithNeighbours([features.get('h0')!], pool.features, [pool.position.get('h0') ?? -1], { ...NEIGHBOUR_BLEND, centring: 0 })[0]])
     const cancel = new AbortController()
     const cancelled = blendLibrary(features, pool, NEIGHBOUR_BLEND, { onProgress: () => cancel.abort(), signal: cancel.signal })
     await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelled)

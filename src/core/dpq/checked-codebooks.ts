@@ -18,6 +18,12 @@ export interface CodebookOptions {
   iterations?: number
   /** Points each block's k-means uses (a sample of large libraries). */
   maxPoints?: number
+  /**
+   * Scale of blocks 2…M as fitted (default 1: plain residual quantization). Below 1 a photo's code
+   * stays nearer its first block's codeword, the centre of its cluster, and a long code ranks a
+   * photo by its cluster and by itself together.
+   */
+  refineWeight?: number
 }
 
 /**
@@ -36,7 +42,7 @@ export interface PrefixCheck {
 export interface FittedCodebooks {
   /** Flat [M, K, D]. */
   codebooks: Float32Array
-  /** Scale applied to each block's codewords: 1 as fitted, 0 dropped. */
+  /** Scale applied to each block's codewords: 1 as fitted (or the refine weight), smaller weakened, 0 dropped. */
   blockScale: number[]
   /** Held-out mAP@all per prefix (blocks 1…M) when checked. */
   prefixMap?: number[]
@@ -60,14 +66,15 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
     const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: o.iterations ?? 10, maxPoints: o.maxPoints ?? 8000 })
     const q = { M: 1, K, D, codebooks: block }
     const codes = quantize(q, residual)
-    let scale = 1
+    const weight = m === 0 ? 1 : (o.refineWeight ?? 1)
+    let scale = weight
     if (check) {
       const table = queryTable(check.queries, block, D, K)
       const tolerance = check.tolerance ?? 0
       for (const s of [1, ...WEAKER]) {
-        scale = s
+        scale = s * weight
         if (s === 0) break
-        const trial = scores.map((row, i) => addBlock(row, table, i, K, codes, check.database, s))
+        const trial = scores.map((row, i) => addBlock(row, table, i, K, codes, check.database, scale))
         const aps = apsOf(check, trial)
         if (!best || !harmed(aps, best, tolerance)) {
           trial.forEach((row, i) => scores[i].set(row))
@@ -145,6 +152,7 @@ export interface LibraryRefit {
   maxOthers?: number
   tolerance?: number
   seed?: number
+  refineWeight?: number
 }
 
 /**
@@ -173,7 +181,7 @@ export function refitOnLibrary(model: DpqModel, x: Float32Array, labels: readonl
           tolerance: o.tolerance ?? 0.005,
         }
       : undefined
-  const fitted = fitCheckedCodebooks(gatherRows(x, D, rows), D, { M, K, seed }, check)
+  const fitted = fitCheckedCodebooks(gatherRows(x, D, rows), D, { M, K, seed, refineWeight: o.refineWeight }, check)
   const params = { ...model.params, codebookPhotos: rows.length, blockScale: fitted.blockScale }
   return { model: new DpqModel(params, model.head, fitted.codebooks), fitted }
 }

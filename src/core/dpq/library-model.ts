@@ -11,8 +11,10 @@ import { pca } from './unsupervised.ts'
 
 export interface LibraryModelOptions {
   train?: TrainOptions
-  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only); unset: chosen per library, LIBRARY_DEFAULTS.blend where it cannot be. */
+  /** Weight w of the learned embedding against the kept unsupervised one (1: learned only); unset: chosen per library, `unjudgedBlend` where it cannot be. */
   blend?: number
+  /** The weight where no held-out photo has an album mate to judge the head by (albums under 10 photos). */
+  unjudgedBlend?: number
   /** Weights tried on the held-out album photos when `blend` is unset (blend-choice.ts); the default weight is kept unless one beats it by more than `blendMargin`. */
   blendCandidates?: readonly number[]
   blendMargin?: number
@@ -22,6 +24,8 @@ export interface LibraryModelOptions {
   maxOthers?: number
   /** mAP a block may lose on the held-out photos and still be kept as fitted. */
   tolerance?: number
+  /** Scale of codebook blocks 2…M (checked-codebooks.ts); 1 by default: measured, a smaller one lifted CIFAR-10's long codes and cost photos in no album. */
+  refineWeight?: number
 }
 
 /**
@@ -32,8 +36,11 @@ export interface LibraryModelOptions {
  * 0.002 weakens more of the later blocks, which is what makes 64 bits beat 8 with 50 photos per album.
  * Keeping the PCA's top 128 dimensions instead of all 256 left the albums' mAP as it was and ranked
  * photos in no album closer to the unsupervised model's codes (384 dimensions in 64 bits, not 512).
+ * Where nothing can judge the head, it learned from at most 8 photos per album: on CIFAR-10 at 5 per
+ * album it ranked new photos below the unsupervised codes at 0.4, at 0.1 no longer, while
+ * clothing-small kept most of its gain; so an unjudged head weighs 0.1.
  */
-export const LIBRARY_DEFAULTS = { blend: 0.4, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128 }
+export const LIBRARY_DEFAULTS = { blend: 0.4, unjudgedBlend: 0.1, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128 }
 
 /**
  * `features` and `labels` cover the whole library (labels [] for photos in no album); rows in
@@ -67,10 +74,10 @@ export async function trainLibraryModel(
       const m = assembleBlend(learned, kept, w)
       return { x: m.embedFlat(heldFeatures), D: m.D }
     }, heldOut.map((i) => labels[i]))
-    model = assembleBlend(learned, kept, chosen?.weight ?? o.blend)
+    model = assembleBlend(learned, kept, chosen?.weight ?? o.unjudgedBlend)
     blendChoice = chosen?.peerMap
   } else if (o.blend < 1) model = assembleBlend(learned, keptUnsupervised(learned, features, o.maxOthers, train.seed, o.keptD), o.blend)
-  const refit = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed })
+  const refit = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed, refineWeight: o.refineWeight })
   return { ...refit, ...(blendChoice ? { blendChoice } : {}) }
 }
 

@@ -29,6 +29,23 @@ export const NEIGHBOUR_BLEND: NeighbourBlend = { k: 10, power: 3, pool: 5000, ce
 const CHUNK = 512
 
 /**
+ * A pool made ready to blend against, once for many calls: its rows at unit length, and flat, the
+ * rows the similarity is measured on (at unit length about `centring` × the mean of the unit rows).
+ */
+export interface ReadyPool {
+  centring: number
+  unit: Float32Array[]
+  about: (v: Float32Array) => Float32Array
+  measured: Float32Array
+}
+
+export function readyPool(pool: readonly Float32Array[], centring = 0): ReadyPool {
+  const unitPool = pool.map(unit)
+  const about = unitPool.length ? aboutMean(unitPool, centring) : (v: Float32Array) => v
+  return { centring, unit: unitPool, about, measured: flatten(unitPool.map(about), pool[0]?.length ?? 0) }
+}
+
+/**
  * Each row, at unit length, plus its k most similar pool rows at unit length weighted by
  * max(0, cosine)^power, back at unit length; the cosine is taken about `centring` × the mean of
  * the pool's unit rows. `selfIndex[i]` is row i's own position in the pool (never its own
@@ -40,20 +57,24 @@ export function blendWithNeighbours(
   selfIndex: ArrayLike<number>,
   o: Pick<NeighbourBlend, 'k' | 'power' | 'centring'>,
 ): Float32Array[] {
+  return blendWithPool(rows, readyPool(pool, o.centring ?? 0), selfIndex, o)
+}
+
+/** blendWithNeighbours against a pool made ready before (its own centring). */
+export function blendWithPool(rows: readonly Float32Array[], pool: ReadyPool, selfIndex: ArrayLike<number>, o: Pick<NeighbourBlend, 'k' | 'power'>): Float32Array[] {
   if (rows.length === 0) return []
   const D = rows[0].length
-  const k = Math.min(o.k, Math.max(0, pool.length - 1))
-  if (k === 0 || pool.length === 0) return rows.map(unit)
-  const unitPool = pool.map(unit)
-  const about = aboutMean(unitPool, o.centring ?? 0)
-  const poolTensor = tf.tensor2d(flatten(unitPool.map(about), D), [pool.length, D])
+  const size = pool.unit.length
+  const k = Math.min(o.k, Math.max(0, size - 1))
+  if (k === 0 || size === 0) return rows.map(unit)
+  const poolTensor = tf.tensor2d(pool.measured, [size, D])
   const out: Float32Array[] = []
   try {
     for (let from = 0; from < rows.length; from += CHUNK) {
       const part = rows.slice(from, from + CHUNK).map(unit)
       const { values, indices } = tf.tidy(() => {
-        const similarity = tf.matMul(tf.tensor2d(flatten(part.map(about), D), [part.length, D]), poolTensor, false, true)
-        return tf.topk(similarity, Math.min(pool.length, k + 1))
+        const similarity = tf.matMul(tf.tensor2d(flatten(part.map(pool.about), D), [part.length, D]), poolTensor, false, true)
+        return tf.topk(similarity, Math.min(size, k + 1))
       })
       const cosines = values.dataSync() as Float32Array
       const found = indices.dataSync() as Int32Array
@@ -67,7 +88,7 @@ export function blendWithNeighbours(
           const j = found[i * width + t]
           if (j === selfIndex[from + i]) continue
           const weight = Math.max(0, cosines[i * width + t]) ** o.power
-          const neighbour = unitPool[j]
+          const neighbour = pool.unit[j]
           for (let d = 0; d < D; d++) blended[d] += weight * neighbour[d]
           taken++
         }

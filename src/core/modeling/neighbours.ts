@@ -1,7 +1,7 @@
 // The library side of neighbour blending (dpq/neighbour-blend.ts): the pool of library features
 // neighbours are searched among, and the step that blends a chunk of model inputs before encoding.
 import { DpqModel } from '../dpq/model.ts'
-import { blendWithNeighbours, NEIGHBOUR_BLEND, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
+import { blendWithPool, NEIGHBOUR_BLEND, readyPool, type NeighbourBlend, type ReadyPool } from '../dpq/neighbour-blend.ts'
 import { codesByHash, embeddingsByHash } from '../store/codes.ts'
 import type { Db } from '../store/db.ts'
 import { featureHashes, featuresFor } from '../store/features.ts'
@@ -16,6 +16,8 @@ export interface NeighbourPool {
   hashes: string[]
   features: Float32Array[]
   position: Map<string, number>
+  /** Made ready on first use and kept: a search by an outside image blends one photo against it. */
+  ready?: ReadyPool
 }
 
 /** The pool from features at hand: a deterministic sample of at most `size` of them. */
@@ -33,9 +35,11 @@ export function libraryPool(db: Db, backboneId: string, size: number): Neighbour
 /** Each input blended with its neighbours in the pool, by hash. */
 export function blendInputs(inputs: FeatureMap, pool: NeighbourPool, blend: NeighbourBlend): FeatureMap {
   const hashes = [...inputs.keys()]
-  const blended = blendWithNeighbours(
+  const centring = blend.centring ?? 0
+  if (pool.ready?.centring !== centring) pool.ready = readyPool(pool.features, centring)
+  const blended = blendWithPool(
     hashes.map((h) => inputs.get(h)!),
-    pool.features,
+    pool.ready,
     hashes.map((h) => pool.position.get(h) ?? -1),
     blend,
   )
