@@ -23,6 +23,8 @@ interface Variant {
   retrain?: boolean
   /** Its options (blend weight, tolerance, …). */
   library_model?: LibraryModelOptions
+  /** false: no album photo is held out, so every one trains the head (no blend choice, no block check). */
+  hold_out?: boolean
   /** Retrain on every photo's feature blended with its neighbours in the library, as the unsupervised model reads them (default: as Retrain decides, retrain.blendsForRetrain). */
   neighbours?: boolean
   /** Photos outside the training split (the database) join training as unlabelled photos. */
@@ -169,7 +171,7 @@ function withDistractors<T extends ReturnType<typeof libraryPhotos>>(all: T, fil
 async function runRetrain(v: Variant, split: Split, groups: Record<string, number[]>) {
   const t = performance.now()
   const isTrain = new Set(split.train)
-  const heldOut = everyFifth(split.train)
+  const heldOut = v.hold_out === false ? new Set<number>() : everyFifth(split.train)
   const db = split.database
   const albumLabels = db.map((i) => (isTrain.has(i) ? photos.labels[i] : []))
   const features = (v.neighbours ?? blendsForRetrain(db.length, albumLabels)) ? blendedFeatures(db) : photos.features
