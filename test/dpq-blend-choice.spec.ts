@@ -73,14 +73,17 @@ describe('blend weight chosen on held-out album photos', () => {
     expect(Object.keys(scores)).toEqual(LIBRARY_DEFAULTS.blendCandidates.map(String))
     const weight = chosen.model.head.blend!.weight
     expect(LIBRARY_DEFAULTS.blendCandidates).toContain(weight)
+    expect(chosen.unjudged).toBeUndefined()
     if (weight !== LIBRARY_DEFAULTS.blend) expect(scores[String(weight)]).toBeGreaterThan(scores[String(LIBRARY_DEFAULTS.blend)] + LIBRARY_DEFAULTS.blendMargin)
     expect(Math.max(...Object.values(scores))).toBeLessThanOrEqual(scores[String(weight)] + LIBRARY_DEFAULTS.blendMargin)
     const fixed = await trainLibraryModel(features, albumOf, heldOut, { train, blend: 0.5 })
     expect(fixed.model.head.blend?.weight).toBe(0.5)
     expect(fixed.blendChoice).toBeUndefined()
+    expect(fixed.unjudged).toBeUndefined()
     // One held-out photo per album: no held-out photo has an album mate to be ranked against.
     const lonely = await trainLibraryModel(features, albumOf, [36, 37, 38, 39], { train })
     expect(lonely.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.unjudgedBlend)
+    expect(lonely.unjudged).toBe(true)
     expect(lonely.blendChoice).toBeUndefined()
   })
 })

@@ -103,8 +103,21 @@ describe('DPQ model store', () => {
     }
     // The model keeps the unsupervised embedding beside the learned one (at a weight chosen on the held-out photos), and survives a reload.
     expect(LIBRARY_DEFAULTS.blendCandidates).toContain(active.model.head.blend?.weight)
+    expect(result.smallAlbums).toBeUndefined()
     const reloaded = loadModel(db, active.id)!.model
     expect(Array.from(reloaded.embedFlat([new Float32Array(24).fill(0.3)]))).toEqual(Array.from(active.model.embedFlat([new Float32Array(24).fill(0.3)])))
+  })
+
+  it('with albums under 10 photos: the head weighs little beside the unsupervised embedding, and the result says why', async () => {
+    // Albums of 5 on two of the four kinds: one held-out photo each, none with an album mate to judge the head by.
+    seedLibrary(db, 400, 0)
+    const now = Date.now()
+    for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)
+    for (let i = 0; i < 20; i++) if (i % 4 < 2) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 4) + 1, i + 1, now)
+    const result = await retrain(db, BACKBONE, { trainOptions: { ...options, M: 8 } })
+    expect(result.smallAlbums).toBe(true)
+    expect(loadActiveModel(db)!.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.unjudgedBlend)
+    expect(Object.keys(result.after).length).toBeGreaterThan(0)
   })
 
   it('retrains on albums, measures mAP per code length before and after, and activates the new model', async () => {

@@ -203,6 +203,8 @@ export interface TrainSummary {
   finetune: 'off' | 'late'
   /** Fine-tuning only: photos whose file could not be read again (no code under the new model). */
   unreadable?: number
+  /** Albums under 10 photos: what Retrain learned could not be checked, so it stays close to the library's own similarity. */
+  smallAlbums?: true
 }
 
 /** Events pushed from the engine to every window. */

@@ -52,7 +52,7 @@ export async function trainLibraryModel(
   heldOut: readonly number[],
   options: LibraryModelOptions = {},
   hooks: TrainHooks = {},
-): Promise<{ model: DpqModel; fitted: FittedCodebooks; blendChoice?: Record<string, number> }> {
+): Promise<{ model: DpqModel; fitted: FittedCodebooks; blendChoice?: Record<string, number>; unjudged?: true }> {
   const o = { ...LIBRARY_DEFAULTS, ...options }
   const train = { ...DEFAULTS, ...o.train }
   const isHeld = new Set(heldOut)
@@ -67,6 +67,7 @@ export async function trainLibraryModel(
   )
   let model = learned
   let blendChoice: Record<string, number> | undefined
+  let unjudged = false
   if (options.blend === undefined) {
     const kept = keptUnsupervised(learned, features, o.maxOthers, train.seed, o.keptD)
     const heldFeatures = heldOut.map((i) => features[i])
@@ -76,9 +77,10 @@ export async function trainLibraryModel(
     }, heldOut.map((i) => labels[i]))
     model = assembleBlend(learned, kept, chosen?.weight ?? o.unjudgedBlend)
     blendChoice = chosen?.peerMap
+    unjudged = !chosen
   } else if (o.blend < 1) model = assembleBlend(learned, keptUnsupervised(learned, features, o.maxOthers, train.seed, o.keptD), o.blend)
   const refit = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed, refineWeight: o.refineWeight })
-  return { ...refit, ...(blendChoice ? { blendChoice } : {}) }
+  return { ...refit, ...(blendChoice ? { blendChoice } : {}), ...(unjudged ? { unjudged: true as const } : {}) }
 }
 
 /**

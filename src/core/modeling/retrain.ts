@@ -70,6 +70,8 @@ export interface RetrainResult {
   finetune: Finetune
   /** Fine-tuning only: photos whose file could not be read again (they have no code under the new model). */
   unreadable?: PreparedActivations['failed']
+  /** Albums too small to judge what the head learned (under 10 photos each): it was kept light beside the library's own similarity. */
+  smallAlbums?: true
 }
 
 /**
@@ -122,6 +124,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const hooks = { onProgress: options.onProgress, signal: options.signal }
   let model: DpqModel
   let blended: Map<string, Float32Array> | null = null
+  let smallAlbums = false
   if (hasLabels && finetune === 'off') {
     // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA;
     // blended with their neighbours (as the unsupervised model reads them) where that was measured to help.
@@ -130,8 +133,9 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
     const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
     const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
-    const trained = (await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)).model
-    model = blended ? withBlend(trained) : trained
+    const trained = await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)
+    smallAlbums = trained.unjudged === true
+    model = blended ? withBlend(trained.model) : trained.model
     if (!blended) inputs.clear()
   } else if (finetune === 'off') {
     // No labels: the library's unsupervised model, as codes.ts fits it.
@@ -163,5 +167,5 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)
   activate(db, modelId, model, { map: afterMap, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length, finetune })
-  return { modelId, before, after: afterMap, finetune, ...(unreadable ? { unreadable } : {}) }
+  return { modelId, before, after: afterMap, finetune, ...(unreadable ? { unreadable } : {}), ...(smallAlbums ? { smallAlbums: true as const } : {}) }
 }
