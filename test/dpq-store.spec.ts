@@ -42,6 +42,13 @@ function seedLibrary(db: Db, n: number, albums: number): string[] {
   return hashes
 }
 
+/** Two albums, one on each of the first two kinds seedLibrary makes, of `perAlbum` photos each. */
+function albumsOfTwoKinds(db: Db, perAlbum: number): void {
+  const now = Date.now()
+  for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)
+  for (let i = 0; i < 4 * perAlbum; i++) if (i % 4 < 2) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 4) + 1, i + 1, now)
+}
+
 describe('DPQ model store', () => {
   let dir: string
   let db: Db
@@ -86,9 +93,7 @@ describe('DPQ model store', () => {
   it('with a handful of photos per album: codebooks from the whole library, mAP per length within 0.005 of shorter codes on held-out album photos', async () => {
     // 400 photos, albums of 10 photos on two of the four kinds; everything else in no album.
     seedLibrary(db, 400, 0)
-    const now = Date.now()
-    for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)
-    for (let i = 0; i < 40; i++) if (i % 4 < 2) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 4) + 1, i + 1, now)
+    albumsOfTwoKinds(db, 10)
     const result = await retrain(db, BACKBONE, { trainOptions: { ...options, M: 8 } })
     const active = loadActiveModel(db)!
     // Codebooks saw all 400 photos, not only the 16 trained album photos (K = 16 codewords would then memorise them).
@@ -111,9 +116,7 @@ describe('DPQ model store', () => {
   it('with albums under 10 photos: the head weighs little beside the unsupervised embedding, and the result says why', async () => {
     // Albums of 5 on two of the four kinds: one held-out photo each, none with an album mate to judge the head by.
     seedLibrary(db, 400, 0)
-    const now = Date.now()
-    for (const a of [1, 2]) db.prepare('INSERT INTO albums (id, name, created_at) VALUES (?, ?, ?)').run(a, `kind ${a - 1}`, now)
-    for (let i = 0; i < 20; i++) if (i % 4 < 2) db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (?, ?, ?)').run((i % 4) + 1, i + 1, now)
+    albumsOfTwoKinds(db, 5)
     const result = await retrain(db, BACKBONE, { trainOptions: { ...options, M: 8 } })
     expect(result.smallAlbums).toBe(true)
     expect(loadActiveModel(db)!.model.head.blend?.weight).toBe(LIBRARY_DEFAULTS.unjudgedBlend)
