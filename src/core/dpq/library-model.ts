@@ -68,17 +68,21 @@ export async function trainLibraryModel(
   let model = learned
   let blendChoice: Record<string, number> | undefined
   let unjudged = false
-  if (options.blend === undefined) {
+  if (options.blend === undefined || options.blend < 1) {
     const kept = keptUnsupervised(learned, features, o.maxOthers, train.seed, o.keptD)
-    const heldFeatures = heldOut.map((i) => features[i])
-    const chosen = chooseBlend({ candidates: o.blendCandidates, default: o.blend, margin: o.blendMargin }, (w) => {
-      const m = assembleBlend(learned, kept, w)
-      return { x: m.embedFlat(heldFeatures), D: m.D }
-    }, heldOut.map((i) => labels[i]))
-    model = assembleBlend(learned, kept, chosen?.weight ?? o.unjudgedBlend)
-    blendChoice = chosen?.peerMap
-    unjudged = !chosen
-  } else if (o.blend < 1) model = assembleBlend(learned, keptUnsupervised(learned, features, o.maxOthers, train.seed, o.keptD), o.blend)
+    let weight = options.blend
+    if (weight === undefined) {
+      const heldFeatures = heldOut.map((i) => features[i])
+      const chosen = chooseBlend({ candidates: o.blendCandidates, default: o.blend, margin: o.blendMargin }, (w) => {
+        const m = assembleBlend(learned, kept, w)
+        return { x: m.embedFlat(heldFeatures), D: m.D }
+      }, heldOut.map((i) => labels[i]))
+      weight = chosen?.weight ?? o.unjudgedBlend
+      blendChoice = chosen?.peerMap
+      unjudged = !chosen
+    }
+    model = assembleBlend(learned, kept, weight)
+  }
   const refit = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed, refineWeight: o.refineWeight })
   return { ...refit, ...(blendChoice ? { blendChoice } : {}), ...(unjudged ? { unjudged: true as const } : {}) }
 }
