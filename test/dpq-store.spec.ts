@@ -210,4 +210,17 @@ describe('held-out album photos', () => {
     for (let a = 0; a < 10; a++) expect([...many].filter((i) => i % 10 === a).length).toBeGreaterThan(40)
     expect(holdOutQueries(library(10, 500), 0.2, 10_000).size).toBe(1000)
   })
+
+  it('keeps two held-out photos per album as the share shrinks, so each has an album mate to be judged beside', () => {
+    // 300 albums of 12: two each would be 600, past MAX_HELD_OUT; one each would judge nothing.
+    const labels = library(300, 12)
+    const held = holdOutQueries(labels, 0.2)
+    expect(held.size).toBe(MAX_HELD_OUT)
+    const perAlbum = new Map<number, number>()
+    for (const i of held) perAlbum.set(labels[i][0], (perAlbum.get(labels[i][0]) ?? 0) + 1)
+    expect([...perAlbum.values()].every((n) => n === 2)).toBe(true)
+    expect(perAlbum.size).toBe(MAX_HELD_OUT / 2)
+    // Albums of 5–9 hold out one photo each, as before.
+    expect(holdOutQueries(library(20, 7), 0.2).size).toBe(20)
+  })
 })

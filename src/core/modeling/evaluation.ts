@@ -16,7 +16,10 @@ export const MAX_HELD_OUT = 500
 
 /**
  * Per album, in hash order, every ⌈1/share⌉-th photo is held out (albums of 3 or more); where that
- * would hold out more than `max` photos in all, every k-th with k large enough to stay within it.
+ * would hold out more than `max` photos in all, every k-th with k large enough to stay within it. A
+ * held-out photo judges the head only beside another of its album (blend-choice.ts), so an album
+ * that holds out two keeps two as the share shrinks; where even that passes `max`, albums are taken
+ * in order until it is reached, two each.
  */
 export function holdOutQueries(labels: number[][], share: number, max = MAX_HELD_OUT): Set<number> {
   const out = new Set<number>()
@@ -26,12 +29,23 @@ export function holdOutQueries(labels: number[][], share: number, max = MAX_HELD
     if (l.length) byAlbum.set(l[0], [...(byAlbum.get(l[0]) ?? []), i])
   })
   const albums = [...byAlbum.values()].filter((members) => members.length >= 3)
-  let every = Math.max(2, Math.round(1 / share))
-  while (albums.reduce((n, members) => n + Math.floor(members.length / every), 0) > max) every++
+  const first = Math.max(2, Math.round(1 / share))
+  const count = (members: number[], every: number): number => {
+    const n = Math.floor(members.length / every)
+    return Math.floor(members.length / first) >= 2 ? Math.max(2, n) : n
+  }
+  const total = (every: number): number => albums.reduce((n, members) => n + count(members, every), 0)
+  const largest = Math.max(0, ...albums.map((members) => members.length))
+  let every = first
+  while (every <= largest && total(every) > max) every++
+  let left = max
   for (const members of albums) {
-    members.forEach((i, k) => {
-      if (k % every === every - 1) out.add(i)
-    })
+    const n = Math.min(count(members, every), left)
+    // One photo of an album that would hold out a pair judges nothing: skip it.
+    if (n === 0 || (n === 1 && count(members, every) > 1)) continue
+    const step = Math.floor(members.length / n)
+    for (let k = 1; k <= n; k++) out.add(members[k * step - 1])
+    left -= n
   }
   return out
 }
