@@ -128,13 +128,14 @@ describe('DPQ model store', () => {
     const { modelId: before } = await ensureCodes(db, BACKBONE, { trainOptions: options })
     const epochs: number[] = []
     const result = await retrain(db, BACKBONE, { trainOptions: options, onProgress: (e) => e.epoch && epochs.push(e.epoch) })
-    expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
+    // Trained without the held-out photos, then again with them: one run of epochs.
+    expect(epochs).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
     expect(result.modelId).not.toBe(before)
     const active = loadActiveModel(db)!
     expect(active).toMatchObject({ id: result.modelId, kind: 'supervised' })
     expect(Object.keys(result.after)).toEqual(['8', '16', '24', '32', 'exact'])
     expect(Object.keys(result.before)).toEqual(['8', '16', '24', '32', 'exact'])
-    expect(modelMetrics(db, result.modelId)?.map).toEqual(result.after)
+    expect(modelMetrics(db, result.modelId)).toMatchObject({ map: result.after, learned_held_out: true })
     // Album kinds are easy here: the trained codes should find them well.
     expect(result.after['32']).toBeGreaterThan(0.6)
     expect(codesFor(db, result.modelId).hashes).toEqual(hashes)
@@ -143,7 +144,14 @@ describe('DPQ model store', () => {
 
     // Two retrains later only the active and the previous model keep their weights; every row stays.
     const second = await retrain(db, BACKBONE, { trainOptions: { ...options, epochs: 1 } })
+    // The previous model learned from these held-out photos: its own measurement on them stands as before.
+    expect(second.before).toEqual(result.after)
+    expect(second.beforeSeen).toBeUndefined()
+    // With another album photo the held-out photos are others, some of which it learned from: no fair before.
+    db.prepare('INSERT INTO album_photos (album_id, photo_id, added_at) VALUES (1, 3, ?)').run(Date.now())
     const third = await retrain(db, BACKBONE, { trainOptions: { ...options, epochs: 1 } })
+    expect(third.before).toEqual({})
+    expect(third.beforeSeen).toBe(true)
     const rows = db.prepare<[], { id: number; kept: number }>('SELECT id, weights IS NOT NULL AS kept FROM models ORDER BY id').all()
     expect(rows).toEqual([
       { id: before, kept: 0 },

@@ -205,6 +205,11 @@ export interface TrainSummary {
   unreadable?: number
   /** Albums under 10 photos: what Retrain learned could not be checked, so it stays close to the library's own similarity. */
   smallAlbums?: true
+  /**
+   * The previous model learned from the album photos held out to measure the new one (with albums of
+   * 20 or more a model learns from every album photo once it is checked), so it has no fair score on them: `before` is empty.
+   */
+  beforeSeen?: true
 }
 
 /** Events pushed from the engine to every window. */

@@ -76,6 +76,7 @@ async function report(service: LookalikeService, summary: TrainSummary, run: { j
   console.log(`Model ${summary.modelId} (${kind}${summary.finetune === 'late' ? ', fine-tuned' : ''}) active after ${run.seconds} s on ${run.backend}.`)
   if (summary.unreadable) console.error(`  ${summary.unreadable} photo(s) could not be read again: no code under the new model`)
   if (summary.smallAlbums) console.log('  Albums under 10 photos: too few to check what was learned, so the model stays close to the library\'s own similarity.')
+  if (summary.beforeSeen) console.log('  No "before": the previous model learned from the photos these numbers are measured on.')
   for (const key of Object.keys(summary.after)) console.log(`  ${key.padStart(5)}: mAP ${fmt(summary.before[key])} → ${fmt(summary.after[key])}`)
   return 0
 }

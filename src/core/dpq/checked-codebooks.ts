@@ -24,6 +24,8 @@ export interface CodebookOptions {
    * photo by its cluster and by itself together.
    */
   refineWeight?: number
+  /** Each block's scale as an earlier check chose it, in place of a check (a model fitted again on the photos it was checked on). */
+  blockScale?: readonly number[]
 }
 
 /**
@@ -66,7 +68,7 @@ export function fitCheckedCodebooks(x: Float32Array, D: number, o: CodebookOptio
     const block = kmeans(residual, D, { k: K, assign: 'cosine', seed: o.seed + 31 * (m + 1), iterations: o.iterations ?? 10, maxPoints: o.maxPoints ?? 8000 })
     const q = { M: 1, K, D, codebooks: block }
     const codes = quantize(q, residual)
-    const weight = m === 0 ? 1 : (o.refineWeight ?? 1)
+    const weight = o.blockScale?.[m] ?? (m === 0 ? 1 : (o.refineWeight ?? 1))
     let scale = weight
     if (check) {
       const table = queryTable(check.queries, block, D, K)
@@ -153,6 +155,7 @@ export interface LibraryRefit {
   tolerance?: number
   seed?: number
   refineWeight?: number
+  blockScale?: readonly number[]
 }
 
 /**
@@ -181,7 +184,7 @@ export function refitOnLibrary(model: DpqModel, x: Float32Array, labels: readonl
           tolerance: o.tolerance ?? 0.005,
         }
       : undefined
-  const fitted = fitCheckedCodebooks(gatherRows(x, D, rows), D, { M, K, seed, refineWeight: o.refineWeight }, check)
+  const fitted = fitCheckedCodebooks(gatherRows(x, D, rows), D, { M, K, seed, refineWeight: o.refineWeight, blockScale: o.blockScale }, check)
   const params = { ...model.params, codebookPhotos: rows.length, blockScale: fitted.blockScale }
   return { model: new DpqModel(params, model.head, fitted.codebooks), fitted }
 }

@@ -2,6 +2,7 @@
 // from the albums, the codebooks from every photo, checked on held-out album photos; every cached feature is encoded under the new model, mAP per
 // code length is measured on held-out album photos for the previous and the new model, and only
 // then is the new one activated, in one transaction.
+import { createHash } from 'node:crypto'
 import type { Finetune } from '../dpq/finetune.ts'
 import { trainLibraryModel, type LibraryModelOptions } from '../dpq/library-model.ts'
 import type { DpqModel } from '../dpq/model.ts'
@@ -72,6 +73,8 @@ export interface RetrainResult {
   unreadable?: PreparedActivations['failed']
   /** Albums too small to judge what the head learned (under 10 photos each): it was kept light beside the library's own similarity. */
   smallAlbums?: true
+  /** The previous model learned from today's held-out photos too, so `before` is empty: it would score photos it has seen. */
+  beforeSeen?: true
 }
 
 /**
@@ -124,6 +127,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   const hooks = { onProgress: options.onProgress, signal: options.signal }
   let model: DpqModel
   let blended: Map<string, Float32Array> | null = null
+  // The model the held-out photos measure, where the final one learned from them too.
+  let checked: DpqModel | null = null
   let smallAlbums = false
   if (hasLabels && finetune === 'off') {
     // Pooled features are small: the whole library in memory, for the codebooks and the kept PCA;
@@ -136,6 +141,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
     const trained = await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)
     smallAlbums = trained.unjudged === true
     model = blended ? withBlend(trained.model) : trained.model
+    if (trained.checked) checked = blended ? withBlend(trained.checked) : trained.checked
     if (!blended) inputs.clear()
   } else if (finetune === 'off') {
     // No labels: the library's unsupervised model, as codes.ts fits it.
@@ -154,18 +160,46 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   // A blending model encodes what was blended for training; held-out photos are blended now.
   const read = blended ? readBlended(db, backboneId, blended) : undefined
   const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
+  const measured = checked ? await encodeLibrary(db, checked, backboneId, hashes, { signal: options.signal, read }) : after
   blended?.clear()
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
+  const heldOutKey = heldOutDigest(hashes, labels, queries)
   let before: Record<string, number> = {}
+  let beforeSeen = false
   if (queries.length && previous && previous.backbone === backboneId) {
-    // A model that blends neighbours kept its embeddings: ranked by what it stored, not re-encoded.
-    const stored = modelBlend(previous.model) ? storedEmbedding(db, previous.id, previous.model, hashes) : null
-    before = heldOutMap(previous.model, stored ?? (await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal })), labels, queries)
+    if (previous.metrics?.learned_held_out) {
+      // It learned from the photos it was measured on: its own measurement stands where they are the same photos.
+      if (previous.metrics.held_out === heldOutKey && previous.metrics.map) before = previous.metrics.map
+      else beforeSeen = true
+    } else {
+      // A model that blends neighbours kept its embeddings: ranked by what it stored, not re-encoded.
+      const stored = modelBlend(previous.model) ? storedEmbedding(db, previous.id, previous.model, hashes) : null
+      before = heldOutMap(previous.model, stored ?? (await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal })), labels, queries)
+    }
   }
-  const afterMap = queries.length ? heldOutMap(model, after, labels, queries) : {}
+  const afterMap = queries.length ? heldOutMap(checked ?? model, measured, labels, queries) : {}
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)
-  activate(db, modelId, model, { map: afterMap, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length, finetune })
-  return { modelId, before, after: afterMap, finetune, ...(unreadable ? { unreadable } : {}), ...(smallAlbums ? { smallAlbums: true as const } : {}) }
+  const learnedHeldOut = checked ? { learned_held_out: true, held_out: heldOutKey } : {}
+  activate(db, modelId, model, { map: afterMap, train_seconds: Math.round(trainSeconds * 100) / 100, queries: queries.length, albums: albumIds.length, finetune, ...learnedHeldOut })
+  return {
+    modelId,
+    before,
+    after: afterMap,
+    finetune,
+    ...(unreadable ? { unreadable } : {}),
+    ...(smallAlbums ? { smallAlbums: true as const } : {}),
+    ...(beforeSeen ? { beforeSeen: true as const } : {}),
+  }
+}
+
+/** Names the held-out photos and the album photos they are ranked against: equal digests, the same measurement. */
+function heldOutDigest(hashes: readonly string[], labels: readonly (readonly number[])[], queries: readonly number[]): string {
+  const digest = createHash('sha256')
+  hashes.forEach((h, i) => {
+    if (labels[i].length) digest.update(`${h}:${labels[i].join(',')}\n`)
+  })
+  for (const i of queries) digest.update(`held:${hashes[i]}\n`)
+  return digest.digest('hex')
 }

@@ -89,7 +89,7 @@ export function createTraining(ctx: ServiceContext, jobs: JobTracker, codes: Cod
           onModelChanged(model)
           ctx.events.emit({ type: 'model-changed', model })
           if (result.unreadable?.length) console.warn(`lookalike: ${result.unreadable.length} photo(s) could not be read again for fine-tuning; they have no code under the new model`)
-          const summary: TrainSummary = { modelId: result.modelId, before: result.before, after: result.after, finetune, ...(result.unreadable?.length ? { unreadable: result.unreadable.length } : {}), ...(result.smallAlbums ? { smallAlbums: true as const } : {}) }
+          const summary: TrainSummary = { modelId: result.modelId, before: result.before, after: result.after, finetune, ...(result.unreadable?.length ? { unreadable: result.unreadable.length } : {}), ...(result.smallAlbums ? { smallAlbums: true as const } : {}), ...(result.beforeSeen ? { beforeSeen: true as const } : {}) }
           ctx.events.emit({ type: 'train-finished', summary })
           return summary
         }),

@@ -1,0 +1,53 @@
+// Retrain's library model learns twice: once without the held-out album photos, which then choose
+// the blend weight and judge each codebook block, and once more from every album photo, with the
+// weight and the blocks as judged. The held-out photos measure the first (the checked model).
+import { beforeAll, describe, expect, it } from 'vitest'
+import { trainLibraryModel } from '../src/core/dpq/library-model.ts'
+import { createRng, normal } from '../src/core/dpq/prng.ts'
+import type { ProgressEvent } from '../src/core/types.ts'
+import { ensureBackend } from '../src/core/modeling/backend.ts'
+
+describe('the final pass on every album photo', () => {
+  beforeAll(() => ensureBackend())
+
+  // 4 kinds of 24-d features; albums of 20 photos on every kind (4 held out each), 40 photos in no album.
+  const rng = createRng(11)
+  const features: Float32Array[] = []
+  const albumOf: number[][] = []
+  for (let i = 0; i < 120; i++) {
+    const kind = i % 4
+    const v = new Float32Array(24)
+    for (let j = 0; j < 24; j++) v[j] = normal(rng) + (j % 4 === kind ? 1.5 : 0)
+    features.push(v)
+    albumOf.push(i < 80 ? [kind] : [])
+  }
+  const heldOut = Array.from({ length: 16 }, (_, k) => 64 + k)
+  const train = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 3, seed: 1 }
+
+  it('keeps the checked model as it was trained without it, and learns again with its weight and blocks', async () => {
+    const once = await trainLibraryModel(features, albumOf, heldOut, { train, finalPass: false })
+    const epochs: number[] = []
+    const twice = await trainLibraryModel(features, albumOf, heldOut, { train }, { onProgress: (e: ProgressEvent) => e.epoch && epochs.push(e.epoch) })
+    expect(once.checked).toBeUndefined()
+    // The held-out photos measured, chose and judged exactly what they would have without the final pass.
+    expect(Buffer.from(twice.checked!.serialize())).toEqual(Buffer.from(once.model.serialize()))
+    expect(twice.fitted).toEqual(once.fitted)
+    expect(twice.blendChoice).toEqual(once.blendChoice)
+    expect(twice.model.head.blend!.weight).toBe(once.model.head.blend!.weight)
+    expect(twice.model.params.blockScale).toEqual(once.fitted.blockScale)
+    // The final head learned from the held-out photos too: other weights, other codebooks.
+    expect(Buffer.from(twice.model.serialize())).not.toEqual(Buffer.from(once.model.serialize()))
+    expect(twice.model.codebooks).not.toEqual(once.model.codebooks)
+    // Both passes report as one run of epochs.
+    expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('runs from 20 photos in the median album, and not without held-out photos', async () => {
+    const all = await trainLibraryModel(features, albumOf, [], { train, blend: 0.4 })
+    expect(all.checked).toBeUndefined()
+    // Albums of 10: the head gains little from two more photos each.
+    const small = albumOf.map((albums, i) => (i < 40 ? albums : []))
+    expect((await trainLibraryModel(features, small, [32, 33, 34, 35, 36, 37, 38, 39], { train })).checked).toBeUndefined()
+    expect((await trainLibraryModel(features, small, [32, 33, 34, 35, 36, 37, 38, 39], { train, finalPass: true })).checked).toBeDefined()
+  })
+})
