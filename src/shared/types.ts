@@ -207,7 +207,7 @@ export interface TrainSummary {
   smallAlbums?: true
   /**
    * The previous model learned from the album photos held out to measure the new one (with albums of
-   * 20 or more a model learns from every album photo once it is checked), so it has no fair score on them: `before` is empty.
+   * 50 or more a model learns from every album photo once it is checked), so it has no fair score on them: `before` is empty.
    */
   beforeSeen?: true
 }

@@ -48,11 +48,12 @@ export interface LibraryModelOptions {
  * Where nothing can judge the head, it learned from at most 8 photos per album: on CIFAR-10 at 5 per
  * album it ranked new photos below the unsupervised codes at 0.4, at 0.1 no longer, while
  * clothing-small kept most of its gain; so an unjudged head weighs 0.1. The final pass on every
- * album photo lifted clothing-small at 20 and 50 per album by 0.019 and 0.028 mAP at 64 bits (a
- * fifth more photos to learn from) and left photos in no album where they were; at 10 per album
- * it gained 0.002 and cost those photos 0.002–0.005 P@20: it runs from 20 photos in the median album.
+ * album photo (a fifth more photos to learn from) lifted clothing-small at 50 and 100 per album by
+ * 0.028 and 0.033 mAP at 64 bits and left photos in no album where they were; at 20 per album it
+ * gained 0.019 but cost those photos 0.003–0.006 P@20, at 10 it gained 0.002: it runs from 50
+ * photos in the median album.
  */
-export const LIBRARY_DEFAULTS = { blend: 0.4, unjudgedBlend: 0.1, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128, finalPassFrom: 20 }
+export const LIBRARY_DEFAULTS = { blend: 0.4, unjudgedBlend: 0.1, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128, finalPassFrom: 50 }
 
 /**
  * `features` and `labels` cover the whole library (labels [] for photos in no album); rows in
