@@ -42,12 +42,14 @@ describe('the final pass on every album photo', () => {
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
   })
 
-  it('runs from 50 photos in the median album, and not without held-out photos', async () => {
+  it('runs from 50 photos in the median album up to a number of album photos, and not without held-out photos', async () => {
     expect((await trainLibraryModel(features, albumOf, [], { train, finalPass: true, blend: 0.4 })).checked).toBeUndefined()
     // Albums of 20: the final pass cost photos in no album precision there.
     expect((await trainLibraryModel(features, albumOf, heldOut, { train })).checked).toBeUndefined()
     const large = features.map((_, i) => [i % 2])
     const heldLarge = Array.from({ length: 20 }, (_, k) => 100 + k)
     expect((await trainLibraryModel(features, large, heldLarge, { train })).checked).toBeDefined()
+    // Past the album photos a second pass fits in Retrain's minute.
+    expect((await trainLibraryModel(features, large, heldLarge, { train, finalPassMaxAlbumPhotos: 100 })).checked).toBeUndefined()
   })
 })

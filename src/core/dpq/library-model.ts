@@ -31,10 +31,11 @@ export interface LibraryModelOptions {
    * Once the held-out photos have chosen the weight and judged the blocks, train the head again on
    * every album photo, held-out ones included, and refit the codebooks with the blocks as judged.
    * The held-out photos then measure the `checked` model returned beside it, not the final one.
-   * Unset: from `finalPassFrom` photos in the median album.
+   * Unset: from `finalPassFrom` photos in the median album, up to `finalPassMaxAlbumPhotos` album photos.
    */
   finalPass?: boolean
   finalPassFrom?: number
+  finalPassMaxAlbumPhotos?: number
 }
 
 /**
@@ -51,9 +52,11 @@ export interface LibraryModelOptions {
  * album photo (a fifth more photos to learn from) lifted clothing-small at 50 and 100 per album by
  * 0.028 and 0.033 mAP at 64 bits and left photos in no album where they were; at 20 per album it
  * gained 0.019 but cost those photos 0.003–0.006 P@20, at 10 it gained 0.002: it runs from 50
- * photos in the median album.
+ * photos in the median album. It trains the head a second time: beyond 2,500 album photos the held-out
+ * ones are capped (MAX_HELD_OUT, under a fifth) and it took a 5,000-photo Retrain with 500 per album
+ * from 38.8 to 68.6 s, past the minute Retrain may take; with 2,500 (250 per album) 39.4 s.
  */
-export const LIBRARY_DEFAULTS = { blend: 0.4, unjudgedBlend: 0.1, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128, finalPassFrom: 50 }
+export const LIBRARY_DEFAULTS = { blend: 0.4, unjudgedBlend: 0.1, blendCandidates: [0.2, 0.3, 0.4] as readonly number[], blendMargin: 0.01, maxOthers: 10_000, tolerance: 0.002, keptD: 128, finalPassFrom: 50, finalPassMaxAlbumPhotos: 2_500 }
 
 /**
  * `features` and `labels` cover the whole library (labels [] for photos in no album); rows in
@@ -72,7 +75,8 @@ export async function trainLibraryModel(
   const rows = features.map((_, i) => i).filter((i) => !isHeld.has(i))
   // The codebooks are refitted below: with the sequential schedule, skip trainDpq's own k-means.
   const headOptions = { ...o.train, ...(train.schedule === 'sequential' && !train.codebookEpochs ? { codebookInit: 'normal' as const } : {}) }
-  const finalPass = (o.finalPass ?? medianAlbum(labels) >= o.finalPassFrom) && heldOut.length > 0
+  const albumPhotos = labels.filter((l) => l.length > 0).length
+  const finalPass = (o.finalPass ?? (medianAlbum(labels) >= o.finalPassFrom && albumPhotos <= o.finalPassMaxAlbumPhotos)) && heldOut.length > 0
   const learned = await trainDpq(
     rows.map((i) => features[i]),
     rows.map((i) => labels[i]),
