@@ -52,6 +52,18 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
   const tiles = () => page.locator('[data-testid="photo-tile"]')
   const results = () => page.locator('[data-testid="similar-result"]')
   const panel = () => page.locator('[data-testid="similar-panel"]')
+  /** Opens Retrain, starts it without deeper fine-tuning and waits for its summary. */
+  async function retrainFromPanel() {
+    await page.locator('[data-testid="retrain"]').click()
+    const dialog = page.locator('[data-testid="retrain-panel"]')
+    await expect.poll(() => dialog.getAttribute('data-state')).toBe('choosing')
+    const finetune = dialog.getByRole('checkbox', { name: 'Deeper fine-tuning' })
+    await expect.poll(() => finetune.isEnabled(), { timeout: 30_000 }).toBe(true)
+    if (await finetune.isChecked()) await finetune.uncheck()
+    await page.locator('[data-testid="start-train"]').click()
+    await expect.poll(() => dialog.getAttribute('data-state'), { timeout: 240_000, interval: 500 }).toBe('done')
+    return dialog
+  }
   const activeTestId = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.id ?? document.activeElement?.tagName)
 
   async function ready() {
@@ -409,14 +421,7 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
       await page.keyboard.press('Escape')
     }
     for (const round of [1, 2]) {
-      await page.locator('[data-testid="retrain"]').click()
-      const dialog = page.locator('[data-testid="retrain-panel"]')
-      await expect.poll(() => dialog.getAttribute('data-state')).toBe('choosing')
-      const finetune = dialog.getByRole('checkbox', { name: 'Deeper fine-tuning' })
-      await expect.poll(() => finetune.isEnabled(), { timeout: 30_000 }).toBe(true)
-      if (await finetune.isChecked()) await finetune.uncheck()
-      await page.locator('[data-testid="start-train"]').click()
-      await expect.poll(() => dialog.getAttribute('data-state'), { timeout: 240_000, interval: 500 }).toBe('done')
+      const dialog = await retrainFromPanel()
       // Axes with their names and ticks; hovering shows the values at an epoch.
       expect(await dialog.locator('[data-testid="chart-x-label"]').textContent()).toBe('epoch')
       expect(await dialog.locator('[data-testid="chart-y-label"]').textContent()).toMatch(/loss/)
@@ -433,6 +438,33 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
       }
       await page.locator('[data-testid="close-train"]').click()
     }
+    expect(errors).toEqual([])
+  })
+
+  it('with albums of 50 or more learns from every album photo, and a Retrain on changed albums says why it has no "before"', async () => {
+    const albums = (await api.listAlbums({})).filter((a) => a.name === 'Look-alikes' || a.name === 'Others')
+    expect(albums).toHaveLength(2)
+    for (const album of albums) {
+      // Each album's photos came from one group (the three tagged first may not): fill it with that group.
+      const counts = new Map<number, number>()
+      for (const p of (await api.listPhotos({ albumId: album.id })).photos) counts.set(groupOf.get(p.id)!, (counts.get(groupOf.get(p.id)!) ?? 0) + 1)
+      const group = [...counts].sort((a, b) => b[1] - a[1])[0][0]
+      await api.addToAlbum({ albumId: album.id, photoIds: [...groupOf].filter(([, g]) => g === group).map(([id]) => id) })
+    }
+    let dialog = await retrainFromPanel()
+    expect(await dialog.locator('[data-testid="train-small-albums"]').count()).toBe(0)
+    expect(await dialog.locator('[data-testid="train-before-seen"]').count()).toBe(0)
+    await page.locator('[data-testid="close-train"]').click()
+    // One photo fewer: other held-out photos, some of which the active model learned from.
+    const one = (await api.listPhotos({ albumId: albums[0].id })).photos[0].id
+    await api.removeFromAlbum({ albumId: albums[0].id, photoIds: [one] })
+    dialog = await retrainFromPanel()
+    expect(await dialog.locator('[data-testid="train-before-seen"]').textContent()).toMatch(/learned from every album photo/)
+    const before = await dialog.locator('[data-testid="train-summary"] tbody tr td:nth-child(2)').allTextContents()
+    expect(before.length).toBeGreaterThan(0)
+    expect(before.every((cell) => cell === '—')).toBe(true)
+    await screenshot(page, 'everyday-12-retrain-before-seen')
+    await page.locator('[data-testid="close-train"]').click()
     expect(errors).toEqual([])
   })
 })
