@@ -6,6 +6,7 @@ import { chooseBlend, heldOutPeerMap } from '../src/core/dpq/blend-choice.ts'
 import { LIBRARY_DEFAULTS, trainLibraryModel } from '../src/core/dpq/library-model.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { fourKinds } from './fixtures/features.ts'
 
 /** Rows of `x` scaled by √w (first half) and √(1−w) (second half), as the blended embedding joins them. */
 function joined(a: number[][], b: number[][], w: number): { x: Float32Array; D: number } {
@@ -56,16 +57,7 @@ describe('blend weight chosen on held-out album photos', () => {
 
   it('Retrain’s library model uses the chosen weight, a fixed one when given, and the unjudged weight when nothing can judge', async () => {
     // 4 kinds of 24-d features; albums of 10 photos on every kind (2 held out each), 80 photos in no album.
-    const rng2 = createRng(9)
-    const features: Float32Array[] = []
-    const albumOf: number[][] = []
-    for (let i = 0; i < 120; i++) {
-      const kind = i % 4
-      const v = new Float32Array(24)
-      for (let j = 0; j < 24; j++) v[j] = normal(rng2) + (j % 4 === kind ? 1.5 : 0)
-      features.push(v)
-      albumOf.push(i < 40 ? [kind] : [])
-    }
+    const { features, albumOf } = fourKinds(9, 40)
     const heldOut = Array.from({ length: 8 }, (_, k) => 32 + k)
     const train = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 4, seed: 1 }
     const chosen = await trainLibraryModel(features, albumOf, heldOut, { train })

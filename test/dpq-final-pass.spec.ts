@@ -3,24 +3,15 @@
 // weight and the blocks as judged. The held-out photos measure the first (the checked model).
 import { beforeAll, describe, expect, it } from 'vitest'
 import { trainLibraryModel } from '../src/core/dpq/library-model.ts'
-import { createRng, normal } from '../src/core/dpq/prng.ts'
 import type { ProgressEvent } from '../src/core/types.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
+import { fourKinds } from './fixtures/features.ts'
 
 describe('the final pass on every album photo', () => {
   beforeAll(() => ensureBackend())
 
   // 4 kinds of 24-d features; albums of 20 photos on every kind (4 held out each), 40 photos in no album.
-  const rng = createRng(11)
-  const features: Float32Array[] = []
-  const albumOf: number[][] = []
-  for (let i = 0; i < 120; i++) {
-    const kind = i % 4
-    const v = new Float32Array(24)
-    for (let j = 0; j < 24; j++) v[j] = normal(rng) + (j % 4 === kind ? 1.5 : 0)
-    features.push(v)
-    albumOf.push(i < 80 ? [kind] : [])
-  }
+  const { features, albumOf } = fourKinds(11, 80)
   const heldOut = Array.from({ length: 16 }, (_, k) => 64 + k)
   const train = { M: 4, K: 16, D: 16, hidden: 32, batchSize: 32, epochs: 3, seed: 1 }
 
