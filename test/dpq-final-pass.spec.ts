@@ -18,7 +18,13 @@ describe('the final pass on every album photo', () => {
   it('keeps the checked model as it was trained without it, and learns again with its weight and blocks', async () => {
     const once = await trainLibraryModel(features, albumOf, heldOut, { train, finalPass: false })
     const epochs: number[] = []
-    const twice = await trainLibraryModel(features, albumOf, heldOut, { train, finalPass: true }, { onProgress: (e: ProgressEvent) => e.epoch && epochs.push(e.epoch) })
+    const finalEpochs: number[] = []
+    const twice = await trainLibraryModel(features, albumOf, heldOut, { train, finalPass: true }, {
+      onProgress: (e: ProgressEvent) => {
+        if (e.epoch) epochs.push(e.epoch)
+        if (e.stage === 'final pass') finalEpochs.push(e.epoch!)
+      },
+    })
     expect(once.checked).toBeUndefined()
     // The held-out photos measured, chose and judged exactly what they would have without the final pass.
     expect(Buffer.from(twice.checked!.serialize())).toEqual(Buffer.from(once.model.serialize()))
@@ -29,8 +35,9 @@ describe('the final pass on every album photo', () => {
     // The final head learned from the held-out photos too: other weights, other codebooks.
     expect(Buffer.from(twice.model.serialize())).not.toEqual(Buffer.from(once.model.serialize()))
     expect(twice.model.codebooks).not.toEqual(once.model.codebooks)
-    // Both passes report as one run of epochs.
+    // Both passes report as one run of epochs, the second as the final pass.
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6])
+    expect(finalEpochs).toEqual([4, 5, 6])
   })
 
   it('runs from 50 photos in the median album up to a number of album photos, and not without held-out photos', async () => {

@@ -104,7 +104,7 @@ export interface ModelInfo {
  * lock, reading activation maps from photo files, training the network, quantizing, fitting the
  * codebooks, fitting an unsupervised model block by block, encoding every photo.
  */
-export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quantization' | 'codebooks' | 'neighbours' | 'unsupervised' | 'encoding'
+export type ModelStage = 'waiting' | 'reading activations' | 'network' | 'quantization' | 'codebooks' | 'neighbours' | 'unsupervised' | 'encoding' | 'final pass'
 
 export interface JobProgress {
   jobId: number

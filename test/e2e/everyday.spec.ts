@@ -432,6 +432,7 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
       await screenshot(page, `everyday-11-retrain-${round}`)
       // Both albums hold fewer than 10 photos: the summary says why the model stays close to the library's own grouping.
       expect(await dialog.locator('[data-testid="train-small-albums"]').textContent()).toMatch(/fewer than 10 photos/)
+      expect(await dialog.locator('[data-testid="chart-final-pass"]').count()).toBe(0)
       if (round === 2) {
         expect(await dialog.locator('[data-testid="train-unchanged"]').textContent()).toMatch(/Nothing changed/)
         expect(await dialog.locator('[data-testid="train-summary"]').isVisible()).toBe(false)
@@ -452,6 +453,8 @@ describe.skipIf(chromiumMissing)('Lookalike as people expect it', () => {
       await api.addToAlbum({ albumId: album.id, photoIds: [...groupOf].filter(([, g]) => g === group).map(([id]) => id) })
     }
     let dialog = await retrainFromPanel()
+    // The chart marks where the head starts again on every album photo.
+    expect(await dialog.locator('[data-testid="chart-final-pass"]').textContent()).toMatch(/every album photo/)
     expect(await dialog.locator('[data-testid="train-small-albums"]').count()).toBe(0)
     expect(await dialog.locator('[data-testid="train-before-seen"]').count()).toBe(0)
     await page.locator('[data-testid="close-train"]').click()

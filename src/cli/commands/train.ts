@@ -85,7 +85,8 @@ async function report(service: LookalikeService, summary: TrainSummary, run: { j
 function progressPrinter(): (job: JobProgress) => void {
   let last = ''
   return (job) => {
-    const line = job.epoch ? `epoch ${job.epoch}/${job.total} ${formatLoss(job.loss)}` : job.stage ? `${job.stage} ${job.done}/${job.total}` : ''
+    const pass = job.stage === 'final pass' ? ' (again, every album photo)' : ''
+    const line = job.epoch ? `epoch ${job.epoch}/${job.total}${pass} ${formatLoss(job.loss)}` : job.stage ? `${job.stage} ${job.done}/${job.total}` : ''
     if (!line || line === last) return
     last = line
     process.stderr.write(`${line}\n`)

@@ -119,13 +119,20 @@ function medianAlbum(labels: readonly (readonly number[])[]): number {
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 0
 }
 
-/** Progress of one of several training passes as epochs of one run (pass 1 of 2: epochs 31–60 of 60). */
+/** Progress of one of several training passes as epochs of one run (pass 1 of 2: epochs 31–60 of 60); later passes are the final pass. */
 function passHooks(hooks: TrainHooks, pass: number, passes: number): TrainHooks {
   const report = hooks.onProgress
   if (!report) return hooks
   return {
     ...hooks,
-    onProgress: (e) => report({ ...e, done: e.done + pass * e.total, total: e.total * passes, ...(e.epoch != null ? { epoch: e.epoch + pass * e.total } : {}) }),
+    onProgress: (e) =>
+      report({
+        ...e,
+        done: e.done + pass * e.total,
+        total: e.total * passes,
+        ...(e.epoch != null ? { epoch: e.epoch + pass * e.total } : {}),
+        ...(pass > 0 ? { stage: 'final pass' as const } : {}),
+      }),
   }
 }
 

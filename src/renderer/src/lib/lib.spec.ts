@@ -4,7 +4,7 @@ import { layoutFor } from './layout.ts'
 import { gridGeometry, keepAnchor, moveFocus, scrollToReveal, visibleRange } from './grid.ts'
 import { clickSelect, emptySelection } from './selection.ts'
 import { folderTree } from './folders.ts'
-import { epochTicks, lossSeries, nearestPoint, unchangedMap } from './lossChart.ts'
+import { epochTicks, finalPassStep, lossSeries, nearestPoint, unchangedMap } from './lossChart.ts'
 import { canRetrain, retrainHint } from './albums.ts'
 import { describeModel, describeModelUpdate, describeUpgrade, finetuneDefault, formatEstimate, planEstimate, trainStage } from './training.ts'
 import { PhotoPages, PAGE } from './pages.ts'
@@ -117,6 +117,12 @@ describe('loss chart', () => {
     expect(series[1].last).toBe(0.25)
     expect(lossSeries([], 300, 100)).toEqual([])
   })
+
+  it('marks where the final pass starts again from a fresh head', () => {
+    const points = [1, 2, 3, 4].map((step) => ({ step, loss: { semantic: 1 / step }, ...(step > 2 ? { finalPass: true as const } : {}) }))
+    expect(finalPassStep(points)).toBe(3)
+    expect(finalPassStep(points.slice(0, 2))).toBeNull()
+  })
 })
 
 describe('retrain rule', () => {
@@ -154,6 +160,7 @@ describe('retrain rule', () => {
     const job = { state: 'running' as const, done: 120, total: 1500, stage: 'reading activations' as const, epoch: undefined }
     expect(trainStage(job)).toBe('Reading activation maps 120/1,500')
     expect(trainStage({ ...job, stage: 'network', done: 3, total: 20, epoch: 3 })).toBe('Training, epoch 3/20')
+    expect(trainStage({ ...job, stage: 'final pass', done: 23, total: 40, epoch: 23 })).toBe('Training again on every album photo, epoch 23/40')
     expect(trainStage({ ...job, stage: 'encoding', done: 40, total: 40 })).toBe('Encoding your photos 40/40')
     expect(trainStage({ ...job, stage: 'neighbours', done: 512, total: 5000 })).toBe("Finding each photo's look-alikes 512/5,000")
     expect(trainStage({ ...job, state: 'queued', done: 0, total: 0, stage: undefined })).toBe('Starting…')

@@ -4,6 +4,8 @@ export interface LossPoint {
   /** The epoch (1, 2, …) the losses were measured at. */
   step: number
   loss: Record<string, number>
+  /** Measured in the final pass, when the head learns again from every album photo. */
+  finalPass?: true
 }
 
 export interface ChartSeries {
@@ -58,4 +60,9 @@ export function unchangedMap(before: Record<string, number | null>, after: Recor
   const lengths = [...new Set([...Object.keys(before), ...Object.keys(after)])]
   const compared = lengths.filter((l) => before[l] != null && after[l] != null)
   return compared.length > 0 && compared.length === lengths.length && compared.every((l) => Math.abs(after[l]! - before[l]!) < 0.0005)
+}
+
+/** The first step of the final pass, where the losses start again from a fresh head; null without one. */
+export function finalPassStep(points: readonly LossPoint[]): number | null {
+  return points.find((p) => p.finalPass)?.step ?? null
 }

@@ -37,6 +37,7 @@ export function trainStage(job: Pick<JobProgress, 'state' | 'done' | 'total' | '
   if (job.stage === 'reading activations') return `Reading activation maps ${count}`
   if (job.stage === 'encoding') return `Encoding your photos ${count}`
   if (job.stage === 'neighbours') return `Finding each photo's look-alikes ${count}`
+  if (job.stage === 'final pass') return `Training again on every album photo, epoch ${count}`
   if (job.epoch != null) return `${job.stage === 'codebooks' ? 'Fitting codebooks' : 'Training'}, epoch ${count}`
   return count
 }
