@@ -14,7 +14,7 @@ import { featureCoverage, featureHashes } from '../store/features.ts'
 import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { fitUnsupervised } from './codes.ts'
-import { checkCancelled, encodeLibrary, type ModelingHooks } from './encode.ts'
+import { checkCancelled, encodeLibrary, type EncodeOptions, type ModelingHooks } from './encode.ts'
 import { blendedLibrary, modelBlend, readBlended, storedEmbedding, withBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
@@ -160,7 +160,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   // A blending model encodes what was blended for training; held-out photos are blended now.
   const read = blended ? readBlended(db, backboneId, blended) : undefined
   const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
-  const measured = checked ? await encodeLibrary(db, checked, backboneId, hashes, { signal: options.signal, read }) : after
+  // The checked model is measured, not stored: it encodes the album photos only, all a measurement ranks.
+  const measured = checked ? await measureChecked(db, checked, backboneId, hashes, labels, heldOut, { signal: options.signal, read }) : null
   blended?.clear()
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
@@ -178,7 +179,7 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
       before = heldOutMap(previous.model, stored ?? (await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal })), labels, queries)
     }
   }
-  const afterMap = queries.length ? heldOutMap(checked ?? model, measured, labels, queries) : {}
+  const afterMap = measured ?? (queries.length ? heldOutMap(model, after, labels, queries) : {})
   checkCancelled(options.signal)
   options.beforeActivate?.(modelId)
   const learnedHeldOut = checked ? { learned_held_out: true, held_out: heldOutKey } : {}
@@ -202,4 +203,21 @@ function heldOutDigest(hashes: readonly string[], labels: readonly (readonly num
   })
   for (const i of queries) digest.update(`held:${hashes[i]}\n`)
   return digest.digest('hex')
+}
+
+/** heldOutMap of a model that is not stored, over the album photos alone (held-out photos are album photos). */
+async function measureChecked(
+  db: Db,
+  model: DpqModel,
+  backboneId: string,
+  hashes: readonly string[],
+  labels: readonly number[][],
+  heldOut: ReadonlySet<number>,
+  options: Pick<EncodeOptions, 'signal' | 'read'>,
+): Promise<Record<string, number>> {
+  const rows = hashes.map((_, i) => i).filter((i) => labels[i].length > 0)
+  const queries = rows.flatMap((i, j) => (heldOut.has(i) ? [j] : []))
+  if (queries.length === 0) return {}
+  const library = await encodeLibrary(db, model, backboneId, rows.map((i) => hashes[i]), options)
+  return heldOutMap(model, library, rows.map((i) => labels[i]), queries)
 }
