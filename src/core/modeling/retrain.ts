@@ -14,7 +14,7 @@ import { featureCoverage, featureHashes } from '../store/features.ts'
 import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../store/models.ts'
 import { ensureBackend } from './backend.ts'
 import { fitUnsupervised } from './codes.ts'
-import { checkCancelled, encodeLibrary, type EncodeOptions, type ModelingHooks } from './encode.ts'
+import { checkCancelled, encodeLibrary, type LibraryEmbedding, type ModelingHooks } from './encode.ts'
 import { blendedLibrary, modelBlend, readBlended, storedEmbedding, withBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
@@ -160,8 +160,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
   // A blending model encodes what was blended for training; held-out photos are blended now.
   const read = blended ? readBlended(db, backboneId, blended) : undefined
   const after = await encodeLibrary(db, model, backboneId, hashes, { ...options, writeTo: modelId, read })
-  // The checked model is measured, not stored: it encodes the album photos only, all a measurement ranks.
-  const measured = checked ? await measureChecked(db, checked, backboneId, hashes, labels, heldOut, { signal: options.signal, read }) : null
+  // The checked model is measured, not stored.
+  const measured = checked ? await albumMap(checked, hashes, labels, heldOut, (part) => encodeLibrary(db, checked, backboneId, part, { signal: options.signal, read })) : null
   blended?.clear()
   const previous = loadActiveModel(db)
   const queries = [...heldOut].sort((a, b) => a - b)
@@ -175,8 +175,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
       else beforeSeen = true
     } else {
       // A model that blends neighbours kept its embeddings: ranked by what it stored, not re-encoded.
-      const stored = modelBlend(previous.model) ? storedEmbedding(db, previous.id, previous.model, hashes) : null
-      before = heldOutMap(previous.model, stored ?? (await encodeLibrary(db, previous.model, backboneId, hashes, { signal: options.signal })), labels, queries)
+      const { model: old, id } = previous
+      before = await albumMap(old, hashes, labels, heldOut, async (part) => (modelBlend(old) ? storedEmbedding(db, id, old, part) : null) ?? (await encodeLibrary(db, old, backboneId, part, { signal: options.signal })))
     }
   }
   const afterMap = measured ?? (queries.length ? heldOutMap(model, after, labels, queries) : {})
@@ -205,19 +205,19 @@ function heldOutDigest(hashes: readonly string[], labels: readonly (readonly num
   return digest.digest('hex')
 }
 
-/** heldOutMap of a model that is not stored, over the album photos alone (held-out photos are album photos). */
-async function measureChecked(
-  db: Db,
+/**
+ * heldOutMap over the album photos alone, all that it ranks (held-out photos are album photos):
+ * `embed` gives the model's embeddings and codes of the photos it is handed.
+ */
+async function albumMap(
   model: DpqModel,
-  backboneId: string,
   hashes: readonly string[],
   labels: readonly number[][],
   heldOut: ReadonlySet<number>,
-  options: Pick<EncodeOptions, 'signal' | 'read'>,
+  embed: (part: readonly string[]) => Promise<LibraryEmbedding>,
 ): Promise<Record<string, number>> {
   const rows = hashes.map((_, i) => i).filter((i) => labels[i].length > 0)
   const queries = rows.flatMap((i, j) => (heldOut.has(i) ? [j] : []))
   if (queries.length === 0) return {}
-  const library = await encodeLibrary(db, model, backboneId, rows.map((i) => hashes[i]), options)
-  return heldOutMap(model, library, rows.map((i) => labels[i]), queries)
+  return heldOutMap(model, await embed(rows.map((i) => hashes[i])), rows.map((i) => labels[i]), queries)
 }
