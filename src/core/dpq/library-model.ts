@@ -112,7 +112,8 @@ export async function trainLibraryModel(
   return { model: final.model, fitted: checked.fitted, checked: checked.model, ...extras }
 }
 
-function medianAlbum(labels: readonly (readonly number[])[]): number {
+/** Photos in the median album (0 without albums). */
+export function medianAlbum(labels: readonly (readonly number[])[]): number {
   const sizes = new Map<number, number>()
   for (const albums of labels) for (const a of albums) sizes.set(a, (sizes.get(a) ?? 0) + 1)
   const sorted = [...sizes.values()].sort((a, b) => a - b)

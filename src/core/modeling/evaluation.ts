@@ -40,9 +40,10 @@ export function holdOutQueries(labels: number[][], share: number, max = MAX_HELD
   while (every <= largest && total(every) > max) every++
   let left = max
   for (const members of albums) {
-    const n = Math.min(count(members, every), left)
+    const wanted = count(members, every)
+    const n = Math.min(wanted, left)
     // One photo of an album that would hold out a pair judges nothing: skip it.
-    if (n === 0 || (n === 1 && count(members, every) > 1)) continue
+    if (n === 0 || (n === 1 && wanted > 1)) continue
     const step = Math.floor(members.length / n)
     for (let k = 1; k <= n; k++) out.add(members[k * step - 1])
     left -= n

@@ -4,7 +4,7 @@
 // then is the new one activated, in one transaction.
 import { createHash } from 'node:crypto'
 import type { Finetune } from '../dpq/finetune.ts'
-import { trainLibraryModel, type LibraryModelOptions } from '../dpq/library-model.ts'
+import { medianAlbum, trainLibraryModel, type LibraryModelOptions } from '../dpq/library-model.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { createRng, sampleIndices } from '../dpq/prng.ts'
 import { trainDpq, type TrainOptions } from '../dpq/train.ts'
@@ -36,10 +36,7 @@ const FINETUNE_UNLABELLED = 2000
 export const RETRAIN_BLEND = { minPhotos: 1000, maxMedianAlbum: 50 }
 
 export function blendsForRetrain(photos: number, labels: readonly (readonly number[])[]): boolean {
-  const sizes = new Map<number, number>()
-  for (const albums of labels) for (const a of albums) sizes.set(a, (sizes.get(a) ?? 0) + 1)
-  const sorted = [...sizes.values()].sort((a, b) => a - b)
-  const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 0
+  const median = medianAlbum(labels)
   return photos >= RETRAIN_BLEND.minPhotos && median > 0 && median <= RETRAIN_BLEND.maxMedianAlbum
 }
 
