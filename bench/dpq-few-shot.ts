@@ -12,7 +12,8 @@ import { splitByClass, type Split } from '../src/core/dpq/protocol.ts'
 import { quantize, type Quantizer } from '../src/core/dpq/quantize.ts'
 import { lookupTable } from '../src/core/search/lookup-table.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
-import { blendsForRetrain } from '../src/core/modeling/retrain.ts'
+import { modelEmbeddingBlend } from '../src/core/modeling/neighbours.ts'
+import { blendsForRetrain, embeddingNeighboursFor } from '../src/core/modeling/retrain.ts'
 import { trainDpq, type TrainOptions } from '../src/core/dpq/train.ts'
 import { blendWithNeighbours, NEIGHBOUR_BLEND } from '../src/core/dpq/neighbour-blend.ts'
 import { libraryPhotos } from './dpq-library-photos.ts'
@@ -179,13 +180,26 @@ async function runRetrain(v: Variant, split: Split, groups: Record<string, numbe
     db.map((i) => features[i]),
     albumLabels,
     db.flatMap((i, j) => (heldOut.has(i) ? [j] : [])),
-    { ...v.library_model, train: { classes: photos.classNames.length, seed, ...v.dpq } },
+    { embeddingNeighbours: embeddingNeighboursFor(features !== photos.features), ...v.library_model, train: { classes: photos.classNames.length, seed, ...v.dpq } },
   )
-  const x = model.embedFlat(features)
+  const x = embedded(model, features, db)
   const codes = codesOf(model, x, db)
   const measured = byGroup(groups, db, (q) => codeScores(model, x, model.D, q, db, codes))
   const embedding = byGroup(groups, db, (q) => cosineScores(x, model.D, q, db))
-  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, neighbours: features !== photos.features, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
+  return { seconds: round((performance.now() - t) / 1000), ...measured, embedding, neighbours: features !== photos.features, embedding_neighbours: modelEmbeddingBlend(model) !== null, block_scale: fitted.blockScale, held_out_prefix_map: fitted.prefixMap, held_out: heldOut.size, blend: model.head.blend?.weight, blend_choice: blendChoice, dpq: v.dpq ?? {}, library_model: v.library_model ?? {} }
+}
+
+/** Every photo's embedding under the model; for a model that blends embeddings, blended with its neighbours among the database's (the library's), queries too, as search does. */
+function embedded(model: DpqModel, features: readonly Float32Array[], database: number[]): Float32Array {
+  const x = model.embedFlat(features)
+  const blend = modelEmbeddingBlend(model)
+  if (!blend) return x
+  const D = model.D
+  const rows = features.map((_, i) => x.subarray(i * D, (i + 1) * D))
+  const position = new Map(database.map((i, j) => [i, j]))
+  const out = new Float32Array(x.length)
+  blendWithNeighbours(rows, database.map((i) => rows[i]), rows.map((_, i) => position.get(i) ?? -1), blend).forEach((row, i) => out.set(row, i * D))
+  return out
 }
 
 /** Every photo's feature blended with its neighbours among the database photos (the library), as the library encodes them. */

@@ -5,14 +5,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { blendWithNeighbours, blendWithPool, NEIGHBOUR_BLEND, readyPool } from '../src/core/dpq/neighbour-blend.ts'
+import { blendAmongRows, blendWithNeighbours, blendWithPool, EMBEDDING_NEIGHBOURS, NEIGHBOUR_BLEND, readyPool } from '../src/core/dpq/neighbour-blend.ts'
+import { quantize } from '../src/core/dpq/quantize.ts'
 import { createRng, normal } from '../src/core/dpq/prng.ts'
 import { ensureBackend } from '../src/core/modeling/backend.ts'
 import { ensureCodes, pendingTraining } from '../src/core/modeling/codes.ts'
 import { loadActiveModel } from '../src/core/modeling/models.ts'
 import { blendInputs, blendLibrary, libraryPool, poolOf } from '../src/core/modeling/neighbours.ts'
 import { TrainingCancelled } from '../src/core/dpq/train.ts'
-import { blendsForRetrain, RETRAIN_BLEND, retrain } from '../src/core/modeling/retrain.ts'
+import { blendsForRetrain, embeddingNeighboursFor, RETRAIN_BLEND, retrain } from '../src/core/modeling/retrain.ts'
 import { addToAlbum, createAlbum } from '../src/core/store/albums.ts'
 import { LibrarySearch } from '../src/core/service/search.ts'
 import { codesByHash, codesFor, embeddingsByHash } from '../src/core/store/codes.ts'
@@ -107,6 +108,31 @@ describe('blendWithNeighbours', () => {
       return set.reduce((s, r, i) => s + unit(r).reduce((t, x, d) => t + x * means[i % 3][d], 0), 0) / set.length
     }
     expect(cosToMean(blended)).toBeGreaterThan(cosToMean(rows) + 0.05)
+  })
+})
+
+describe('blendAmongRows', () => {
+  beforeEach(async () => {
+    await ensureBackend()
+  })
+
+  it('blends each row among all rows (never itself) as blendWithNeighbours does, flat, whatever order the pool sample takes', () => {
+    const rows = clustered(90, 10, 3, 4)
+    const flat = new Float32Array(90 * 10)
+    rows.forEach((r, i) => flat.set(r, i * 10))
+    const o = { k: 5, power: 3, pool: 1000 }
+    const want = blendWithNeighbours(rows, rows, rows.map((_, i) => i), o)
+    const got = blendAmongRows(flat, 10, o, 7)
+    want.forEach((row, i) => row.forEach((v, d) => expect(got[i * 10 + d]).toBeCloseTo(v, 5)))
+  })
+
+  it('searches a seeded sample of the rows when there are more than the pool holds', () => {
+    const rows = clustered(60, 8, 3, 5)
+    const flat = new Float32Array(60 * 8)
+    rows.forEach((r, i) => flat.set(r, i * 8))
+    const o = { k: 3, power: 3, pool: 20 }
+    expect(blendAmongRows(flat, 8, o, 1)).toEqual(blendAmongRows(flat, 8, o, 1))
+    expect(blendAmongRows(flat, 8, o, 1)).not.toEqual(blendAmongRows(flat, 8, o, 2))
   })
 })
 
@@ -241,21 +267,51 @@ describe('a library encodes its photos blended with their neighbours', () => {
     expect(outside.results.map((r) => r.id)[0]).toBe(1)
   })
 
-  it("Retrain on albums in a small library reads the photos' own features; its summary ranks the unsupervised model by the embeddings it stored", async () => {
+  it("Retrain on albums in a small library reads the photos' own features and blends their learned embeddings instead; search, exact mode and later photos read them so", async () => {
     addPhotos(0, 120)
     const { modelId: unsupervised } = await ensureCodes(db, BACKBONE, { trainOptions })
     // Two albums of 15 photos from two of the six clusters (photo i is in cluster i % 6).
     for (const cluster of [0, 1]) addToAlbum(db, createAlbum(db, `cluster ${cluster}`).id, Array.from({ length: 15 }, (_, j) => 6 * j + cluster + 1))
     const { modelId, before, after } = await retrain(db, BACKBONE, { trainOptions: { ...trainOptions, epochs: 2 } })
     const active = loadActiveModel(db)!
+    const { model } = active
     expect(active.id).toBe(modelId)
-    expect(active.model.params.neighbours).toBeUndefined()
-    expect(embeddingsByHash(db, modelId, [hashOf(0), hashOf(119)]).size).toBe(0)
-    const library = featuresFor(db, BACKBONE)
-    expect(codesOf(modelId).get(hashOf(5))).toEqual([...active.model.encode([library.get(hashOf(5))!])])
+    expect(model.params.neighbours).toBeUndefined()
+    expect(model.params.embeddingNeighbours).toEqual(EMBEDDING_NEIGHBOURS)
     expect(Object.keys(before)).toContain('32')
     expect(Object.keys(after)).toContain('32')
     expect(unsupervised).not.toBe(modelId)
+
+    // Each photo's embedding is its own plus its nearest photos' in the library (never itself), kept with its code.
+    const library = featuresFor(db, BACKBONE)
+    const hashes = [...library.keys()].sort()
+    const own = model.embed(hashes.map((h) => library.get(h)!))
+    const mixed = blendWithNeighbours(own, own, hashes.map((_, i) => i), EMBEDDING_NEIGHBOURS)
+    const stored = embeddingsByHash(db, modelId, hashes)
+    expect(stored.size).toBe(120)
+    hashes.forEach((h, i) => [...stored.get(h)!].forEach((v, d) => expect(v).toBeCloseTo(mixed[i][d], 4)))
+    const i5 = hashes.indexOf(hashOf(5))
+    expect(codesOf(modelId).get(hashOf(5))).toEqual([...quantize(model, mixed[i5])])
+    // Its own embedding alone would be another vector.
+    expect(Math.max(...[...own[i5]].map((v, d) => Math.abs(v / Math.hypot(...own[i5]) - mixed[i5][d])))).toBeGreaterThan(0.01)
+
+    // Exact mode ranks by the stored embeddings; an outside image (photo 1's feature) is blended on the spot and finds photo 1 first.
+    const search = new LibrarySearch(db, { loadActiveModel, codesByHash, embeddingsByHash })
+    search.reload()
+    const query = stored.get(hashOf(0))!
+    const byScore = [...stored].filter(([h]) => h !== hashOf(0)).map(([h, x]) => ({ id: Number(h.slice(1)) + 1, s: x.reduce((t, v, d) => t + v * query[d], 0) / Math.hypot(...x) }))
+    byScore.sort((a, b) => b.s - a.s)
+    expect(search.similarToPhoto(1, 'exact', 5).results.map((r) => r.id)).toEqual(byScore.slice(0, 5).map((r) => r.id))
+    expect(search.similarToFeature(features[0], 'exact', 5).results[0].id).toBe(1)
+
+    // A photo added later is blended against the library's embeddings under the same model.
+    db.prepare("INSERT INTO photos (id, root_id, rel_path, size, mtime_ms, hash, status) VALUES (121, 1, 'new.jpg', 1, 1, 'hnew', 'ok')").run()
+    putFeatures(db, BACKBONE, [{ hash: 'hnew', vector: features[3] }])
+    expect(await ensureCodes(db, BACKBONE, { trainOptions })).toEqual({ modelId, encoded: 1 })
+    const pool = own
+    const [newRow] = blendWithNeighbours(model.embed([features[3]]), pool, [-1], EMBEDDING_NEIGHBOURS)
+    ;[...embeddingsByHash(db, modelId, ['hnew']).get('hnew')!].forEach((v, d) => expect(v).toBeCloseTo(newRow[d], 4))
+    expect(codesOf(modelId).get('hnew')).toEqual([...quantize(model, newRow)])
   })
 
   it('Retrain with no album fits the unsupervised model, blended as the library fits it', async () => {
@@ -293,5 +349,10 @@ describe('blendsForRetrain', () => {
     expect(blendsForRetrain(5000, library([51, 100, 100], 5000))).toBe(false)
     expect(blendsForRetrain(999, library([10, 10], 999))).toBe(false)
     expect(blendsForRetrain(5000, library([], 5000))).toBe(false)
+  })
+
+  it('where features are not blended, the learned embeddings are', () => {
+    expect(embeddingNeighboursFor(false)).toEqual(EMBEDDING_NEIGHBOURS)
+    expect(embeddingNeighboursFor(true)).toBeNull()
   })
 })

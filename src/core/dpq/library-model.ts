@@ -4,6 +4,7 @@
 // block by block on the held-out album photos (checked-codebooks.ts); then the head learns again
 // from every album photo, held-out ones included, and the codebooks follow with the blocks as checked.
 import { chooseBlend } from './blend-choice.ts'
+import { blendAmongRows, type NeighbourBlend } from './neighbour-blend.ts'
 import { refitOnLibrary, type FittedCodebooks } from './checked-codebooks.ts'
 import { DpqModel, type Head } from './model.ts'
 import { createRng, sampleIndices } from './prng.ts'
@@ -36,6 +37,12 @@ export interface LibraryModelOptions {
   finalPass?: boolean
   finalPassFrom?: number
   finalPassMaxAlbumPhotos?: number
+  /**
+   * Blend each photo's embedding with its nearest photos' before the codebooks are fitted and
+   * checked (neighbour-blend.ts); the model records it, and every photo it encodes later, and
+   * every query, is blended the same way. Unset: not blended.
+   */
+  embeddingNeighbours?: NeighbourBlend | null
 }
 
 /**
@@ -101,14 +108,20 @@ export async function trainLibraryModel(
     }
     blend = { kept, weight }
   }
-  const assemble = (head: DpqModel): DpqModel => (blend ? assembleBlend(head, blend.kept, blend.weight) : head)
+  const neighbours = o.embeddingNeighbours ?? null
+  const assemble = (head: DpqModel): DpqModel => {
+    const joined = blend ? assembleBlend(head, blend.kept, blend.weight) : head
+    return neighbours ? new DpqModel({ ...joined.params, embeddingNeighbours: neighbours }, joined.head, joined.codebooks) : joined
+  }
+  // What the codebooks quantize: the embeddings as every photo will be encoded.
+  const encoded = (m: DpqModel): Float32Array => (neighbours ? blendAmongRows(m.embedFlat(features), m.D, neighbours, train.seed) : m.embedFlat(features))
   const refit = { maxOthers: o.maxOthers, tolerance: o.tolerance, seed: train.seed, refineWeight: o.refineWeight }
   const model = assemble(learned)
-  const checked = refitOnLibrary(model, model.embedFlat(features), labels, heldOut, refit)
+  const checked = refitOnLibrary(model, encoded(model), labels, heldOut, refit)
   const extras = { ...(blendChoice ? { blendChoice } : {}), ...(unjudged ? { unjudged: true as const } : {}) }
   if (!finalPass) return { ...checked, ...extras }
   const again = assemble(await trainDpq(features, labels, headOptions, passHooks(hooks, 1, 2)))
-  const final = refitOnLibrary(again, again.embedFlat(features), labels, [], { ...refit, blockScale: checked.fitted.blockScale })
+  const final = refitOnLibrary(again, encoded(again), labels, [], { ...refit, blockScale: checked.fitted.blockScale })
   return { model: final.model, fitted: checked.fitted, checked: checked.model, ...extras }
 }
 

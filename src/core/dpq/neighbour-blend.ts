@@ -5,6 +5,7 @@
 // pool (the library, or a sample of a large one) by cosine about part of the pool's mean, as the
 // unsupervised model compares photos. Measured in docs/dpq.md, "Neighbour blending".
 import { tf } from './tf.ts'
+import { createRng, sampleIndices } from './prng.ts'
 import { CENTRING } from './unsupervised.ts'
 
 export interface NeighbourBlend {
@@ -24,6 +25,26 @@ export interface NeighbourBlend {
 
 /** Chosen on clothing-small and COCO-256 (docs/dpq.md); centring as the unsupervised model's PCA. */
 export const NEIGHBOUR_BLEND: NeighbourBlend = { k: 10, power: 3, pool: 5000, centring: CENTRING }
+
+/**
+ * The same blending of a learned embedding: a model trained on albums places a photo among its
+ * album's kind, so its nearest photos there are mostly of that kind and their mean is a steadier
+ * description than the photo alone (measured in docs/dpq.md, "Embedding neighbours").
+ */
+export const EMBEDDING_NEIGHBOURS: NeighbourBlend = { k: 10, power: 3, pool: 5000 }
+
+/**
+ * Every row of flat [n, D] blended with its neighbours among a sample of the rows (at most
+ * `o.pool`, seeded), as blendWithNeighbours does; flat [n, D] at unit length.
+ */
+export function blendAmongRows(x: Float32Array, D: number, o: NeighbourBlend, seed: number): Float32Array {
+  const n = x.length / D
+  const rows = Array.from({ length: n }, (_, i) => x.subarray(i * D, (i + 1) * D))
+  const sample = sampleIndices(n, o.pool, createRng(seed))
+  const selfIndex = new Int32Array(n).fill(-1)
+  sample.forEach((r, j) => (selfIndex[r] = j))
+  return flatten(blendWithNeighbours(rows, sample.map((r) => rows[r]), selfIndex, o), D)
+}
 
 /** Rows a chunk of the similarity search compares with the whole pool at once. */
 const CHUNK = 512

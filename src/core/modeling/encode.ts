@@ -8,7 +8,7 @@ import type { Db } from '../store/db.ts'
 import type { LockHolder } from '../store/locks.ts'
 import type { ProgressEvent } from '../types.ts'
 import { modelInputs, modelTail } from './inputs.ts'
-import { modelBlend } from './neighbours.ts'
+import { embeddingMixer, storesEmbeddings, type EmbeddingMixer } from './neighbours.ts'
 
 export interface ModelingHooks {
   onProgress?(event: ProgressEvent): void
@@ -36,6 +36,8 @@ export interface EncodeOptions extends ModelingHooks {
   keep?: boolean
   /** Applied to each chunk's inputs before they are embedded (a model's neighbour blending, modeling/neighbours.ts). */
   blend?: (inputs: Map<string, Float32Array>) => Map<string, Float32Array>
+  /** Applied to each chunk's embeddings (default: the model's own blending of embeddings, if any, against the library file's pool). */
+  mix?: EmbeddingMixer
 }
 
 export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string, hashes: readonly string[], options: EncodeOptions = {}): Promise<LibraryEmbedding> {
@@ -45,14 +47,16 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
   const codes = new Uint8Array(kept * M)
   const present = new Array<boolean>(hashes.length).fill(false)
   const chunk = model.finetuned ? 256 : 1000
-  const storesEmbeddings = modelBlend(model) !== null
+  const stores = storesEmbeddings(model)
+  const mix = options.mix ?? embeddingMixer(db, backboneId, model)
   for (let from = 0; from < hashes.length; from += chunk) {
     checkCancelled(options.signal)
     const part = hashes.slice(from, from + chunk)
     const read = options.read ? options.read(part) : modelInputs(db, modelTail(model), backboneId, part)
     const inputs = options.blend ? options.blend(read) : read
     const rows = part.map((h, i) => ({ h, i: from + i })).filter((r) => inputs.has(r.h))
-    const px = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
+    const own = model.embedFlat(rows.map((r) => inputs.get(r.h)!))
+    const px = mix ? mix(rows.map((r) => r.h), own) : own
     const pc = quantize(model, px)
     rows.forEach((r, j) => {
       if (kept) {
@@ -61,8 +65,8 @@ export async function encodeLibrary(db: Db, model: DpqModel, backboneId: string,
       }
       present[r.i] = true
     })
-    // Blended inputs cannot be had again from a photo's feature alone: their embeddings are kept for exact mode.
-    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc, storesEmbeddings ? px : undefined)
+    // Blended inputs or embeddings cannot be had again from a photo's feature alone: their embeddings are kept for exact mode.
+    if (options.writeTo !== undefined) writeCodes(db, options.writeTo, rows.map((r) => r.h), pc, stores ? px : undefined)
     options.onProgress?.({ done: Math.min(hashes.length, from + chunk), total: hashes.length, stage: 'encoding' })
     await new Promise((r) => setImmediate(r))
   }

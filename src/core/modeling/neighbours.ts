@@ -76,6 +76,48 @@ export function withBlend(model: DpqModel, blend: NeighbourBlend = NEIGHBOUR_BLE
   return new DpqModel({ ...model.params, neighbours: blend }, model.head, model.codebooks)
 }
 
+/** The blending of embeddings a model's stored codes were made with (null: none). */
+export function modelEmbeddingBlend(model: { params: Record<string, unknown> }): NeighbourBlend | null {
+  const recorded = model.params.embeddingNeighbours as NeighbourBlend | undefined
+  return recorded && recorded.k > 0 ? recorded : null
+}
+
+/** Whether a photo's embedding under the model depends on other photos: then it is stored with its code, as it cannot be had from its feature alone. */
+export function storesEmbeddings(model: { params: Record<string, unknown> }): boolean {
+  return modelBlend(model) !== null || modelEmbeddingBlend(model) !== null
+}
+
+/** Embeddings (flat [n, D]) of photos by hash ('' for an outside image), blended with their neighbours. */
+export type EmbeddingMixer = (hashes: readonly string[], x: Float32Array) => Float32Array
+
+/**
+ * For a model that blends embeddings: each embedding blended with its neighbours among the
+ * embeddings of the library's pool (read from the file and embedded on first use, blended as the
+ * model reads features). A photo in the pool is never its own neighbour.
+ */
+export function embeddingMixer(db: Db, backboneId: string, model: DpqModel): EmbeddingMixer | undefined {
+  const blend = modelEmbeddingBlend(model)
+  if (!blend) return undefined
+  let pool: { ready: ReadyPool; position: Map<string, number> } | null = null
+  const ready = () => {
+    if (pool) return pool
+    const features = libraryPool(db, backboneId, blend.pool)
+    const inputs = new Map(features.hashes.map((h, i) => [h, features.features[i]]))
+    const read = encodeBlend(db, backboneId, model)?.(inputs) ?? inputs
+    const x = model.embed(features.hashes.map((h) => read.get(h)!))
+    pool = { ready: readyPool(x, blend.centring ?? 0), position: features.position }
+    return pool
+  }
+  return (hashes, x) => {
+    const { D } = model
+    const { ready: readied, position } = ready()
+    const rows = hashes.map((_, i) => x.subarray(i * D, (i + 1) * D))
+    const out = new Float32Array(x.length)
+    blendWithPool(rows, readied, hashes.map((h) => position.get(h) ?? -1), blend).forEach((row, i) => out.set(row, i * D))
+    return out
+  }
+}
+
 /** Whether the model reads features blended exactly as NEIGHBOUR_BLEND says. */
 export function blendsAsNow(model: { params: Record<string, unknown> }): boolean {
   const blend = modelBlend(model)

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import type { Finetune } from '../dpq/finetune.ts'
 import { medianAlbum, trainLibraryModel, type LibraryModelOptions } from '../dpq/library-model.ts'
 import type { DpqModel } from '../dpq/model.ts'
+import { EMBEDDING_NEIGHBOURS, type NeighbourBlend } from '../dpq/neighbour-blend.ts'
 import { createRng, sampleIndices } from '../dpq/prng.ts'
 import { trainDpq, type TrainOptions } from '../dpq/train.ts'
 import { albumLabels } from '../store/albums.ts'
@@ -15,7 +16,7 @@ import { activeModelBackbone, insertModel, removeUnfinishedModels } from '../sto
 import { ensureBackend } from './backend.ts'
 import { fitUnsupervised } from './codes.ts'
 import { checkCancelled, encodeLibrary, type LibraryEmbedding, type ModelingHooks } from './encode.ts'
-import { blendedLibrary, modelBlend, readBlended, storedEmbedding, withBlend } from './neighbours.ts'
+import { blendedLibrary, readBlended, storedEmbedding, storesEmbeddings, withBlend } from './neighbours.ts'
 import { heldOutMap, holdOutQueries } from './evaluation.ts'
 import { modelInputs, prepareActivations, type ActivationSource, type PreparedActivations } from './inputs.ts'
 import { withModelsLock } from './lock.ts'
@@ -38,6 +39,16 @@ export const RETRAIN_BLEND = { minPhotos: 1000, maxMedianAlbum: 50 }
 export function blendsForRetrain(photos: number, labels: readonly (readonly number[])[]): boolean {
   const median = medianAlbum(labels)
   return photos >= RETRAIN_BLEND.minPhotos && median > 0 && median <= RETRAIN_BLEND.maxMedianAlbum
+}
+
+/**
+ * Where Retrain reads the photos' own features, it blends their learned embeddings with their
+ * neighbours' instead (dpq/neighbour-blend.ts, EMBEDDING_NEIGHBOURS): measured in docs/dpq.md
+ * ("Embedding neighbours"), it lifted albums of 100 and COCO-256 at every code length and photos
+ * in no album with them; on blended features it cost photos in no album P@20.
+ */
+export function embeddingNeighboursFor(blendsFeatures: boolean): NeighbourBlend | null {
+  return blendsFeatures ? null : EMBEDDING_NEIGHBOURS
 }
 
 /** What trains the model: trainDpq in this thread, or the same on the desktop's compute page. */
@@ -135,7 +146,8 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
     const rows = hashes.map((_, i) => i).filter((i) => inputs.has(hashes[i]))
     const position = new Map(rows.map((r, j) => [r, j]))
     const held = [...heldOut].filter((i) => position.has(i)).map((i) => position.get(i)!)
-    const trained = await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, { ...options.libraryModel, train: trainOptions }, hooks)
+    const library = { embeddingNeighbours: embeddingNeighboursFor(blended !== null), ...options.libraryModel, train: trainOptions }
+    const trained = await trainLibraryModel(rows.map((i) => inputs.get(hashes[i])!), rows.map((i) => labels[i]), held, library, hooks)
     smallAlbums = trained.unjudged === true
     model = blended ? withBlend(trained.model) : trained.model
     if (trained.checked) checked = blended ? withBlend(trained.checked) : trained.checked
@@ -171,9 +183,9 @@ async function retrainLocked(db: Db, backboneId: string, options: RetrainOptions
       if (previous.metrics.held_out === heldOutKey && previous.metrics.map) before = previous.metrics.map
       else beforeSeen = true
     } else {
-      // A model that blends neighbours kept its embeddings: ranked by what it stored, not re-encoded.
+      // A model that blends neighbours (features or embeddings) kept its embeddings: ranked by what it stored, not re-encoded.
       const { model: old, id } = previous
-      before = await albumMap(old, hashes, labels, heldOut, async (part) => (modelBlend(old) ? storedEmbedding(db, id, old, part) : null) ?? (await encodeLibrary(db, old, backboneId, part, { signal: options.signal })))
+      before = await albumMap(old, hashes, labels, heldOut, async (part) => (storesEmbeddings(old) ? storedEmbedding(db, id, old, part) : null) ?? (await encodeLibrary(db, old, backboneId, part, { signal: options.signal })))
     }
   }
   const afterMap = measured ?? (queries.length ? heldOutMap(model, after, labels, queries) : {})

@@ -7,7 +7,7 @@
 import { ApiError } from '../../shared/contract.ts'
 import type { Precision, SimilarAnswer, SimilarResult } from '../../shared/types.ts'
 import { modelInputs, modelTail } from '../modeling/inputs.ts'
-import { encodeBlend, type FeatureMap } from '../modeling/neighbours.ts'
+import { embeddingMixer, encodeBlend, storesEmbeddings, type EmbeddingMixer, type FeatureMap } from '../modeling/neighbours.ts'
 import type { DpqModel } from '../dpq/model.ts'
 import { reconstruct } from '../dpq/quantize.ts'
 import { CodeMatrix, type CodeRow } from '../search/code-matrix.ts'
@@ -63,6 +63,8 @@ export class LibrarySearch {
   private hashes = new Map<number, string>()
   /** The active model's neighbour blending of features, as its codes were made (none for most models). */
   private blend: ((inputs: FeatureMap) => FeatureMap) | undefined
+  /** The active model's blending of embeddings, as its codes were made (none for most models). */
+  private mix: EmbeddingMixer | undefined
 
   constructor(
     private readonly db: Db,
@@ -87,6 +89,7 @@ export class LibrarySearch {
     this.active = this.codes.loadActiveModel(this.db)
     this.embeddings.clear()
     this.blend = this.active ? encodeBlend(this.db, this.active.backbone, this.active.model) : undefined
+    this.mix = this.active ? embeddingMixer(this.db, this.active.backbone, this.active.model) : undefined
     if (!this.active) {
       this.matrix = null
       return
@@ -174,7 +177,8 @@ export class LibrarySearch {
     const { model } = this.ready()
     // '' is no photo's content hash: the image is nobody's neighbour of itself.
     const input = this.blend ? this.blend(new Map([['', feature]])).get('')! : feature
-    const [query] = model.embed([input])
+    const [own] = model.embed([input])
+    const query = this.mix ? this.mix([''], own) : own
     return this.rank(query, precision, k, undefined, undefined)
   }
 
@@ -279,11 +283,12 @@ export class LibrarySearch {
   private embedHashes(hashes: Iterable<string>): Map<string, Float32Array> {
     const { id, model, backbone } = this.ready()
     const wanted = [...hashes]
-    const out = this.blend ? this.codes.embeddingsByHash(this.db, id, wanted) : new Map<string, Float32Array>()
+    const out = storesEmbeddings(model) ? this.codes.embeddingsByHash(this.db, id, wanted) : new Map<string, Float32Array>()
     const inputs = modelInputs(this.db, modelTail(model), backbone, wanted.filter((h) => !out.has(h)))
     const rest = [...(this.blend && inputs.size ? this.blend(inputs) : inputs)]
-    const x = model.embed(rest.map(([, input]) => input))
-    rest.forEach(([hash], i) => out.set(hash, x[i]))
+    const own = model.embedFlat(rest.map(([, input]) => input))
+    const x = this.mix && rest.length ? this.mix(rest.map(([hash]) => hash), own) : own
+    rest.forEach(([hash], i) => out.set(hash, x.slice(i * model.D, (i + 1) * model.D)))
     return out
   }
 
